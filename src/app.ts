@@ -1,0 +1,77 @@
+import helmet from '@fastify/helmet'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { type Clock, systemClock } from './clock.js'
+import type { Config } from './config.js'
+import { type BadgeDatabase, createDatabase } from './db/index.js'
+import { migrateToLatest } from './db/migrations.js'
+import { healthRoutes } from './health/routes.js'
+import { loggerOptions } from './logger.js'
+import { tokenRoutes } from './oauth/token.js'
+import { wellKnownRoutes } from './oauth/well-known.js'
+import { errorHandlerPlugin } from './plugins/error-handler.js'
+import { openapiPlugin } from './plugins/openapi.js'
+import { createServices, type Services } from './services.js'
+import { bootstrapAdmin } from './users/bootstrap.js'
+import { userRoutes } from './users/routes.js'
+import { bearerAuthPlugin } from './verify/authenticate.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Domain services, for tests and the server's lifecycle; routes receive them as options. */
+    services: Services
+  }
+}
+
+export interface AppDeps {
+  /** An open database; the app then leaves closing it to the caller. */
+  database?: BadgeDatabase
+  clock?: Clock
+  /** Logger options; defaults to LOG_LEVEL with redaction. */
+  logger?: FastifyServerOptions['logger']
+}
+
+const KEY_RELOAD_INTERVAL_MS = 60_000
+
+/** Builds the Badge app, migrated and with keys loaded, but not listening. */
+export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? loggerOptions(config.logLevel),
+    bodyLimit: 65536,
+    // A hop count is valid at run time; fastify's types only list the other forms.
+    trustProxy: config.trustProxy as boolean | string,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  // CONTRACT §3: bodies are JSON (and form-encoded on /oauth/*, registered there).
+  app.removeContentTypeParser('text/plain')
+
+  const database =
+    deps.database ?? createDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax })
+  if (!deps.database) app.addHook('onClose', () => database.close())
+
+  await migrateToLatest(database.db)
+  const services = createServices({ config, database, clock: deps.clock ?? systemClock, log: app.log })
+  await services.keys.ensureSigningKey()
+  if (config.bootstrapAdmin) await bootstrapAdmin(services, config.bootstrapAdmin, app.log)
+
+  // Keys rotated by another instance arrive within a minute even without an unknown kid.
+  const reloadTimer = setInterval(() => {
+    services.keys.reload().catch((err) => app.log.warn({ err }, 'periodic signing key reload failed'))
+  }, KEY_RELOAD_INTERVAL_MS).unref()
+  app.addHook('onClose', async () => clearInterval(reloadTimer))
+
+  app.decorate('services', services)
+  await app.register(errorHandlerPlugin)
+  await app.register(helmet, { global: true })
+  await app.register(openapiPlugin, { issuer: config.issuer })
+  await app.register(bearerAuthPlugin, { verifier: services.verifier })
+
+  await app.register(tokenRoutes, { services })
+  await app.register(wellKnownRoutes, { services })
+  await app.register(userRoutes, { services })
+  await app.register(healthRoutes, { services })
+  return app
+}

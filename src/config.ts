@@ -1,0 +1,209 @@
+import { availableParallelism } from 'node:os'
+import { z } from 'zod'
+
+// The one place that knows the environment's names and defaults (CONTRACT §1).
+// server.ts hands process.env to loadConfig(); nothing else reads the environment.
+
+export const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256', 'HS256'] as const
+export type SigningAlg = (typeof SIGNING_ALGS)[number]
+
+const seconds = (what: string) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,10}$/, `must be a whole number of seconds (${what})`)
+    .transform(Number)
+    .refine((n) => n > 0, 'must be greater than 0')
+
+const count = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,10}$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`)
+
+const bool = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }))
+  .transform((s) => s === 'true' || s === '1' || s === 'yes')
+
+const scopeList = z
+  .string()
+  .transform((s) => s.split(/\s+/).filter(Boolean))
+  .refine(
+    (list) => list.every((s) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s)),
+    'must be space-separated scope tokens (RFC 6749 §3.3)',
+  )
+
+const url = (what: string) =>
+  z
+    .string()
+    .refine(
+      (s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol),
+      `must be an http(s) URL (${what})`,
+    )
+
+const origins = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  )
+  .refine((list) => !list.includes('*'), 'must list exact origins; "*" is refused')
+  .refine(
+    (list) => list.every((o) => URL.canParse(o) && new URL(o).origin === o),
+    'must be comma-separated origins such as https://app.example.com (scheme, host and port only)',
+  )
+
+const envSchema = z.object({
+  PORT: count(0, 65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:PATH, sqlite::memory: or postgres://…')
+    .default('sqlite:./data/badge.db'),
+  DATABASE_POOL_MAX: count(1, 1000).default(10),
+  ISSUER: url('the issuer').default('http://localhost:3000'),
+  AUDIENCE: z.string().min(1).optional(),
+  ACCESS_TOKEN_TTL: seconds('access token lifetime').default(900),
+  REFRESH_TOKEN_TTL: seconds('session lifetime').default(2592000),
+  REFRESH_TOKEN_IDLE_TTL: seconds('session idle lifetime').default(1209600),
+  REFRESH_REUSE_GRACE_SECONDS: count(0, 300).default(10),
+  SIGNING_ALG: z.enum(SIGNING_ALGS, { error: `must be one of ${SIGNING_ALGS.join(', ')}` }).default('EdDSA'),
+  KEY_ENCRYPTION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  BCRYPT_COST: count(4, 15).default(12),
+  LOGIN_CONCURRENCY: count(1, 64).default(Math.max(1, Math.min(4, availableParallelism()))),
+  LOGIN_QUEUE: count(0, 10000).default(32),
+  SIGNUP_ENABLED: bool.default(true),
+  SCOPES: scopeList.default(['profile:read', 'profile:write', 'admin']),
+  DEFAULT_USER_SCOPES: scopeList.default(['profile:read', 'profile:write']),
+  BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
+  BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
+  RATE_LIMIT_ENABLED: bool.default(true),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(true|false|[0-9]{1,2}|[0-9a-fA-F.:/, ]+)$/,
+      'must be true, false, a hop count, or addresses/CIDRs',
+    )
+    .default('false'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  VERIFY_CACHE_SIZE: count(0, 10_000_000).default(10000),
+  CORS_ORIGINS: origins.default([]),
+  COOKIE_SAMESITE: z
+    .enum(['Strict', 'Lax', 'None'], { error: 'must be Strict, Lax or None' })
+    .default('Strict'),
+})
+
+export type Env = Record<string, string | undefined>
+
+export interface Config {
+  port: number
+  host: string
+  databaseUrl: string
+  databasePoolMax: number
+  issuer: string
+  audience: string
+  accessTokenTtl: number
+  refreshTokenTtl: number
+  refreshTokenIdleTtl: number
+  refreshReuseGraceSeconds: number
+  signingAlg: SigningAlg
+  keyEncryptionSecret: string | undefined
+  bcryptCost: number
+  loginConcurrency: number
+  loginQueue: number
+  signupEnabled: boolean
+  scopes: string[]
+  defaultUserScopes: string[]
+  bootstrapAdmin: { email: string; password: string } | undefined
+  rateLimitEnabled: boolean
+  logLevel: string
+  trustProxy: boolean | number | string
+  redisUrl: string | undefined
+  verifyCacheSize: number
+  corsOrigins: string[]
+  cookieSameSite: 'Strict' | 'Lax' | 'None'
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  if (value === 'true') return true
+  if (value === 'false') return false
+  if (/^[0-9]+$/.test(value)) return Number(value)
+  return value
+}
+
+/** Parses the environment once. Throws ConfigError whose message is one line naming the variable. */
+export function loadConfig(env: Env): Readonly<Config> {
+  // Empty strings mean "unset", as in most .env files.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = envSchema.safeParse(present)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const name = String(issue.path[0] ?? 'environment')
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}`)
+  }
+  const e = parsed.data
+  const fail = (name: string, message: string) => {
+    throw new ConfigError(`Invalid configuration: ${name} ${message}`)
+  }
+  const unknown = e.DEFAULT_USER_SCOPES.filter((s) => !e.SCOPES.includes(s))
+  if (unknown.length)
+    fail('DEFAULT_USER_SCOPES', `must be a subset of SCOPES (unknown: ${unknown.join(' ')})`)
+  if (!e.SCOPES.includes('admin')) fail('SCOPES', 'must include admin')
+  if (Boolean(e.BOOTSTRAP_ADMIN_EMAIL) !== Boolean(e.BOOTSTRAP_ADMIN_PASSWORD)) {
+    fail('BOOTSTRAP_ADMIN_PASSWORD', 'and BOOTSTRAP_ADMIN_EMAIL must be set together')
+  }
+  if (e.BOOTSTRAP_ADMIN_PASSWORD !== undefined && [...e.BOOTSTRAP_ADMIN_PASSWORD].length < 8) {
+    fail('BOOTSTRAP_ADMIN_PASSWORD', 'must be at least 8 characters')
+  }
+  if (e.REFRESH_TOKEN_IDLE_TTL > e.REFRESH_TOKEN_TTL) {
+    fail('REFRESH_TOKEN_IDLE_TTL', 'must not exceed REFRESH_TOKEN_TTL')
+  }
+  const issuer = e.ISSUER.replace(/\/+$/, '')
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    issuer,
+    audience: e.AUDIENCE ?? issuer,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    refreshTokenIdleTtl: e.REFRESH_TOKEN_IDLE_TTL,
+    refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
+    signingAlg: e.SIGNING_ALG,
+    keyEncryptionSecret: e.KEY_ENCRYPTION_SECRET,
+    bcryptCost: e.BCRYPT_COST,
+    loginConcurrency: e.LOGIN_CONCURRENCY,
+    loginQueue: e.LOGIN_QUEUE,
+    signupEnabled: e.SIGNUP_ENABLED,
+    scopes: e.SCOPES,
+    defaultUserScopes: e.DEFAULT_USER_SCOPES,
+    bootstrapAdmin:
+      e.BOOTSTRAP_ADMIN_EMAIL && e.BOOTSTRAP_ADMIN_PASSWORD
+        ? { email: e.BOOTSTRAP_ADMIN_EMAIL, password: e.BOOTSTRAP_ADMIN_PASSWORD }
+        : undefined,
+    rateLimitEnabled: e.RATE_LIMIT_ENABLED,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    redisUrl: e.REDIS_URL,
+    verifyCacheSize: e.VERIFY_CACHE_SIZE,
+    corsOrigins: e.CORS_ORIGINS,
+    cookieSameSite: e.COOKIE_SAMESITE,
+  })
+}

@@ -1,0 +1,77 @@
+import type { Insertable, Selectable, Updateable } from 'kysely'
+
+// Table types shared by both dialects. Times are epoch milliseconds set in code,
+// ids are crypto.randomUUID() strings, flags are nullable timestamps: nothing here
+// depends on a dialect's own types or defaults.
+
+export interface UsersTable {
+  id: string
+  email: string
+  name: string | null
+  password_hash: string
+  scopes: string
+  disabled_at: number | null
+  created_at: number
+  updated_at: number
+}
+
+/** One login = one session = one refresh-token family (CONTRACT §2). */
+export interface SessionsTable {
+  id: string
+  user_id: string
+  client_id: string
+  scope: string
+  user_agent: string | null
+  delivery: string
+  created_at: number
+  last_used_at: number
+  expires_at: number
+  revoked_at: number | null
+}
+
+export interface RefreshTokensTable {
+  id: string
+  session_id: string
+  token_hash: string
+  created_at: number
+  rotated_at: number | null
+  /** The successor, encrypted under a key derived from this (parent) token: see tokens/refresh-token.ts. */
+  successor_enc: string | null
+}
+
+export interface SigningKeysTable {
+  kid: string
+  alg: string
+  status: string
+  public_jwk: string
+  private_jwk: string
+  created_at: number
+  activated_at: number | null
+  retiring_at: number | null
+  retired_at: number | null
+}
+
+export interface ClientsTable {
+  id: string
+  client_id: string
+  name: string
+  secret_hash: string
+  scopes: string
+  created_at: number
+}
+
+export interface Database {
+  users: UsersTable
+  sessions: SessionsTable
+  refresh_tokens: RefreshTokensTable
+  signing_keys: SigningKeysTable
+  clients: ClientsTable
+}
+
+export type UserRow = Selectable<UsersTable>
+export type NewUserRow = Insertable<UsersTable>
+export type UserUpdate = Updateable<UsersTable>
+export type SessionRow = Selectable<SessionsTable>
+export type RefreshTokenRow = Selectable<RefreshTokensTable>
+export type SigningKeyRow = Selectable<SigningKeysTable>
+export type ClientRow = Selectable<ClientsTable>

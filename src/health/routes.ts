@@ -1,0 +1,53 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { UnavailableError } from '../errors.js'
+import { errorResponses } from '../http/schemas.js'
+import type { Services } from '../services.js'
+
+const READY_TIMEOUT_MS = 2000
+
+const statusSchema = z.object({ status: z.literal('ok') })
+
+export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+  app.get(
+    '/health/live',
+    {
+      schema: {
+        operationId: 'getLiveness',
+        summary: 'The process is up',
+        tags: ['health'],
+        response: { 200: statusSchema },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  )
+
+  app.get(
+    '/health/ready',
+    {
+      schema: {
+        operationId: 'getReadiness',
+        summary: 'Ready to serve: the database answers',
+        tags: ['health'],
+        response: { 200: statusSchema, ...errorResponses(503) },
+      },
+    },
+    async () => {
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new UnavailableError('The database does not answer.')),
+          READY_TIMEOUT_MS,
+        )
+      })
+      try {
+        await Promise.race([services.database.ping(), timeout])
+      } catch {
+        throw new UnavailableError('The database does not answer.')
+      } finally {
+        clearTimeout(timer)
+      }
+      return { status: 'ok' as const }
+    },
+  )
+}

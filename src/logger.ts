@@ -1,0 +1,44 @@
+import type { FastifyServerOptions } from 'fastify'
+
+// Nothing secret reaches a log line: credentials in headers, cookies and bodies are
+// redacted, and token-bearing query parameters are masked in logged URLs (a client
+// that wrongly sends ?access_token=… must not leak it to the log pipeline).
+
+const SENSITIVE_QUERY =
+  /([?&](?:access_token|refresh_token|token|password|client_secret|code|id_token)=)[^&#]*/gi
+
+export function maskUrl(url: string): string {
+  return url.includes('?') ? url.replace(SENSITIVE_QUERY, '$1[Redacted]') : url
+}
+
+export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.headers["x-badge-csrf"]',
+        'res.headers["set-cookie"]',
+        '*.password',
+        '*.current_password',
+        '*.new_password',
+        '*.refresh_token',
+        '*.access_token',
+        '*.client_secret',
+        '*.token',
+      ],
+      censor: '[Redacted]',
+    },
+    serializers: {
+      req(request) {
+        return {
+          method: request.method,
+          url: maskUrl(request.url),
+          host: request.host,
+          remoteAddress: request.ip,
+        }
+      },
+    },
+  }
+}

@@ -1,0 +1,21 @@
+import { invalidRequest, invalidScope } from '../errors.js'
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+
+/**
+ * RFC 6749 §3.3: the scope granted for a request. Omitted means everything held;
+ * anything not held is invalid_scope (never silently dropped, so clients learn early).
+ */
+export function resolveScope(requested: string | undefined, held: readonly string[]): string[] {
+  if (requested === undefined) return [...held]
+  const wanted = requested.split(' ').filter(Boolean)
+  if (!wanted.every((s) => SCOPE_TOKEN.test(s)))
+    throw invalidRequest('scope must be space-separated scope tokens.')
+  const missing = wanted.filter((s) => !held.includes(s))
+  if (missing.length) throw invalidScope(`Scope not granted: ${missing.join(' ')}.`)
+  return [...new Set(wanted)]
+}
+
+export function intersectScopes(a: readonly string[], b: readonly string[]): string[] {
+  return a.filter((s) => b.includes(s))
+}

@@ -1,0 +1,144 @@
+import formbody from '@fastify/formbody'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { invalidRequest, OAuthError } from '../errors.js'
+import { errorResponses } from '../http/schemas.js'
+import type { Services } from '../services.js'
+import { DEFAULT_CLIENT_ID } from './grants.js'
+
+// POST /oauth/token (RFC 6749 §3.2) and POST /oauth/revoke (RFC 7009). Bodies may be
+// form-encoded (the OAuth standard) or JSON; the form parser is registered only in
+// this plugin, so the rest of the API stays JSON-only.
+
+const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
+const param = (max: number) => z.string().max(max)
+
+export const tokenRequestSchema = z
+  .object({
+    grant_type: param(64).describe('password, refresh_token or client_credentials'),
+    username: param(320).optional().describe('password grant: the email'),
+    password: param(1024).optional().describe('password grant'),
+    refresh_token: param(512).optional().describe('refresh_token grant'),
+    scope: param(2000).optional().describe('space-separated subset of the scopes held'),
+    client_id: param(64).optional().describe('public app name (default "badge"), or a registered client'),
+    client_secret: param(512).optional().describe('client_secret_post authentication'),
+  })
+  .meta({ id: 'TokenRequest' })
+
+export const tokenResponseSchema = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int(),
+    refresh_token: z.string().optional(),
+    scope: z.string(),
+  })
+  .meta({ id: 'TokenResponse' })
+
+const revokeRequestSchema = z
+  .object({
+    token: param(8192),
+    token_type_hint: z.enum(['refresh_token', 'access_token']).optional(),
+    client_id: param(64).optional(),
+    client_secret: param(512).optional(),
+  })
+  .meta({ id: 'RevocationRequest' })
+
+const FORM_AND_JSON = ['application/x-www-form-urlencoded', 'application/json']
+
+export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+  const { grants, refreshTokens, verifier, sessions, clock } = services
+  await app.register(formbody, { bodyLimit: 65536 })
+
+  app.post(
+    '/oauth/token',
+    {
+      schema: {
+        operationId: 'requestToken',
+        summary: 'Token endpoint (RFC 6749): password, refresh_token and client_credentials grants',
+        tags: ['oauth'],
+        consumes: FORM_AND_JSON,
+        body: tokenRequestSchema,
+        response: { 200: tokenResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body
+      const clientId = body.client_id ?? DEFAULT_CLIENT_ID
+      if (!CLIENT_ID.test(clientId)) throw invalidRequest('client_id must match ^[A-Za-z0-9._:-]{1,64}$.')
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+      switch (body.grant_type) {
+        case 'password': {
+          if (body.username === undefined || body.password === undefined) {
+            throw invalidRequest('The password grant needs username and password.')
+          }
+          const { response } = await grants.passwordGrant({
+            username: body.username,
+            password: body.password,
+            scope: body.scope,
+            clientId,
+            userAgent: request.headers['user-agent'] ?? null,
+            delivery: 'body',
+          })
+          return response
+        }
+        case 'refresh_token': {
+          if (body.refresh_token === undefined)
+            throw invalidRequest('The refresh_token grant needs refresh_token.')
+          const { response } = await grants.refreshTokenGrant({
+            refreshToken: body.refresh_token,
+            scope: body.scope,
+            clientId: body.client_id,
+          })
+          return response
+        }
+        default:
+          throw new OAuthError(
+            400,
+            'unsupported_grant_type',
+            `The grant type "${body.grant_type.slice(0, 64)}" is not supported.`,
+          )
+      }
+    },
+  )
+
+  app.post(
+    '/oauth/revoke',
+    {
+      schema: {
+        operationId: 'revokeToken',
+        summary: 'Revocation endpoint (RFC 7009): ends the session of a refresh or access token',
+        description:
+          'Always 200 for a well-formed request, known token or not. A refresh token ends its session; an access token ends the session named by its sid (the access token itself stays valid until it expires).',
+        tags: ['oauth'],
+        consumes: FORM_AND_JSON,
+        body: revokeRequestSchema,
+        response: {
+          200: z.null().describe('Revoked, or nothing to revoke'),
+          ...errorResponses(400, 401, 413, 415, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { token, token_type_hint: hint } = request.body
+      // RFC 7009 §2.1: the hint only orders the lookups.
+      const revokeAsAccessToken = () => {
+        let sid: string | undefined
+        try {
+          sid = verifier.verifyAccessToken(token).claims.sid
+        } catch {
+          return false
+        }
+        return sid === undefined ? Promise.resolve(true) : sessions.revoke(sid, clock()).then(() => true)
+      }
+      const looksLikeJwt = token.split('.').length === 3
+      if (hint === 'access_token' || looksLikeJwt) {
+        if (!(await revokeAsAccessToken())) await refreshTokens.revokeRefreshToken(token)
+      } else if (!(await refreshTokens.revokeRefreshToken(token))) {
+        await revokeAsAccessToken()
+      }
+      return reply.code(200).header('cache-control', 'no-store').send(null)
+    },
+  )
+}

@@ -1,0 +1,103 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+import { isDatabaseUnavailable } from '../db/errors.js'
+import { BadgeError, type ErrorCode } from '../errors.js'
+
+// The one place errors become HTTP (CONTRACT §5): always {error, error_description},
+// never a stack trace, SQL, driver message or internal path. 5xx bodies are generic;
+// the full error goes to the log with the request id.
+
+export interface ErrorBody {
+  error: ErrorCode
+  error_description: string
+}
+
+function send(reply: FastifyReply, status: number, error: ErrorCode, description: string, headers?: object) {
+  if (headers) reply.headers(headers)
+  // Errors on the token endpoint must not be cached either (RFC 6749 §5.2).
+  reply.header('cache-control', 'no-store')
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ error, error_description: description })
+}
+
+function describeValidation(error: FastifyError): string {
+  const first = error.validation?.[0] as { instancePath?: string; message?: string } | undefined
+  const where = `${error.validationContext ?? 'request'}${(first?.instancePath ?? '').replaceAll('/', '.')}`
+  const message = (first?.message ?? 'is invalid').replace(/[\r\n"]/g, ' ').slice(0, 200)
+  return `${where}: ${message}`
+}
+
+/** Fastify's own client errors, by code. */
+const FASTIFY_CLIENT_ERRORS: Record<string, [number, ErrorCode, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'payload_too_large', 'The request body is larger than 64 KiB.'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type', 'This content type is not supported here.'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
+    400,
+    'invalid_request',
+    'The Content-Length header does not match the body.',
+  ],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid_request', 'The JSON body is empty.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_request', 'The body is not valid JSON.'],
+  FST_ERR_CTP_MALFORMED_BODY: [400, 'invalid_request', 'The body could not be parsed.'],
+  FST_ERR_BAD_URL: [400, 'invalid_request', 'The URL is malformed.'],
+}
+
+function handleError(
+  this: FastifyInstance,
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  if (error instanceof BadgeError) {
+    if (error.statusCode >= 500) request.log.warn({ err: error }, error.description)
+    return send(reply, error.statusCode, error.code, error.description, error.headers)
+  }
+  if (hasZodFastifySchemaValidationErrors(error) || error.validation) {
+    return send(reply, 400, 'invalid_request', describeValidation(error))
+  }
+  const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined
+  if (known) return send(reply, known[0], known[1], known[2])
+  if (error.statusCode === 429) {
+    return send(reply, 429, 'too_many_requests', 'Too many requests; retry after the time in Retry-After.')
+  }
+  if (isDatabaseUnavailable(error)) {
+    request.log.warn({ err: error }, 'database unavailable')
+    return send(reply, 503, 'temporarily_unavailable', 'The database is unavailable; retry shortly.', {
+      'retry-after': '5',
+    })
+  }
+  // JSON.parse failures from body parsers and other client errors fastify flags as 4xx.
+  if (
+    error instanceof SyntaxError ||
+    (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
+  ) {
+    const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 400
+    const code: ErrorCode =
+      status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'invalid_request'
+    return send(
+      reply,
+      status,
+      code,
+      status === 400 ? 'The request is malformed.' : 'The request was refused.',
+    )
+  }
+  request.log.error({ err: error }, 'unhandled error')
+  return send(reply, 500, 'server_error', 'An internal error occurred.')
+}
+
+async function errorHandler(app: FastifyInstance) {
+  app.setErrorHandler(handleError)
+  app.setNotFoundHandler((request, reply) =>
+    send(
+      reply,
+      404,
+      'not_found',
+      `No route for ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}.`,
+    ),
+  )
+}
+
+export const errorHandlerPlugin = fp(errorHandler, { name: 'badge-error-handler', fastify: '5.x' })

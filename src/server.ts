@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs'
+import { buildApp } from './app.js'
+import { type Config, ConfigError, loadConfig } from './config.js'
+import { KeyDecryptionError } from './keys/encryption.js'
+
+// The only module that touches the process: environment, listening, signals.
+
+if (existsSync('.env')) process.loadEnvFile('.env')
+
+let config: Readonly<Config>
+try {
+  config = loadConfig(process.env)
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`)
+    process.exit(1)
+  }
+  throw error
+}
+
+let app: Awaited<ReturnType<typeof buildApp>>
+try {
+  app = await buildApp(config)
+} catch (error) {
+  const message =
+    error instanceof KeyDecryptionError ? error.message : `Badge could not start: ${(error as Error).message}`
+  process.stderr.write(`${message}\n`)
+  process.exit(1)
+}
+
+// Slow or idle clients must not hold sockets forever.
+app.server.headersTimeout = 10_000
+app.server.requestTimeout = 30_000
+app.server.keepAliveTimeout = 65_000
+
+let closing = false
+async function shutdown(signal: string) {
+  if (closing) return
+  closing = true
+  app.log.info({ signal }, 'shutting down')
+  const force = setTimeout(() => process.exit(1), 10_000).unref()
+  try {
+    await app.close()
+  } finally {
+    clearTimeout(force)
+    process.exit(0)
+  }
+}
+process.on('SIGINT', () => void shutdown('SIGINT'))
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+
+try {
+  await app.listen({ port: config.port, host: config.host })
+} catch (error) {
+  app.log.fatal({ err: error }, 'could not listen')
+  process.exit(1)
+}

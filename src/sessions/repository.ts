@@ -1,0 +1,64 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { Database, SessionRow } from '../db/schema.js'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+/** Sessions are refresh-token families: revoking one ends every token in it. */
+export function createSessionRepository(db: Kysely<Database>) {
+  return {
+    findById(id: string, trx: Db = db): Promise<SessionRow | undefined> {
+      return trx.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst()
+    },
+
+    async insert(row: SessionRow, trx: Db = db): Promise<void> {
+      await trx.insertInto('sessions').values(row).execute()
+    },
+
+    async touch(id: string, now: number, trx: Db = db): Promise<void> {
+      await trx.updateTable('sessions').set({ last_used_at: now }).where('id', '=', id).execute()
+    },
+
+    /** Returns true if this call revoked it (false if unknown or already revoked). */
+    async revoke(id: string, now: number, trx: Db = db): Promise<boolean> {
+      const result = await trx
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows) > 0
+    },
+
+    async revokeAllForUser(userId: string, now: number, exceptId?: string, trx: Db = db): Promise<number> {
+      let query = trx
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+      if (exceptId) query = query.where('id', '!=', exceptId)
+      const result = await query.executeTakeFirst()
+      return Number(result.numUpdatedRows)
+    },
+
+    /** Sessions that can still be refreshed, newest first. */
+    listActiveForUser(userId: string, now: number, idleTtlMs: number): Promise<SessionRow[]> {
+      return db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where('last_used_at', '>', now - idleTtlMs)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute()
+    },
+  }
+}
+
+export type SessionRepository = ReturnType<typeof createSessionRepository>
+
+/** Whether a session can still be used at `now` (absolute and idle lifetimes, revocation). */
+export function isSessionActive(session: SessionRow, now: number, idleTtlMs: number): boolean {
+  return session.revoked_at === null && session.expires_at > now && session.last_used_at + idleTtlMs > now
+}

@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto'
+import type { Clock } from '../clock.js'
+import type { KeyStore } from '../keys/key-store.js'
+import type { AccessTokenClaims } from '../verify/verifier.js'
+
+// RFC 9068 access tokens: header { alg, typ: "at+jwt", kid }, and only the claims
+// CONTRACT §2 lists, so tokens stay small and say nothing more about the user.
+
+export interface AccessTokenIssuerOptions {
+  keys: KeyStore
+  clock: Clock
+  issuer: string
+  audience: string
+  ttl: number
+}
+
+export interface IssueInput {
+  sub: string
+  scope: string
+  clientId: string
+  sid?: string
+}
+
+export function createAccessTokenIssuer({ keys, clock, issuer, audience, ttl }: AccessTokenIssuerOptions) {
+  return function issueAccessToken(input: IssueInput): {
+    token: string
+    expiresIn: number
+    claims: AccessTokenClaims
+  } {
+    const key = keys.signingKey()
+    const iat = Math.floor(clock() / 1000)
+    const claims: AccessTokenClaims = {
+      iss: issuer,
+      sub: input.sub,
+      aud: audience,
+      exp: iat + ttl,
+      iat,
+      jti: randomUUID(),
+      scope: input.scope,
+      client_id: input.clientId,
+      ...(input.sid ? { sid: input.sid } : {}),
+    }
+    return { token: key.sign({ ...claims }), expiresIn: ttl, claims }
+  }
+}
+
+export type IssueAccessToken = ReturnType<typeof createAccessTokenIssuer>

@@ -1,0 +1,195 @@
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import type { Clock } from '../clock.js'
+import type { Database, SessionRow } from '../db/schema.js'
+import { invalidGrant } from '../errors.js'
+import { isSessionActive, type SessionRepository } from '../sessions/repository.js'
+
+// Opaque refresh tokens (CONTRACT §2, §4): 256 random bits, stored only as SHA-256
+// hashes, rotated on every use. To answer a retry within the grace window with the
+// same successor without storing it in the clear, the successor is kept encrypted
+// under a key derived from its parent token, which only the client holds.
+
+export function generateRefreshToken(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+export function hashRefreshToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('base64url')
+}
+
+function successorKey(parent: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', parent, '', 'badge refresh successor v1', 32))
+}
+
+function sealSuccessor(successor: string, parent: string): string {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', successorKey(parent), iv)
+  const body = Buffer.concat([cipher.update(successor, 'utf8'), cipher.final()])
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+}
+
+function openSuccessor(sealed: string, parent: string): string {
+  const raw = Buffer.from(sealed, 'base64url')
+  const decipher = createDecipheriv('aes-256-gcm', successorKey(parent), raw.subarray(0, 12))
+  decipher.setAuthTag(raw.subarray(raw.length - 16))
+  return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString(
+    'utf8',
+  )
+}
+
+export interface RefreshTokenDeps {
+  db: Kysely<Database>
+  sessions: SessionRepository
+  clock: Clock
+  refreshTokenTtl: number
+  refreshTokenIdleTtl: number
+  reuseGraceSeconds: number
+}
+
+export interface NewSession {
+  userId: string
+  clientId: string
+  scope: string
+  userAgent: string | null
+  delivery: 'body' | 'cookie'
+}
+
+export interface Rotation {
+  session: SessionRow
+  refreshToken: string
+  /** True when this answered a retry inside the grace window with the existing successor. */
+  retried: boolean
+}
+
+export class RefreshTokenReused extends Error {
+  override name = 'RefreshTokenReused'
+  constructor(readonly sessionId: string) {
+    super('refresh token reuse detected; session revoked')
+  }
+}
+
+export function createRefreshTokens(deps: RefreshTokenDeps) {
+  const { db, sessions, clock } = deps
+  const idleMs = deps.refreshTokenIdleTtl * 1000
+  const graceMs = deps.reuseGraceSeconds * 1000
+
+  async function startSession(input: NewSession): Promise<{ session: SessionRow; refreshToken: string }> {
+    const now = clock()
+    const refreshToken = generateRefreshToken()
+    const session: SessionRow = {
+      id: randomUUID(),
+      user_id: input.userId,
+      client_id: input.clientId,
+      scope: input.scope,
+      user_agent: input.userAgent?.slice(0, 512) ?? null,
+      delivery: input.delivery,
+      created_at: now,
+      last_used_at: now,
+      expires_at: now + deps.refreshTokenTtl * 1000,
+      revoked_at: null,
+    }
+    await db.transaction().execute(async (trx) => {
+      await sessions.insert(session, trx)
+      await trx
+        .insertInto('refresh_tokens')
+        .values({
+          id: randomUUID(),
+          session_id: session.id,
+          token_hash: hashRefreshToken(refreshToken),
+          created_at: now,
+          rotated_at: null,
+          successor_enc: null,
+        })
+        .execute()
+    })
+    return { session, refreshToken }
+  }
+
+  /**
+   * Spends `presented` and returns its successor. Exactly one concurrent caller
+   * rotates (the conditional UPDATE is the lock); the others, and retries within the
+   * grace window, get that same successor. Later presentations are reuse: the whole
+   * family is revoked (RFC 9700 §4.14.2).
+   */
+  async function rotateRefreshToken(presented: string): Promise<Rotation> {
+    const now = clock()
+    const tokenHash = hashRefreshToken(presented)
+    const successor = generateRefreshToken()
+    const outcome = await db.transaction().execute(async (trx) => {
+      const find = () =>
+        trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
+      let row = await find()
+      if (!row) return { kind: 'invalid' as const }
+      const session = await sessions.findById(row.session_id, trx)
+      if (!session || !isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
+      if (row.rotated_at === null) {
+        const spent = await trx
+          .updateTable('refresh_tokens')
+          .set({ rotated_at: now, successor_enc: sealSuccessor(successor, presented) })
+          .where('id', '=', row.id)
+          .where('rotated_at', 'is', null)
+          .executeTakeFirst()
+        if (Number(spent.numUpdatedRows) === 1) {
+          await trx
+            .insertInto('refresh_tokens')
+            .values({
+              id: randomUUID(),
+              session_id: session.id,
+              token_hash: hashRefreshToken(successor),
+              created_at: now,
+              rotated_at: null,
+              successor_enc: null,
+            })
+            .execute()
+          await sessions.touch(session.id, now, trx)
+          return {
+            kind: 'rotated' as const,
+            session: { ...session, last_used_at: now },
+            refreshToken: successor,
+          }
+        }
+        row = await find()
+        if (!row) return { kind: 'invalid' as const }
+      }
+      if (row.rotated_at !== null && now - row.rotated_at <= graceMs && row.successor_enc) {
+        return {
+          kind: 'retried' as const,
+          session,
+          refreshToken: openSuccessor(row.successor_enc, presented),
+        }
+      }
+      await sessions.revoke(session.id, now, trx)
+      return { kind: 'reused' as const, sessionId: session.id }
+    })
+    // Thrown after commit, so the family's revocation is kept.
+    if (outcome.kind === 'invalid') throw invalidGrant('The refresh token is invalid, expired or revoked.')
+    if (outcome.kind === 'reused') throw new RefreshTokenReused(outcome.sessionId)
+    return {
+      session: outcome.session,
+      refreshToken: outcome.refreshToken,
+      retried: outcome.kind === 'retried',
+    }
+  }
+
+  /** The session a refresh token belongs to, whether or not it is still usable. */
+  async function findSessionByToken(presented: string): Promise<SessionRow | undefined> {
+    const row = await db
+      .selectFrom('refresh_tokens')
+      .select('session_id')
+      .where('token_hash', '=', hashRefreshToken(presented))
+      .executeTakeFirst()
+    return row ? sessions.findById(row.session_id) : undefined
+  }
+
+  /** Ends the family `presented` belongs to (RFC 7009). False if the token is unknown. */
+  async function revokeRefreshToken(presented: string): Promise<SessionRow | undefined> {
+    const session = await findSessionByToken(presented)
+    if (session) await sessions.revoke(session.id, clock())
+    return session
+  }
+
+  return { startSession, rotateRefreshToken, revokeRefreshToken, findSessionByToken }
+}
+
+export type RefreshTokens = ReturnType<typeof createRefreshTokens>

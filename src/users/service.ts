@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto'
+import type { Clock } from '../clock.js'
+import type { UserRow } from '../db/schema.js'
+import { BadgeError } from '../errors.js'
+import type { PasswordHasher } from './passwords.js'
+import { isUniqueViolation, type UserRepository } from './repository.js'
+
+export interface PublicUser {
+  id: string
+  email: string
+  name: string | null
+  scopes: string[]
+  created_at: string
+}
+
+export interface AdminUser extends PublicUser {
+  disabled: boolean
+}
+
+export function toPublicUser(row: UserRow): PublicUser {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    scopes: splitScopes(row.scopes),
+    created_at: new Date(row.created_at).toISOString(),
+  }
+}
+
+export function toAdminUser(row: UserRow): AdminUser {
+  return { ...toPublicUser(row), disabled: row.disabled_at !== null }
+}
+
+export function splitScopes(scopes: string): string[] {
+  return scopes.split(' ').filter(Boolean)
+}
+
+/** Emails are compared trimmed and lower-cased (CONTRACT §3). */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase()
+}
+
+export interface UserServiceDeps {
+  users: UserRepository
+  passwords: PasswordHasher
+  clock: Clock
+  defaultScopes: readonly string[]
+}
+
+export function createUserService({ users, passwords, clock, defaultScopes }: UserServiceDeps) {
+  async function createUser(input: {
+    email: string
+    password: string
+    name?: string | null
+    scopes?: readonly string[]
+  }): Promise<UserRow> {
+    const email = normalizeEmail(input.email)
+    const emailTaken = () => new BadgeError(409, 'email_taken', 'An account with this email already exists.')
+    if (await users.findByEmail(email)) throw emailTaken()
+    const now = clock()
+    const row: UserRow = {
+      id: randomUUID(),
+      email,
+      name: input.name?.trim() || null,
+      password_hash: await passwords.hash(input.password),
+      scopes: (input.scopes ?? defaultScopes).join(' '),
+      disabled_at: null,
+      created_at: now,
+      updated_at: now,
+    }
+    try {
+      await users.insert(row)
+    } catch (error) {
+      // Two signups racing for one email: the unique index decides.
+      if (isUniqueViolation(error)) throw emailTaken()
+      throw error
+    }
+    return row
+  }
+
+  /**
+   * The user these credentials name, or undefined. Unknown emails, wrong passwords and
+   * disabled users all cost one bcrypt compare, so timing reveals nothing (CONTRACT §4).
+   */
+  async function checkPassword(email: string, password: string): Promise<UserRow | undefined> {
+    const user = await users.findByEmail(normalizeEmail(email))
+    if (!user) {
+      await passwords.verifyDummy(password)
+      return undefined
+    }
+    const ok = await passwords.verify(password, user.password_hash)
+    return ok && user.disabled_at === null ? user : undefined
+  }
+
+  async function updateProfile(id: string, changes: { name?: string | null }): Promise<UserRow | undefined> {
+    return users.update(id, {
+      ...(changes.name !== undefined ? { name: changes.name?.trim() || null } : {}),
+      updated_at: clock(),
+    })
+  }
+
+  return {
+    createUser,
+    checkPassword,
+    updateProfile,
+    findById: users.findById,
+    findByEmail: users.findByEmail,
+  }
+}
+
+export type UserService = ReturnType<typeof createUserService>

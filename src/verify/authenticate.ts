@@ -1,0 +1,102 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import fp from 'fastify-plugin'
+import { BearerError } from '../errors.js'
+import {
+  type AccessTokenVerifier,
+  TokenRejected,
+  UnknownKeyId,
+  type VerifiedAccessToken,
+} from './verifier.js'
+
+// RFC 6750 bearer authentication as two onRequest hooks, applied per route:
+//   onRequest: [app.authenticate, requireScopes('profile:read')]
+// Callback-style hooks: the common path does no promise allocation and no I/O.
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticate: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+  }
+  interface FastifyRequest {
+    /** The verified access token; set by `authenticate`. */
+    auth: VerifiedAccessToken | null
+  }
+}
+
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+const BEARER_SCHEME = /^Bearer(?: |$)/i
+
+/** The bearer token of a request, or a BearerError describing why there is none. */
+export function extractBearerToken(request: FastifyRequest): string | BearerError {
+  const header = request.headers.authorization
+  if (header === undefined || header === '') return BearerError.missing()
+  // Node keeps only the first of repeated Authorization headers; an ambiguous request is refused.
+  const raw = request.raw.rawHeaders
+  let seen = 0
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') seen++
+  if (seen > 1) return BearerError.malformed('Send exactly one Authorization header.')
+  const match = BEARER.exec(header)
+  if (match) return match[1]!
+  if (BEARER_SCHEME.test(header))
+    return BearerError.malformed('The Authorization header must be "Bearer <token>".')
+  return BearerError.missing()
+}
+
+export interface BearerAuthOptions {
+  verifier: AccessTokenVerifier
+}
+
+// Library errors (fast-jwt's FAST_JWT_*, JSON, base64) never leak: every failure is invalid_token.
+function toBearerError(error: unknown): BearerError {
+  return BearerError.invalid(error instanceof TokenRejected ? error.message : 'The access token is invalid.')
+}
+
+function verify(verifier: AccessTokenVerifier, token: string): VerifiedAccessToken | BearerError {
+  try {
+    return verifier.verifyAccessToken(token)
+  } catch (error) {
+    return toBearerError(error)
+  }
+}
+
+async function bearerAuth(app: FastifyInstance, { verifier }: BearerAuthOptions) {
+  app.decorateRequest('auth', null)
+  app.decorate(
+    'authenticate',
+    (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      const token = extractBearerToken(request)
+      if (token instanceof BearerError) return done(token)
+      try {
+        request.auth = verifier.verifyAccessToken(token)
+        return done()
+      } catch (error) {
+        if (!(error instanceof UnknownKeyId)) return done(toBearerError(error))
+      }
+      // A kid we do not know may come from a key rotated on another instance: reload
+      // the key set (the source throttles this) and try once more.
+      verifier.keys.reloadForUnknownKid().then(
+        () => {
+          const result = verify(verifier, token)
+          if (result instanceof BearerError) return done(result)
+          request.auth = result
+          done()
+        },
+        () => done(BearerError.invalid('The access token was signed by an unknown key.')),
+      )
+    },
+  )
+}
+
+export const bearerAuthPlugin = fp(bearerAuth, { name: 'badge-bearer-auth', fastify: '5.x' })
+
+/** RFC 6750 §3.1 insufficient_scope when the verified token lacks any of `scopes`. */
+export function requireScopes(...scopes: string[]) {
+  return (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const auth = request.auth
+    if (auth === null) return done(BearerError.missing())
+    for (const scope of scopes)
+      if (!auth.scopes.has(scope)) return done(BearerError.insufficientScope(scopes))
+    done()
+  }
+}

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import { buildApp } from '../../src/app.js'
+import { type Env, loadConfig } from '../../src/config.js'
+import type { BadgeDatabase } from '../../src/db/index.js'
+import { type TestClock, testClock } from './clock.js'
+import {
+  dialects,
+  openTestDatabase,
+  POSTGRES_SKIP_REASON,
+  TEST_DATABASE_URL,
+  type TestDialect,
+} from './databases.js'
+
+export const TEST_ENV: Env = {
+  DATABASE_URL: 'sqlite::memory:',
+  BCRYPT_COST: '4',
+  LOG_LEVEL: 'silent',
+  RATE_LIMIT_ENABLED: 'false',
+  ISSUER: 'http://badge.test',
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  clock: TestClock
+  database: BadgeDatabase & { url: string }
+}
+
+/** An app on a fresh database of `dialect` with bcrypt cost 4 and a hand-moved clock. */
+export async function buildTestApp(
+  t: Test,
+  env: Env = {},
+  dialect: TestDialect = dialects[0]!,
+): Promise<TestApp> {
+  const database = await openTestDatabase(t, dialect)
+  const clock = testClock()
+  const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: database.url })
+  const app = await buildApp(config, { database, clock })
+  t.teardown(() => app.close())
+  return { app, clock, database }
+}
+
+/**
+ * Runs `fn` once per dialect as a subtest. PostgreSQL is reported as skipped, with
+ * the reason, when TEST_DATABASE_URL is not set.
+ */
+export async function eachDialect(
+  t: Test,
+  fn: (t: Test, dialect: TestDialect) => Promise<void>,
+): Promise<void> {
+  for (const dialect of dialects) await t.test(dialect.name, (t) => fn(t, dialect))
+  if (!TEST_DATABASE_URL) await t.test('postgres', { skip: POSTGRES_SKIP_REASON }, async () => {})
+}

@@ -115,7 +115,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         consumes: FORM_AND_JSON,
         body: revokeRequestSchema,
         response: {
-          200: z.null().describe('Revoked, or nothing to revoke'),
+          200: z.void().describe('Revoked, or nothing to revoke (empty body)'),
           ...errorResponses(400, 401, 413, 415, 429, 503),
         },
       },
@@ -138,7 +138,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       } else if (!(await refreshTokens.revokeRefreshToken(token))) {
         await revokeAsAccessToken()
       }
-      return reply.code(200).header('cache-control', 'no-store').send(null)
+      return reply.code(200).header('cache-control', 'no-store').send()
     },
   )
 }

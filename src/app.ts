@@ -9,6 +9,7 @@ import { healthRoutes } from './health/routes.js'
 import { loggerOptions } from './logger.js'
 import { tokenRoutes } from './oauth/token.js'
 import { wellKnownRoutes } from './oauth/well-known.js'
+import { API_CSP_DIRECTIVES, docsRoutes } from './plugins/docs.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { createServices, type Services } from './services.js'
@@ -65,13 +66,17 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   app.decorate('services', services)
   await app.register(errorHandlerPlugin)
-  await app.register(helmet, { global: true })
-  await app.register(openapiPlugin, { issuer: config.issuer })
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { useDefaults: false, directives: API_CSP_DIRECTIVES },
+  })
+  await app.register(openapiPlugin, { scopes: config.scopes })
   await app.register(bearerAuthPlugin, { verifier: services.verifier })
 
   await app.register(tokenRoutes, { services })
   await app.register(wellKnownRoutes, { services })
   await app.register(userRoutes, { services })
   await app.register(healthRoutes, { services })
+  await app.register(docsRoutes)
   return app
 }

@@ -34,6 +34,11 @@ const scopeList = z
     (list) => list.every((s) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s)),
     'must be space-separated scope tokens (RFC 6749 §3.3)',
   )
+  // Bounds the documented scope lists (maxItems, maxLength in openapi.yaml).
+  .refine(
+    (list) => list.length <= 100 && list.every((s) => s.length <= 200),
+    'must list at most 100 scopes of at most 200 characters',
+  )
 
 const url = (what: string) =>
   z

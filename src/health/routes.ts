@@ -6,7 +6,9 @@ import type { Services } from '../services.js'
 
 const READY_TIMEOUT_MS = 2000
 
-const statusSchema = z.object({ status: z.literal('ok') })
+const statusSchema = z
+  .object({ status: z.literal('ok') })
+  .meta({ id: 'HealthStatus', examples: [{ status: 'ok' }] })
 
 export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   app.get(
@@ -15,6 +17,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
       schema: {
         operationId: 'getLiveness',
         summary: 'The process is up',
+        description: 'For liveness probes: answers without touching the database.',
         tags: ['health'],
         response: { 200: statusSchema },
       },
@@ -28,6 +31,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
       schema: {
         operationId: 'getReadiness',
         summary: 'Ready to serve: the database answers',
+        description: 'For readiness probes and load balancers: 503 while the database is unreachable.',
         tags: ['health'],
         response: { 200: statusSchema, ...errorResponses(503) },
       },

@@ -1,34 +1,55 @@
 import { z } from 'zod'
+import type { ErrorCode } from '../errors.js'
+import { ERROR_CODE_DOCS, ERROR_CODES } from './error-codes.js'
 
-// Schemas shared by several routes. Registered with ids so the OpenAPI document
-// references one component instead of repeating it.
+// Schemas shared by several routes. Those registered with an id become one component
+// of the OpenAPI document, referenced wherever they are used. Response schemas carry
+// real bounds (maxLength, maxItems): they are validated when serialized, documented,
+// and checked again by the test suite against the generated document.
 
-export const errorSchema = z
-  .object({
-    error: z.string().describe('Stable snake_case error code (CONTRACT §5).'),
-    error_description: z.string().describe('A sentence for people; never contains secrets or internals.'),
-  })
-  .meta({
-    id: 'Error',
-    example: { error: 'invalid_request', error_description: 'body.email: Invalid email address' },
-  })
+/** RFC 6749 §3.3 scope-token. */
+export const scopeTokenSchema = z
+  .string()
+  .max(200)
+  .regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/)
+/** At most 100: config.ts refuses a longer SCOPES list, so no holder can exceed it. */
+export const scopeListSchema = z.array(scopeTokenSchema).max(100)
+/** A space-separated list of scope tokens (RFC 6749 §3.3), empty when none are held. */
+export const scopeStringSchema = z
+  .string()
+  .max(8192)
+  .regex(/^([\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*)?$/)
 
 export const userSchema = z
   .object({
-    id: z.uuid(),
-    email: z.string(),
-    name: z.string().nullable(),
-    scopes: z.array(z.string()),
-    created_at: z.iso.datetime(),
+    id: z.uuid().max(36),
+    email: z.string().max(254).meta({ format: 'email' }),
+    name: z.string().max(200).nullable().describe('Display name, or null when not set.'),
+    scopes: scopeListSchema.describe('The scopes this user holds and may request.'),
+    created_at: z.iso.datetime().max(32),
   })
-  .meta({ id: 'User' })
+  .meta({
+    id: 'User',
+    examples: [
+      {
+        id: '0b6f4c7e-5a0d-4d1e-9a53-6b2f0e8a7c11',
+        email: 'ada@example.com',
+        name: 'Ada Lovelace',
+        scopes: ['profile:read', 'profile:write'],
+        created_at: '2025-01-01T12:00:00.000Z',
+      },
+    ],
+  })
 
-export const adminUserSchema = userSchema.extend({ disabled: z.boolean() }).meta({ id: 'AdminUser' })
+export const adminUserSchema = userSchema
+  .extend({ disabled: z.boolean().describe('Disabled users cannot log in or refresh.') })
+  .meta({ id: 'AdminUser' })
 
 export const passwordSchema = z
   .string()
   .refine((s) => [...s].length >= 8, 'must be at least 8 characters')
   .refine((s) => s.length <= 1024, 'must be at most 1024 characters')
+  .meta({ minLength: 8, maxLength: 1024, format: 'password' })
   .describe('At least 8 characters. Never truncated: every byte counts.')
 
 export const emailSchema = z
@@ -36,10 +57,79 @@ export const emailSchema = z
   .max(320)
   .transform((s) => s.trim().toLowerCase())
   .pipe(z.email({ error: 'must be an email address' }).max(254))
+  .meta({ format: 'email' })
   .describe('Trimmed and lower-cased before use.')
 
 export const nameSchema = z.string().max(200).nullable().describe('Display name.')
 
-/** Error responses every route may give, by status. */
-export const errorResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, errorSchema])) as Record<number, typeof errorSchema>
+// ---------------------------------------------------------------------------------
+// Errors (CONTRACT §5). Every error body is {error, error_description}. The `Error`
+// component documents every code; each operation narrows `error` to the codes it can
+// really return, declared in one place per route with errorResponses().
+
+export const errorSchema = z
+  .object({
+    error: z
+      .enum(ERROR_CODES)
+      .describe(
+        `Stable snake_case error code:\n${ERROR_CODES.map((c) => `- \`${c}\`: ${ERROR_CODE_DOCS[c].meaning}`).join('\n')}`,
+      ),
+    error_description: z
+      .string()
+      .max(1000)
+      .describe('A sentence for people; never contains secrets, stack traces or internals.'),
+  })
+  .meta({
+    id: 'Error',
+    examples: [{ error: 'invalid_request', error_description: ERROR_CODE_DOCS.invalid_request.example }],
+  })
+
+/** The JSON Schema keyword that carries an error response's codes to the OpenAPI finisher. */
+export const ERROR_CODES_KEYWORD = 'x-badge-error-codes'
+
+/** The error statuses Badge answers with, and the codes a bare status stands for. */
+export const STANDARD_ERROR_CODES = {
+  400: ['invalid_request'],
+  401: ['unauthorized', 'invalid_token'],
+  403: ['insufficient_scope'],
+  404: ['not_found'],
+  409: ['conflict'],
+  413: ['payload_too_large'],
+  415: ['unsupported_media_type'],
+  429: ['too_many_requests'],
+  503: ['temporarily_unavailable'],
+} as const satisfies Record<number, readonly ErrorCode[]>
+
+export type ErrorStatus = keyof typeof STANDARD_ERROR_CODES
+export type ErrorCodesByStatus = { readonly [S in ErrorStatus]?: readonly ErrorCode[] }
+
+// Serialization stays lenient (any string): an undeclared code must never turn a
+// clear 4xx into a 500 in production. The declared codes go into the document, and
+// the test suite fails any response whose code is not among them.
+const errorBody = (codes: readonly ErrorCode[]) =>
+  z.object({ error: z.string(), error_description: z.string() }).meta({ [ERROR_CODES_KEYWORD]: codes })
+
+/**
+ * The error responses of one route. A bare status means its standard codes (the bearer
+ * checks' codes for 400/401/403); an object lists the codes explicitly:
+ *
+ *   ...errorResponses({ 400: ['invalid_request', 'invalid_grant'], 401: ['invalid_client'] }, 413, 415, 503)
+ *
+ * Every route also gets a 500 `server_error` in the document without declaring it.
+ */
+export function errorResponses(...specs: Array<ErrorStatus | ErrorCodesByStatus>) {
+  const byStatus = new Map<number, Set<ErrorCode>>()
+  for (const spec of specs) {
+    const entries: Array<[string | number, readonly ErrorCode[] | undefined]> =
+      typeof spec === 'number' ? [[spec, STANDARD_ERROR_CODES[spec]]] : Object.entries(spec)
+    for (const [status, codes] of entries) {
+      if (!codes || codes.length === 0) throw new Error(`errorResponses: status ${status} lists no codes`)
+      const set = byStatus.get(Number(status)) ?? new Set()
+      for (const code of codes) set.add(code)
+      byStatus.set(Number(status), set)
+    }
+  }
+  return Object.fromEntries(
+    [...byStatus].sort(([a], [b]) => a - b).map(([status, codes]) => [status, errorBody([...codes])]),
+  ) as Record<number, ReturnType<typeof errorBody>>
+}

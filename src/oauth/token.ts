@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { invalidRequest, OAuthError } from '../errors.js'
-import { errorResponses } from '../http/schemas.js'
+import { errorResponses, scopeStringSchema } from '../http/schemas.js'
 import type { Services } from '../services.js'
 import { DEFAULT_CLIENT_ID } from './grants.js'
 
@@ -18,34 +18,89 @@ export const tokenRequestSchema = z
   .object({
     grant_type: param(64).describe('password, refresh_token or client_credentials'),
     username: param(320).optional().describe('password grant: the email'),
-    password: param(1024).optional().describe('password grant'),
+    password: param(1024).optional().meta({ format: 'password' }).describe('password grant'),
     refresh_token: param(512).optional().describe('refresh_token grant'),
     scope: param(2000).optional().describe('space-separated subset of the scopes held'),
     client_id: param(64).optional().describe('public app name (default "badge"), or a registered client'),
     client_secret: param(512).optional().describe('client_secret_post authentication'),
   })
-  .meta({ id: 'TokenRequest' })
+  .meta({
+    id: 'TokenRequest',
+    'x-examples': {
+      password: {
+        summary: 'Log in (password grant)',
+        value: {
+          grant_type: 'password',
+          username: 'ada@example.com',
+          password: 'correct horse battery staple',
+        },
+      },
+      refresh_token: {
+        summary: 'Refresh (the refresh token is spent)',
+        value: { grant_type: 'refresh_token', refresh_token: 'q8Pz3v4bT0c6XhYlW1yqK0p9mV7sJ2fA5dR8uN3eG6k' },
+      },
+      client_credentials: {
+        summary: 'A registered client (client_secret_post)',
+        value: {
+          grant_type: 'client_credentials',
+          client_id: 'billing-service',
+          client_secret: 'a-long-random-secret',
+          scope: 'admin',
+        },
+      },
+    },
+  })
 
 export const tokenResponseSchema = z
   .object({
-    access_token: z.string(),
+    access_token: z
+      .string()
+      .max(8192)
+      .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
+      .describe('RFC 9068 JWT; send as Authorization: Bearer'),
     token_type: z.literal('Bearer'),
-    expires_in: z.number().int(),
-    refresh_token: z.string().optional(),
-    scope: z.string(),
+    expires_in: z.int().min(1).meta({ format: 'int64' }).describe('Seconds until the access token expires'),
+    refresh_token: z
+      .string()
+      .max(512)
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .optional()
+      .describe('Opaque; spent by its first use (password and refresh grants only)'),
+    scope: scopeStringSchema.describe('Space-separated scopes of the access token'),
   })
-  .meta({ id: 'TokenResponse' })
+  .meta({
+    id: 'TokenResponse',
+    examples: [
+      {
+        access_token: 'eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2ln',
+        token_type: 'Bearer',
+        expires_in: 900,
+        refresh_token: 'q8Pz3v4bT0c6XhYlW1yqK0p9mV7sJ2fA5dR8uN3eG6k',
+        scope: 'profile:read profile:write',
+      },
+    ],
+  })
 
 const revokeRequestSchema = z
   .object({
-    token: param(8192),
+    token: param(8192).describe('The refresh token or access token to revoke'),
     token_type_hint: z.enum(['refresh_token', 'access_token']).optional(),
     client_id: param(64).optional(),
     client_secret: param(512).optional(),
   })
-  .meta({ id: 'RevocationRequest' })
+  .meta({
+    id: 'RevocationRequest',
+    'x-examples': {
+      logout: {
+        summary: 'Log out: end the session of a refresh token',
+        value: { token: 'q8Pz3v4bT0c6XhYlW1yqK0p9mV7sJ2fA5dR8uN3eG6k', token_type_hint: 'refresh_token' },
+      },
+    },
+  })
 
 const FORM_AND_JSON = ['application/x-www-form-urlencoded', 'application/json']
+// No client authentication needed (public apps), but a registered client may authenticate.
+const OPTIONAL_CLIENT_AUTH: Array<Record<string, string[]>> = [{}, { clientBasic: [] }]
 
 export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { grants, refreshTokens, verifier, sessions, clock } = services
@@ -57,10 +112,25 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       schema: {
         operationId: 'requestToken',
         summary: 'Token endpoint (RFC 6749): password, refresh_token and client_credentials grants',
+        description:
+          'Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.',
         tags: ['oauth'],
         consumes: FORM_AND_JSON,
+        security: OPTIONAL_CLIENT_AUTH,
         body: tokenRequestSchema,
-        response: { 200: tokenResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 503) },
+        response: {
+          200: tokenResponseSchema,
+          ...errorResponses(
+            {
+              400: ['invalid_request', 'invalid_grant', 'invalid_scope', 'unsupported_grant_type'],
+              401: ['invalid_client'],
+            },
+            413,
+            415,
+            429,
+            503,
+          ),
+        },
       },
     },
     async (request, reply) => {
@@ -113,10 +183,11 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
           'Always 200 for a well-formed request, known token or not. A refresh token ends its session; an access token ends the session named by its sid (the access token itself stays valid until it expires).',
         tags: ['oauth'],
         consumes: FORM_AND_JSON,
+        security: OPTIONAL_CLIENT_AUTH,
         body: revokeRequestSchema,
         response: {
-          200: z.void().describe('Revoked, or nothing to revoke (empty body)'),
-          ...errorResponses(400, 401, 413, 415, 429, 503),
+          200: z.undefined().describe('Revoked, or nothing to revoke (empty body)'),
+          ...errorResponses(400, { 401: ['invalid_client'] }, 413, 415, 429, 503),
         },
       },
     },

@@ -2,37 +2,58 @@ import swagger from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
+import { securitySchemes } from '../openapi/components.js'
+import { finishDocument } from '../openapi/document.js'
 
 // The OpenAPI 3.1 document is generated from the routes' zod schemas: one source of
-// truth for validation, types and docs. `npm run openapi` writes it to openapi.yaml.
+// truth for validation, types and docs. `npm run openapi` writes it to openapi.yaml;
+// /openapi.json serves it; src/openapi/document.ts adds what holds for every route.
 
-async function openapi(app: FastifyInstance, { issuer }: { issuer: string }) {
+const DESCRIPTION = `Stateless JWT authentication: RFC 9068 access tokens, rotated refresh tokens, a JWKS for resource servers.
+
+- **Log in** with \`POST /oauth/token\` (the OAuth 2.0 password grant), form-encoded or JSON, and call the other routes with \`Authorization: Bearer <access_token>\`.
+- **Any OAuth 2.0 library** can be pointed at the server metadata, \`/.well-known/oauth-authorization-server\` (RFC 8414).
+- **Errors** are always \`{"error", "error_description"}\`; each response below lists the \`error\` codes it can carry.
+- **Rate limits**: operations that can answer 429 send \`X-RateLimit-*\` headers and \`Retry-After\`.
+- **CORS** is off unless \`CORS_ORIGINS\` lists your app's origins; then \`/oauth/*\` and \`/v1/*\` answer those origins only.`
+
+// Relative: the document describes whichever server serves it. x-internal: false says
+// the API is meant for the public (OWASP API9 inventory).
+const SERVERS = [
+  { url: '/', description: 'This Badge server (local, staging or production)', 'x-internal': false },
+]
+
+export interface OpenApiOptions {
+  /** SCOPES, listed in the oauth2 security scheme. */
+  scopes: readonly string[]
+}
+
+async function openapi(app: FastifyInstance, { scopes }: OpenApiOptions) {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'Badge',
         version: '1.0.0',
-        description:
-          'Stateless JWT authentication API: RFC 9068 access tokens, rotated refresh tokens, JWKS for resource servers.',
+        description: DESCRIPTION,
         license: { name: 'MIT', identifier: 'MIT' },
       },
-      servers: [{ url: issuer }],
+      servers: SERVERS,
+      components: { securitySchemes: securitySchemes(scopes) },
       tags: [
         { name: 'oauth', description: 'OAuth 2.0 token, revocation and introspection endpoints' },
-        { name: 'discovery', description: 'Server metadata and signing keys' },
-        { name: 'users', description: 'Sign-up' },
-        { name: 'me', description: 'The calling user' },
-        { name: 'health', description: 'Liveness and readiness' },
-      ],
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        {
+          name: 'discovery',
+          description: 'Server metadata and the signing keys resource servers verify tokens with',
         },
-      },
+        { name: 'users', description: 'Sign-up' },
+        { name: 'me', description: 'The calling user: profile, password, sessions' },
+        { name: 'admin', description: 'Administration (scope admin): users, clients, signing keys' },
+        { name: 'health', description: 'Liveness and readiness probes' },
+      ],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (document) => finishDocument(jsonSchemaTransformObject(document)),
   })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())

@@ -1,24 +1,48 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { BadgeError, notFound } from '../errors.js'
-import { emailSchema, errorResponses, nameSchema, passwordSchema, userSchema } from '../http/schemas.js'
+import {
+  emailSchema,
+  errorResponses,
+  nameSchema,
+  passwordSchema,
+  scopeStringSchema,
+  userSchema,
+} from '../http/schemas.js'
 import type { Services } from '../services.js'
 import { requireScopes } from '../verify/authenticate.js'
 import { toPublicUser } from './service.js'
 
+const epochSeconds = z.int().min(0).meta({ format: 'int64' })
+
 const claimsSchema = z
   .object({
-    iss: z.string(),
-    sub: z.string(),
-    aud: z.string(),
-    exp: z.number().int(),
-    iat: z.number().int(),
-    jti: z.string(),
-    scope: z.string(),
-    client_id: z.string(),
-    sid: z.string().optional(),
+    iss: z.string().max(2048).meta({ format: 'uri' }),
+    sub: z.string().max(255).describe('The user id, or the client id for client_credentials'),
+    aud: z.string().max(2048),
+    exp: epochSeconds,
+    iat: epochSeconds,
+    jti: z.uuid().max(36),
+    scope: scopeStringSchema,
+    client_id: z.string().max(64),
+    sid: z.uuid().max(36).optional().describe('The session the token came from (user tokens only)'),
   })
-  .meta({ id: 'AccessTokenClaims' })
+  .meta({
+    id: 'AccessTokenClaims',
+    examples: [
+      {
+        iss: 'https://auth.example.com',
+        sub: '0b6f4c7e-5a0d-4d1e-9a53-6b2f0e8a7c11',
+        aud: 'https://auth.example.com',
+        exp: 1735733700,
+        iat: 1735732800,
+        jti: '5f0c2d1e-8a47-4b6e-b1f3-2c9d7e6a4b10',
+        scope: 'profile:read profile:write',
+        client_id: 'badge',
+        sid: 'c3a1e7b2-9d4f-4e2a-8b6c-1f5d3a7e9c20',
+      },
+    ],
+  })
 
 export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { users, config } = services
@@ -32,8 +56,22 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
         description:
           'Creates a user holding DEFAULT_USER_SCOPES. 403 signup_disabled when SIGNUP_ENABLED=false.',
         tags: ['users'],
-        body: z.object({ email: emailSchema, password: passwordSchema, name: nameSchema.optional() }),
-        response: { 201: userSchema, ...errorResponses(400, 403, 409, 413, 415, 429, 503) },
+        body: z.object({ email: emailSchema, password: passwordSchema, name: nameSchema.optional() }).meta({
+          'x-examples': {
+            signup: {
+              summary: 'Sign up',
+              value: {
+                email: 'ada@example.com',
+                password: 'correct horse battery staple',
+                name: 'Ada Lovelace',
+              },
+            },
+          },
+        }),
+        response: {
+          201: userSchema,
+          ...errorResponses(400, { 403: ['signup_disabled'], 409: ['email_taken'] }, 413, 415, 429, 503),
+        },
       },
     },
     async (request, reply) => {
@@ -51,9 +89,11 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
       schema: {
         operationId: 'getMe',
         summary: 'The calling user',
+        description:
+          'The profile of the user the access token was issued to. 404 if that user was deleted or disabled.',
         tags: ['me'],
         security: [{ bearerAuth: ['profile:read'] }],
-        response: { 200: userSchema, ...errorResponses(400, 401, 403, 404, 429, 503) },
+        response: { 200: userSchema, ...errorResponses(400, 401, 403, 404, 503) },
       },
     },
     async (request) => {
@@ -70,10 +110,15 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
       schema: {
         operationId: 'updateMe',
         summary: 'Update the calling user',
+        description: 'Changes the display name; null clears it. Returns the updated user.',
         tags: ['me'],
         security: [{ bearerAuth: ['profile:write'] }],
-        body: z.object({ name: nameSchema }),
-        response: { 200: userSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 429, 503) },
+        body: z
+          .object({ name: nameSchema })
+          .meta({
+            'x-examples': { rename: { summary: 'Change the display name', value: { name: 'Ada King' } } },
+          }),
+        response: { 200: userSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 503) },
       },
     },
     async (request) => {
@@ -93,7 +138,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
         description: 'Touches no database: answers while the database is down.',
         tags: ['me'],
         security: [{ bearerAuth: [] }],
-        response: { 200: claimsSchema, ...errorResponses(400, 401, 429) },
+        response: { 200: claimsSchema, ...errorResponses(400, 401) },
       },
     },
     async (request) => request.auth!.claims,

@@ -1,0 +1,43 @@
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+
+// GET /docs: interactive documentation (Swagger UI) served entirely from this server,
+// so it works offline and behind firewalls. Only these routes get a Content Security
+// Policy that allows scripts, styles and images; every other response keeps the API's
+// policy, which allows nothing (an API answer is never a page to render).
+
+export const API_CSP_DIRECTIVES = {
+  defaultSrc: ["'none'"],
+  baseUri: ["'none'"],
+  formAction: ["'none'"],
+  frameAncestors: ["'none'"],
+}
+
+export const DOCS_CSP_DIRECTIVES = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+}
+
+export async function docsRoutes(app: FastifyInstance) {
+  // Encapsulated: applies to the routes registered below (the UI and its static files) only.
+  app.addHook('onRoute', (route) => {
+    route.config = {
+      ...route.config,
+      helmet: { contentSecurityPolicy: { useDefaults: false, directives: DOCS_CSP_DIRECTIVES } },
+    } as typeof route.config
+  })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    theme: { title: 'Badge API' },
+    uiConfig: { deepLinking: true, displayOperationId: true, defaultModelsExpandDepth: 1 },
+    validatorUrl: false,
+  })
+}

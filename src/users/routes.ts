@@ -113,11 +113,9 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
         description: 'Changes the display name; null clears it. Returns the updated user.',
         tags: ['me'],
         security: [{ bearerAuth: ['profile:write'] }],
-        body: z
-          .object({ name: nameSchema })
-          .meta({
-            'x-examples': { rename: { summary: 'Change the display name', value: { name: 'Ada King' } } },
-          }),
+        body: z.object({ name: nameSchema }).meta({
+          'x-examples': { rename: { summary: 'Change the display name', value: { name: 'Ada King' } } },
+        }),
         response: { 200: userSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 503) },
       },
     },

@@ -11,6 +11,7 @@ import {
   TEST_DATABASE_URL,
   type TestDialect,
 } from './databases.js'
+import { validatorFor } from './openapi-validator.js'
 
 export const TEST_ENV: Env = {
   DATABASE_URL: 'sqlite::memory:',
@@ -36,8 +37,45 @@ export async function buildTestApp(
   const clock = testClock()
   const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: database.url })
   const app = await buildApp(config, { database, clock })
+  checkResponsesAgainstOpenApi(t, app)
   t.teardown(() => app.close())
   return { app, clock, database }
+}
+
+/**
+ * Every response of a test app is checked against the app's own OpenAPI document
+ * (the one openapi.yaml is generated from): an undocumented status, body field, error
+ * code or missing required header fails the test that received it.
+ */
+export function checkResponsesAgainstOpenApi(t: Test, app: FastifyInstance): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    // The docs UI, its assets and /openapi.json are not API operations.
+    if (request.routeOptions.schema?.hide || request.method === 'HEAD') return payload
+    const body =
+      payload === null || payload === undefined
+        ? ''
+        : typeof payload === 'string' || Buffer.isBuffer(payload)
+          ? payload.toString()
+          : undefined
+    if (body === undefined) return payload
+    const url = request.routeOptions.url
+    const problems = validatorFor(app.swagger() as Record<string, unknown>).validate({
+      method: request.method,
+      path: url?.replace(/:([A-Za-z0-9_]+)/g, '{$1}'),
+      status: reply.statusCode,
+      headers: reply.getHeaders(),
+      body,
+    })
+    if (problems.length > 0)
+      t.fail(
+        `${request.method} ${url ?? request.url} → ${reply.statusCode} does not match the OpenAPI document`,
+        {
+          problems,
+          body: body.slice(0, 500),
+        },
+      )
+    return payload
+  })
 }
 
 /**

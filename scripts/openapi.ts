@@ -1,17 +1,30 @@
-// Writes openapi.yaml from the routes' zod schemas (`npm run openapi`).
-// `--check` exits 1 if the committed file differs from what the code generates.
-import { readFileSync, writeFileSync } from 'node:fs'
+// Writes openapi.yaml from the routes' zod schemas, and the TypeScript client types
+// generated from it (`npm run openapi`). `--check` exits 1 if a committed file
+// differs from what the code generates.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { CLIENT_TYPES_FILE, generateClientTypes } from './client-types.js'
 import { generateOpenApiYaml } from './openapi-document.js'
 
-const file = new URL('../openapi.yaml', import.meta.url)
-const generated = await generateOpenApiYaml()
+const yamlFile = new URL('../openapi.yaml', import.meta.url)
+const yaml = await generateOpenApiYaml()
+const files: Array<[URL, string]> = [
+  [yamlFile, yaml],
+  [CLIENT_TYPES_FILE, await generateClientTypes(yaml)],
+]
 if (process.argv.includes('--check')) {
-  const committed = readFileSync(file, 'utf8')
-  if (committed !== generated) {
-    process.stderr.write('openapi.yaml is out of date: run `npm run openapi` and commit the result.\n')
-    process.exit(1)
+  let stale = false
+  for (const [file, generated] of files) {
+    if (readFileSync(file, 'utf8') !== generated) {
+      process.stderr.write(
+        `${file.pathname} is out of date: run \`npm run openapi\` and commit the result.\n`,
+      )
+      stale = true
+    }
   }
-} else {
+  process.exit(stale ? 1 : 0)
+}
+for (const [file, generated] of files) {
+  mkdirSync(new URL('.', file), { recursive: true })
   writeFileSync(file, generated)
-  process.stdout.write('wrote openapi.yaml\n')
+  process.stdout.write(`wrote ${file.pathname}\n`)
 }

@@ -30,6 +30,7 @@ export async function startServer(
   env: Record<string, string> = {},
 ): Promise<RunningServer> {
   const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
   const dir = mkdtempSync(join(tmpdir(), 'badge-e2e-'))
   let output = ''
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
@@ -41,13 +42,14 @@ export async function startServer(
       BCRYPT_COST: '4',
       LOG_LEVEL: 'warn',
       RATE_LIMIT_ENABLED: 'false',
+      // The address it really answers on, as OAuth clients check (RFC 8414 §3.3).
+      ISSUER: url,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   child.stdout!.on('data', (d) => (output += d))
   child.stderr!.on('data', (d) => (output += d))
-  const url = `http://127.0.0.1:${port}`
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve))

@@ -92,6 +92,9 @@ export function finishDocument(input: Json): Json {
     responses: { ServerError: serverErrorResponse() },
   }
   pruneComponentSchemas(document)
+  // Tags of routes this build does not have (e.g. admin) would be empty sections.
+  const used = new Set(operations(document).flatMap(({ operation }) => (operation.tags ?? []) as string[]))
+  document.tags = (document.tags as Array<{ name: string }>).filter((tag) => used.has(tag.name))
   const { openapi, info, servers, tags, paths, ...rest } = document
   // The conventional order, so the YAML reads top-down; copied again so the parts
   // added here share no objects either.

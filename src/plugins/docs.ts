@@ -37,7 +37,13 @@ export async function docsRoutes(app: FastifyInstance) {
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     theme: { title: 'Badge API' },
-    uiConfig: { deepLinking: true, displayOperationId: true, defaultModelsExpandDepth: 1 },
+    // BaseLayout: no top bar (Swagger's logo and a box to load other documents).
+    uiConfig: {
+      layout: 'BaseLayout',
+      deepLinking: true,
+      displayOperationId: true,
+      defaultModelsExpandDepth: 1,
+    },
     validatorUrl: false,
   })
 }

@@ -171,3 +171,8 @@ t.test('/openapi.json serves the document, with the oauth2 scopes of this server
     'billing:read',
   ])
 })
+
+t.test('the README explains every error code', async (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  for (const code of ERROR_CODES) t.match(readme, new RegExp(`\\| \\d{3} \\| \`${code}\` \\|`), code)
+})

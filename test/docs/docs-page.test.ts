@@ -71,13 +71,13 @@ t.test(
       2,
       'GET and PATCH /v1/me',
     )
-    t.match(await page.locator('.info .title').innerText(), /Badge/)
+    t.match(await page.locator('.info .title').textContent(), /Badge/)
     // Interactive parts render under the CSP too: an operation's details, the login dialog.
     await token.click()
     await page.locator('.opblock-body').first().waitFor()
     await page.locator('button.authorize').click()
     t.match(
-      await page.locator('.modal-ux').innerText(),
+      await page.locator('.modal-ux').textContent(),
       /profile:read/,
       'the oauth2 login offers Badge scopes',
     )

@@ -206,7 +206,7 @@ await eachDialect(t, async (t, dialect) => {
       t.equal((await claimsOf(login.json().access_token)).client_id, 'my-app')
       const refresh = { grant_type: 'refresh_token', refresh_token: login.json().refresh_token }
       t.equal((await token({ ...refresh, client_id: 'another-app' })).json().error, 'invalid_grant')
-    clock.advance(60_000)
+      clock.advance(60_000)
       t.equal((await token({ ...refresh, client_id: 'my-app' })).statusCode, 200)
     },
   )

@@ -25,7 +25,8 @@ const createdClientSchema = clientSchema
 export const clientRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { clients } = services
   const admin = { onRequest: [app.authenticate, requireScopes('admin')] }
-  const security = [{ bearerAuth: ['admin'] }]
+  // A fresh array per route: a shared one would come out of the YAML writer as anchors and aliases.
+  const security = () => [{ bearerAuth: ['admin'] }]
 
   app.post(
     '/v1/admin/clients',
@@ -37,7 +38,7 @@ export const clientRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
         description:
           'Returns the client_secret once; store it now. Every scope must be listed in SCOPES (else 400 invalid_scope).',
         tags: ['admin'],
-        security,
+        security: security(),
         body: z.strictObject({
           name: z.string().trim().min(1).max(200).describe('Who this client is, for people'),
           scopes: z.array(z.string().min(1).max(200)).min(1).max(100),
@@ -61,7 +62,7 @@ export const clientRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
         operationId: 'listClients',
         summary: 'List registered clients, oldest first (never their secrets)',
         tags: ['admin'],
-        security,
+        security: security(),
         response: {
           200: z.object({ items: z.array(clientSchema) }).meta({ id: 'ClientList' }),
           ...errorResponses(400, 401, 403, 429, 503),
@@ -81,7 +82,7 @@ export const clientRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
         description:
           'Its credentials stop working at once and sessions users opened through it are revoked; access tokens already issued stay valid until they expire.',
         tags: ['admin'],
-        security,
+        security: security(),
         params: z.object({ id: z.string().max(100).describe('The client_id') }),
         response: { 204: z.null().describe('Deleted'), ...errorResponses(400, 401, 403, 404, 429, 503) },
       },

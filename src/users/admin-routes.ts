@@ -28,7 +28,8 @@ const scopeListSchema = z
 export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { adminUsers } = services
   const admin = { onRequest: [app.authenticate, requireScopes('admin')] }
-  const security = [{ bearerAuth: ['admin'] }]
+  // A fresh array per route: a shared one would come out of the YAML writer as anchors and aliases.
+  const security = () => [{ bearerAuth: ['admin'] }]
 
   app.get(
     '/v1/admin/users',
@@ -40,7 +41,7 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         description:
           'Ordered by (created_at, id). Following next_cursor walks every user exactly once, even while users are being added. A malformed cursor is 400 invalid_request.',
         tags: ['admin'],
-        security,
+        security: security(),
         querystring: z.object({
           limit: z.coerce.number().int().min(1).max(100).default(20).describe('Page size, 1 to 100'),
           cursor: z.string().max(200).optional().describe('next_cursor from the previous page'),
@@ -62,7 +63,7 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         operationId: 'getUser',
         summary: 'One user',
         tags: ['admin'],
-        security,
+        security: security(),
         params: userIdParams,
         response: { 200: adminUserSchema, ...errorResponses(400, 401, 403, 404, 429, 503) },
       },
@@ -80,7 +81,7 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         description:
           'Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire.',
         tags: ['admin'],
-        security,
+        security: security(),
         params: userIdParams,
         body: z.strictObject({
           scopes: scopeListSchema.optional(),
@@ -100,7 +101,7 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         operationId: 'deleteUser',
         summary: 'Delete a user and their sessions',
         tags: ['admin'],
-        security,
+        security: security(),
         params: userIdParams,
         response: { 204: z.null().describe('Deleted'), ...errorResponses(400, 401, 403, 404, 429, 503) },
       },

@@ -94,7 +94,9 @@ await eachDialect(t, async (t, dialect) => {
   })
 
   await t.test('client_credentials without client authentication is 401 invalid_client', async (t) => {
-    for (const fields of [{}, { client_id: client.client_id }, { client_id: 'some-public-app' }]) {
+    for (const fields of [{}, { client_id: client.client_id }, { client_id: 'some-public-app' }] as Array<
+      Record<string, string>
+    >) {
       const res = await token({ grant_type: 'client_credentials', ...fields })
       t.equal(res.statusCode, 401, JSON.stringify(fields))
       t.equal(res.json().error, 'invalid_client')

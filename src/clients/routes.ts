@@ -83,7 +83,7 @@ export const clientRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
           'Its credentials stop working at once and sessions users opened through it are revoked; access tokens already issued stay valid until they expire.',
         tags: ['admin'],
         security: security(),
-        params: z.object({ id: z.string().max(100).describe('The client_id') }),
+        params: z.object({ id: z.string().describe('The client_id') }),
         response: { 204: z.null().describe('Deleted'), ...errorResponses(400, 401, 403, 404, 429, 503) },
       },
     },

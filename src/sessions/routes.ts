@@ -57,7 +57,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
           'Ends the session: its refresh token stops working. 404 not_found for an id that is not one of your sessions.',
         tags: ['me'],
         security: [{ bearerAuth: ['profile:write'] }],
-        params: z.object({ id: z.string().max(100) }),
+        params: z.object({ id: z.string().describe('The session id (the sid claim of its tokens)') }),
         response: {
           204: z.null().describe('Revoked'),
           ...errorResponses(400, 401, 403, 404, 429, 503),

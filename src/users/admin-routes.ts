@@ -8,7 +8,7 @@ import { toAdminUser } from './service.js'
 // User administration (scope `admin`, CONTRACT §3). Unknown ids, including ones that
 // are not UUIDs, are 404 not_found.
 
-const userIdParams = z.object({ id: z.string().max(100).describe('The user id') })
+const userIdParams = z.object({ id: z.string().describe('The user id (a UUID; anything else is 404)') })
 
 const userPageSchema = z
   .object({

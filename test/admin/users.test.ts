@@ -60,12 +60,7 @@ await eachDialect(t, async (t, dialect) => {
   await t.test(
     'unknown ids, including ones that are not UUIDs, are 404 not_found on every route',
     async (t) => {
-      for (const id of [
-        '00000000-0000-4000-8000-000000000000',
-        'nope',
-        `${'9'.repeat(80)}`,
-        "1'%20or%201=1",
-      ]) {
+      for (const id of ['00000000-0000-4000-8000-000000000000', 'nope', '9'.repeat(150), "1'%20or%201=1"]) {
         for (const res of [
           await getUser(id),
           await patchUser(id, { disabled: true }),

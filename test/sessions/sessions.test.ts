@@ -116,6 +116,7 @@ await eachDialect(t, async (t, dialect) => {
       await sidOf(theirs.access_token),
       '00000000-0000-4000-8000-000000000000',
       'not-a-uuid',
+      'x'.repeat(150),
     ]) {
       const res = await revokeOne(mine.access_token, id)
       t.equal(res.statusCode, 404, id)

@@ -9,6 +9,7 @@ import { healthRoutes } from './health/routes.js'
 import { loggerOptions } from './logger.js'
 import { tokenRoutes } from './oauth/token.js'
 import { wellKnownRoutes } from './oauth/well-known.js'
+import { browserPlugin } from './plugins/browser.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { createServices, type Services } from './services.js'
@@ -66,6 +67,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   app.decorate('services', services)
   await app.register(errorHandlerPlugin)
   await app.register(helmet, { global: true })
+  await app.register(browserPlugin, { config })
   await app.register(openapiPlugin, { issuer: config.issuer })
   await app.register(bearerAuthPlugin, { verifier: services.verifier })
 

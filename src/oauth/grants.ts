@@ -37,6 +37,8 @@ export interface RefreshGrantInput {
   refreshToken: string
   scope?: string
   clientId?: string
+  /** How the token arrived; it must match how its session was started (CONTRACT §8). */
+  delivery: 'body' | 'cookie'
 }
 
 export function createGrants({ users, issueAccessToken, refreshTokens, log }: GrantDeps) {
@@ -79,7 +81,7 @@ export function createGrants({ users, issueAccessToken, refreshTokens, log }: Gr
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
     let rotation: Awaited<ReturnType<RefreshTokens['rotateRefreshToken']>>
     try {
-      rotation = await refreshTokens.rotateRefreshToken(input.refreshToken)
+      rotation = await refreshTokens.rotateRefreshToken(input.refreshToken, input.delivery)
     } catch (error) {
       if (error instanceof RefreshTokenReused) {
         log.warn({ sessionId: error.sessionId }, 'refresh token reused after rotation: session revoked')

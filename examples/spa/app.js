@@ -160,6 +160,14 @@ $('signup-form').addEventListener('submit', async (event) => {
 
 $('logout').addEventListener('click', () => void logOut())
 
+$('logout-everywhere').addEventListener('click', async () => {
+  try {
+    await badge.logoutEverywhere()
+  } catch (error) {
+    say(explain(error))
+  }
+})
+
 // Views follow the session: login and logout here or in another tab, or a session
 // revoked elsewhere that the next refresh finds gone.
 let signedIn = false

@@ -186,9 +186,25 @@ export class BadgeClient {
   }
 
   /**
+   * Ends every session of the user (DELETE /v1/me/sessions, "log out everywhere"),
+   * which also clears the cookie, then forgets the access token here and in the
+   * other tabs.
+   * @returns {Promise<void>}
+   */
+  async logoutEverywhere() {
+    const res = await this.fetch(`${this.#issuer}/v1/me/sessions`, { method: 'DELETE' })
+    if (!res.ok) throw await toError(res)
+    this.#forget()
+    this.#post({ type: 'logout' })
+  }
+
+  /**
    * `fetch` with `Authorization: Bearer <access token>`. Refreshes first when the
    * token is missing or about to expire, and once more (then retries once) if the
    * server still answers 401. Without a session the request goes out without a token.
+   * Requests to Badge itself go with credentials, so that a response clearing the
+   * refresh cookie (as DELETE /v1/me/sessions does) takes effect; the cookie itself is
+   * never sent there (it is scoped to /oauth).
    * @param {RequestInfo | URL} input
    * @param {RequestInit} [init]
    * @returns {Promise<Response>}
@@ -198,12 +214,24 @@ export class BadgeClient {
     const expiring = Date.now() >= (this.#session?.expiresAt ?? 0) - this.#leewayMs
     if (!this.#loggedOut && expiring) await this.refresh()
     const sentWith = this.#accessToken
-    const res = await this.#fetch(withToken(request.clone(), sentWith))
+    const res = await this.#fetch(this.#prepare(request.clone(), sentWith))
     if (res.status !== 401 || sentWith === null) return res
     // Another call (or tab) may have refreshed meanwhile; otherwise refresh now.
     if (this.#accessToken === sentWith) await this.refresh()
     if (this.#accessToken === null || this.#accessToken === sentWith) return res
-    return this.#fetch(withToken(request, this.#accessToken))
+    return this.#fetch(this.#prepare(request, this.#accessToken))
+  }
+
+  /**
+   * @param {Request} request
+   * @param {string | null} token
+   */
+  #prepare(request, token) {
+    const toBadge = new URL(request.url).origin === new URL(this.#issuer).origin
+    if (token === null && !toBadge) return request
+    const headers = new Headers(request.headers)
+    if (token !== null) headers.set('authorization', `Bearer ${token}`)
+    return new Request(request, toBadge ? { headers, credentials: 'include' } : { headers })
   }
 
   /** @param {Record<string, string>} fields */
@@ -259,17 +287,6 @@ export class BadgeClient {
     // Another tab started a new session: our access token (if any) names the old one.
     if (message?.type === 'login') this.refresh().catch(() => {})
   }
-}
-
-/**
- * @param {Request} request
- * @param {string | null} token
- */
-function withToken(request, token) {
-  if (token === null) return request
-  const headers = new Headers(request.headers)
-  headers.set('authorization', `Bearer ${token}`)
-  return new Request(request, { headers })
 }
 
 /** @param {string} jwt */

@@ -108,4 +108,20 @@ t.test('browser mode in Chromium', browserTest, async (t) => {
     await waitSignedIn(page, email)
     t.same(await storageContents(page), { localStorage: [], sessionStorage: [], indexedDB: [] })
   })
+
+  await t.test('(a) log out everywhere ends every session and clears the cookie', async (t) => {
+    const phone = await stack.newPage(await stack.browser.newContext())
+    await openDemo(phone, stack.demoUrl)
+    await logInInDemo(phone, email)
+    await page.click('#logout-everywhere')
+    await waitSignedOut(page)
+    t.same(
+      (await context.cookies()).filter((c) => c.name === COOKIE),
+      [],
+      'the cookie is cleared',
+    )
+    await phone.reload()
+    await waitSignedOut(phone)
+    t.equal(await phone.textContent('#status'), 'Not logged in', 'the other device is logged out too')
+  })
 })

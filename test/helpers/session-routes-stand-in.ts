@@ -38,4 +38,17 @@ export function addSessionRoutesIfMissing(app: FastifyInstance): void {
       return reply.code(204).send()
     },
   )
+
+  // "Log out everywhere": the one place outside /oauth that clears the refresh cookie.
+  app.delete<{ Querystring: { except?: string } }>(
+    '/v1/me/sessions',
+    { onRequest: [app.authenticate, requireScopes('profile:write')] },
+    async (request, reply) => {
+      const { sub, sid } = request.auth!.claims
+      const keepCurrent = request.query.except === 'current'
+      await sessions.revokeAllForUser(sub, clock(), keepCurrent ? sid : undefined)
+      if (!keepCurrent) clearRefreshCookie(reply)
+      return reply.code(204).send()
+    },
+  )
 }

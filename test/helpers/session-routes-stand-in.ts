@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { notFound } from '../../src/errors.js'
+import { clearRefreshCookie } from '../../src/oauth/cookie.js'
 import { requireScopes } from '../../src/verify/authenticate.js'
 
-// GET /v1/me/sessions and DELETE /v1/me/sessions/{id} exactly as CONTRACT §3 words
+// GET /v1/me/sessions, DELETE /v1/me/sessions/{id} and DELETE /v1/me/sessions as CONTRACT §3 words
 // them, for the browser tests only: the real routes are built on another branch.
 // Registered only when the app has no such route, so once the real ones are merged
 // the tests run against them and this file can go.

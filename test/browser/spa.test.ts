@@ -46,10 +46,11 @@ t.test('browser mode in Chromium', browserTest, async (t) => {
 
     await page.reload()
     await waitSignedIn(page, email)
-    await page.waitForFunction(`document.querySelectorAll('#sessions tr').length === 2`)
+    await page.locator('#sessions tr').nth(1).waitFor()
+    t.equal(await page.locator('#sessions tr').count(), 2)
     const other = page.locator('#sessions tr:not(.current)')
     await other.locator('button.revoke').click()
-    await page.waitForFunction(`document.querySelectorAll('#sessions tr').length === 1`)
+    await other.waitFor({ state: 'detached' })
     t.equal(await page.locator('#sessions tr.current').count(), 1, 'this session is the one left')
 
     // The revoked device finds its session gone on its next refresh.

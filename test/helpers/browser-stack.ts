@@ -149,9 +149,9 @@ export async function logInInDemo(page: Page, email: string): Promise<void> {
 
 export async function waitSignedIn(page: Page, email: string): Promise<void> {
   await page.waitForSelector('#signed-in:not([hidden])')
-  await page.waitForFunction(
-    `document.getElementById('profile-email')?.textContent === ${JSON.stringify(email)}`,
-  )
+  // Locator waits, not waitForFunction: the demo's CSP forbids the eval that polling needs.
+  const exactly = new RegExp(`^${email.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+  await page.locator('#profile-email').filter({ hasText: exactly }).waitFor()
 }
 
 export async function waitSignedOut(page: Page): Promise<void> {

@@ -10,6 +10,7 @@ import {
   storageContents,
   waitSignedIn,
   waitSignedOut,
+  withClient,
 } from '../helpers/browser-stack.js'
 import { uniqueEmail } from '../helpers/flows.js'
 
@@ -85,6 +86,35 @@ t.test('browser mode in Chromium', browserTest, async (t) => {
     await openDemo(tab, stack.demoUrl)
     await waitSignedIn(tab, email)
     await tab.close()
+  })
+
+  await t.test("the client's fetch refreshes once on a 401 and retries, without looping", async (t) => {
+    const url = `${stack.badgeUrl}/v1/me`
+    const unauthorized = {
+      status: 401,
+      headers: {
+        'access-control-allow-origin': stack.demoUrl,
+        'access-control-allow-credentials': 'true',
+        'www-authenticate': 'Bearer realm="badge", error="invalid_token"',
+      },
+      contentType: 'application/json',
+      body: '{"error":"invalid_token","error_description":"The access token has expired."}',
+    }
+    const calls = (since: number) =>
+      stack.requests.slice(since).map((r) => `${r.method} ${r.path} ${r.status}`)
+
+    let answered401 = 0
+    await page.route(url, (route) => (answered401++ ? route.continue() : route.fulfill(unauthorized)))
+    let since = stack.requests.length
+    t.equal(await withClient(page, `badge.fetch('${url}').then((r) => r.status)`), 200)
+    t.same(calls(since), ['POST /oauth/token 200', 'GET /v1/me 200'], 'one refresh, one retry')
+    await page.unroute(url)
+
+    await page.route(url, (route) => route.fulfill(unauthorized))
+    since = stack.requests.length
+    t.equal(await withClient(page, `badge.fetch('${url}').then((r) => r.status)`), 401)
+    t.same(calls(since), ['POST /oauth/token 200'], 'a second 401 is returned, not retried')
+    await page.unroute(url)
   })
 
   await t.test('(d) no script can see the refresh token, and no token lands in storage', async (t) => {

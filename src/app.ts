@@ -11,6 +11,7 @@ import { loggerOptions } from './logger.js'
 import { introspectRoutes } from './oauth/introspect.js'
 import { tokenRoutes } from './oauth/token.js'
 import { wellKnownRoutes } from './oauth/well-known.js'
+import { browserPlugin } from './plugins/browser.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { createServices, type Services } from './services.js'
@@ -70,6 +71,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   app.decorate('services', services)
   await app.register(errorHandlerPlugin)
   await app.register(helmet, { global: true })
+  await app.register(browserPlugin, { config })
   await app.register(openapiPlugin, { issuer: config.issuer })
   await app.register(bearerAuthPlugin, { verifier: services.verifier })
 

@@ -51,7 +51,8 @@ const origins = z
       .map((o) => o.trim())
       .filter(Boolean),
   )
-  .refine((list) => !list.includes('*'), 'must list exact origins; "*" is refused')
+  // Wildcards (alone or as *.example.com) would hand the refresh cookie to any matching site.
+  .refine((list) => list.every((o) => !o.includes('*')), 'must list exact origins; "*" is refused')
   .refine(
     (list) => list.every((o) => URL.canParse(o) && new URL(o).origin === o),
     'must be comma-separated origins such as https://app.example.com (scheme, host and port only)',

@@ -44,6 +44,8 @@ export interface RefreshGrantInput {
   /** The client_id the request names or authenticated as, if any. */
   clientId?: string
   client?: AuthenticatedClient
+  /** How the token arrived; it must match how its session was started (CONTRACT §8). */
+  delivery: 'body' | 'cookie'
 }
 
 export interface ClientCredentialsGrantInput {
@@ -112,7 +114,7 @@ export function createGrants({ users, issueAccessToken, refreshTokens, clients, 
     }
     let rotation: Awaited<ReturnType<RefreshTokens['rotateRefreshToken']>>
     try {
-      rotation = await refreshTokens.rotateRefreshToken(input.refreshToken)
+      rotation = await refreshTokens.rotateRefreshToken(input.refreshToken, input.delivery)
     } catch (error) {
       if (error instanceof RefreshTokenReused) {
         log.warn({ sessionId: error.sessionId }, 'refresh token reused after rotation: session revoked')

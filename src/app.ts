@@ -9,8 +9,11 @@ import { healthRoutes } from './health/routes.js'
 import { loggerOptions } from './logger.js'
 import { tokenRoutes } from './oauth/token.js'
 import { wellKnownRoutes } from './oauth/well-known.js'
+import { createRedisCounterStore } from './plugins/counters.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { openapiPlugin } from './plugins/openapi.js'
+import { rateLimitPlugin } from './plugins/rate-limit.js'
+import { connectRedis } from './plugins/redis.js'
 import { createServices, type Services } from './services.js'
 import { bootstrapAdmin } from './users/bootstrap.js'
 import { userRoutes } from './users/routes.js'
@@ -52,10 +55,25 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     deps.database ?? createDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax })
   if (!deps.database) app.addHook('onClose', () => database.close())
 
-  await migrateToLatest(database.db)
-  const services = createServices({ config, database, clock: deps.clock ?? systemClock, log: app.log })
-  await services.keys.ensureSigningKey()
-  if (config.bootstrapAdmin) await bootstrapAdmin(services, config.bootstrapAdmin, app.log)
+  // Shared rate-limit counters (CONTRACT §7); Badge starts and serves without them if Redis is down.
+  const redis =
+    config.rateLimitEnabled && config.redisUrl ? await connectRedis(config.redisUrl, app.log) : undefined
+  if (redis) app.addHook('onClose', async () => void redis.disconnect())
+
+  const services = createServices({
+    config,
+    database,
+    clock: deps.clock ?? systemClock,
+    log: app.log,
+    counters: redis && createRedisCounterStore(redis, config.redisKeyPrefix),
+  })
+  // Instances starting together on one empty database take turns, so exactly one
+  // creates the first signing key and the bootstrap admin.
+  await database.withLock('startup', async () => {
+    await migrateToLatest(database.db)
+    await services.keys.ensureSigningKey()
+    if (config.bootstrapAdmin) await bootstrapAdmin(services, config.bootstrapAdmin, app.log)
+  })
 
   // Keys rotated by another instance arrive within a minute even without an unknown kid.
   const reloadTimer = setInterval(() => {
@@ -68,6 +86,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(helmet, { global: true })
   await app.register(openapiPlugin, { issuer: config.issuer })
   await app.register(bearerAuthPlugin, { verifier: services.verifier })
+  if (config.rateLimitEnabled) {
+    await app.register(rateLimitPlugin, {
+      limits: config.rateLimits,
+      redis,
+      keyPrefix: config.redisKeyPrefix,
+    })
+  }
 
   await app.register(tokenRoutes, { services })
   await app.register(wellKnownRoutes, { services })

@@ -94,3 +94,9 @@ export const invalidScope = (description = 'The requested scope is not held or n
   new OAuthError(400, 'invalid_scope', description)
 
 export const notFound = (description = 'Not found.') => new BadgeError(404, 'not_found', description)
+
+/** CONTRACT §5, §7: 429 with Retry-After (seconds, at least 1). */
+export const tooManyRequests = (retryAfterSeconds: number, description: string) =>
+  new BadgeError(429, 'too_many_requests', description, {
+    'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  })

@@ -5,6 +5,8 @@ import type { BadgeDatabase } from './db/index.js'
 import { KeyStore } from './keys/key-store.js'
 import { createKeyRepository } from './keys/repository.js'
 import { createGrants } from './oauth/grants.js'
+import { createLoginThrottle } from './oauth/login-throttle.js'
+import { type CounterStore, createMemoryCounterStore } from './plugins/counters.js'
 import { createSessionRepository } from './sessions/repository.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
 import { createRefreshTokens } from './tokens/refresh-token.js'
@@ -18,10 +20,12 @@ export interface ServiceDeps {
   database: BadgeDatabase
   clock: Clock
   log: FastifyBaseLogger
+  /** Where failed-login counters live; in memory (this instance only) when omitted. */
+  counters?: CounterStore
 }
 
 /** Wires the domain services over explicit dependencies; shared by the HTTP app and the CLI. */
-export function createServices({ config, database, clock, log }: ServiceDeps) {
+export function createServices({ config, database, clock, log, counters }: ServiceDeps) {
   const { db } = database
   const keys = new KeyStore({
     repo: createKeyRepository(db),
@@ -65,7 +69,14 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     audience: config.audience,
     cacheSize: config.verifyCacheSize,
   })
-  const grants = createGrants({ users, issueAccessToken, refreshTokens, log })
+  const loginThrottle = createLoginThrottle({
+    store: counters ?? createMemoryCounterStore(clock),
+    account: config.rateLimits.loginAccount,
+    address: config.rateLimits.loginAddress,
+    enabled: config.rateLimitEnabled,
+    log,
+  })
+  const grants = createGrants({ users, issueAccessToken, refreshTokens, loginThrottle, log })
   return {
     config,
     database,
@@ -77,6 +88,7 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     refreshTokens,
     issueAccessToken,
     verifier,
+    loginThrottle,
     grants,
   }
 }

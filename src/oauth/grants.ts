@@ -3,7 +3,8 @@ import type { SessionRow } from '../db/schema.js'
 import { invalidGrant } from '../errors.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
-import { splitScopes, type UserService } from '../users/service.js'
+import { normalizeEmail, splitScopes, type UserService } from '../users/service.js'
+import type { LoginThrottle } from './login-throttle.js'
 import { intersectScopes, resolveScope } from './scope.js'
 
 /** RFC 6749 §5.1 successful response. */
@@ -21,6 +22,7 @@ export interface GrantDeps {
   users: UserService
   issueAccessToken: IssueAccessToken
   refreshTokens: RefreshTokens
+  loginThrottle: LoginThrottle
   log: FastifyBaseLogger
 }
 
@@ -31,6 +33,8 @@ export interface PasswordGrantInput {
   clientId: string
   userAgent: string | null
   delivery: 'body' | 'cookie'
+  /** The client's address as rate limits count it (plugins/rate-limit.ts clientAddress). */
+  address: string
 }
 
 export interface RefreshGrantInput {
@@ -39,7 +43,7 @@ export interface RefreshGrantInput {
   clientId?: string
 }
 
-export function createGrants({ users, issueAccessToken, refreshTokens, log }: GrantDeps) {
+export function createGrants({ users, issueAccessToken, refreshTokens, loginThrottle, log }: GrantDeps) {
   function respond(session: SessionRow, scope: string[], refreshToken: string): TokenResponse {
     const access = issueAccessToken({
       sub: session.user_id,
@@ -60,8 +64,20 @@ export function createGrants({ users, issueAccessToken, refreshTokens, log }: Gr
   async function passwordGrant(
     input: PasswordGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
-    const user = await users.checkPassword(input.username, input.password)
-    if (!user) throw invalidGrant('The email or password is incorrect.')
+    // CONTRACT §7: refused with 429 before any bcrypt work once too many attempts failed.
+    const attempt = await loginThrottle.begin(normalizeEmail(input.username), input.address)
+    let user: Awaited<ReturnType<UserService['checkPassword']>>
+    try {
+      user = await users.checkPassword(input.username, input.password)
+    } catch (error) {
+      await attempt.abandoned()
+      throw error
+    }
+    if (!user) {
+      attempt.failed()
+      throw invalidGrant('The email or password is incorrect.')
+    }
+    await attempt.succeeded()
     const scope = resolveScope(input.scope, splitScopes(user.scopes))
     const { session, refreshToken } = await refreshTokens.startSession({
       userId: user.id,

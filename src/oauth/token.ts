@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { invalidRequest, OAuthError } from '../errors.js'
 import { errorResponses } from '../http/schemas.js'
+import { clientAddress } from '../plugins/rate-limit.js'
 import type { Services } from '../services.js'
 import { DEFAULT_CLIENT_ID } from './grants.js'
 
@@ -80,6 +81,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
             clientId,
             userAgent: request.headers['user-agent'] ?? null,
             delivery: 'body',
+            address: clientAddress(request),
           })
           return response
         }

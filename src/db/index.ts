@@ -87,6 +87,12 @@ function discardingBrokenClients(pool: pg.Pool): PostgresPool {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect()
       let broken = false
+      // pg-pool listens for errors only on idle clients: a socket error between two
+      // queries of a checked-out client would otherwise crash the process.
+      const onError = () => {
+        broken = true
+      }
+      client.on('error', onError)
       const noteFailure = (error: unknown) => {
         if (isDatabaseUnavailable(error)) broken = true
         throw error
@@ -97,7 +103,10 @@ function discardingBrokenClients(pool: pg.Pool): PostgresPool {
           const result = (client.query as any)(...args)
           return typeof result?.then === 'function' ? result.catch(noteFailure) : result
         },
-        release: (destroy?: boolean) => client.release(destroy || broken),
+        release: (destroy?: boolean) => {
+          client.removeListener('error', onError)
+          client.release(destroy || broken)
+        },
       } as PostgresPoolClient
     },
     end: () => pool.end(),

@@ -8,6 +8,7 @@ import { migrateToLatest } from '../../src/db/migrations.js'
 import { TEST_ENV } from '../helpers/app.js'
 import { testClock } from '../helpers/clock.js'
 import { dialects, POSTGRES_SKIP_REASON, TEST_DATABASE_URL } from '../helpers/databases.js'
+import { startTcpProxy, viaProxy } from '../helpers/net.js'
 
 // PostgreSQL behaviour that SQLite has no counterpart for: several instances sharing
 // one database, a bounded pool, and statements that cannot hang.
@@ -92,5 +93,25 @@ if (!postgres) {
     t.ok(isDatabaseUnavailable(error), String(error))
     // The pool is still usable afterwards.
     t.same((await sql<{ one: number }>`select 1 as one`.execute(database.db)).rows, [{ one: 1 }])
+  })
+
+  await t.test('a connection that went silent is discarded, not handed out again', async (t) => {
+    const url = await freshDatabase(t)
+    const target = new URL(url)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    t.teardown(() => proxy.close())
+    const database = createDatabase({ url: viaProxy(url, proxy), poolMax: 1, statementTimeout: 300 })
+    t.teardown(() => database.close())
+    const one = () => sql<{ one: number }>`select 1 as one`.execute(database.db)
+    await one()
+    proxy.set('blackhole')
+    const error = await one().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    t.ok(isDatabaseUnavailable(error), String(error))
+    // The old flow stays dead; only a new connection can answer.
+    proxy.set('forward')
+    t.same((await one()).rows, [{ one: 1 }])
   })
 }

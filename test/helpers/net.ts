@@ -11,13 +11,17 @@ export async function freePort(): Promise<number> {
 
 /**
  * forward: pass bytes both ways. reset: drop every connection at once (a stopped
- * server, a crashed host). blackhole: accept and never answer (a silent network).
+ * server, a crashed host). blackhole: open connections freeze and new ones are
+ * accepted but never answered (a silent network partition: no RST, no reply).
  */
 export type ProxyMode = 'forward' | 'reset' | 'blackhole'
 
 export interface TcpProxy {
   port: number
-  /** Switches mode; leaving 'forward' cuts every open connection. */
+  /**
+   * Switches mode. Entering 'reset' resets every connection; entering 'blackhole'
+   * freezes them for good (they stay silent after 'forward' returns).
+   */
   set(mode: ProxyMode): void
   close(): Promise<void>
 }
@@ -25,32 +29,60 @@ export interface TcpProxy {
 /** A TCP proxy in front of host:port that a test can cut and restore, to simulate an outage. */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let mode: ProxyMode = 'forward'
-  const open = new Set<Socket>()
-  const track = (socket: Socket) => {
-    open.add(socket)
-    socket.on('close', () => open.delete(socket))
-    socket.on('error', () => {})
+  const pairs = new Set<[Socket, Socket]>()
+  const held = new Set<Socket>()
+  const freeze = ([client, upstream]: [Socket, Socket]) => {
+    client.unpipe(upstream)
+    upstream.unpipe(client)
+    client.pause()
+    upstream.pause()
   }
   const server: Server = createServer((client) => {
-    track(client)
+    client.on('error', () => {})
     if (mode === 'reset') return void client.resetAndDestroy()
-    if (mode === 'blackhole') return
+    if (mode === 'blackhole') {
+      held.add(client)
+      client.on('close', () => held.delete(client))
+      return
+    }
     const upstream = connect(target.port, target.host)
-    track(upstream)
-    client.pipe(upstream).pipe(client)
-    client.on('close', () => upstream.destroy())
-    upstream.on('close', () => client.destroy())
+    upstream.on('error', () => {})
+    const pair: [Socket, Socket] = [client, upstream]
+    pairs.add(pair)
+    client.pipe(upstream)
+    upstream.pipe(client)
+    const end = () => {
+      pairs.delete(pair)
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('close', end)
+    upstream.on('close', end)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as { port: number }
   return {
     port,
     set(next) {
-      if (next !== 'forward') for (const socket of open) socket.resetAndDestroy()
+      if (next === mode) return
+      if (next === 'reset') {
+        for (const [client, upstream] of pairs) {
+          client.resetAndDestroy()
+          upstream.destroy()
+        }
+      }
+      if (next === 'blackhole') for (const pair of pairs) freeze(pair)
+      // Flows frozen by a blackhole stay dead after it ends, as when a firewall or NAT
+      // forgot them: only new connections get through.
+      if (mode === 'blackhole') for (const socket of held) socket.resetAndDestroy()
       mode = next
     },
     async close() {
-      for (const socket of open) socket.destroy()
+      for (const [client, upstream] of pairs) {
+        client.destroy()
+        upstream.destroy()
+      }
+      for (const socket of held) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }

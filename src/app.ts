@@ -9,7 +9,7 @@ import { healthRoutes } from './health/routes.js'
 import { loggerOptions } from './logger.js'
 import { tokenRoutes } from './oauth/token.js'
 import { wellKnownRoutes } from './oauth/well-known.js'
-import { createRedisCounterStore } from './plugins/counters.js'
+import { createMemoryCounterStore, createRedisCounterStore, withFallback } from './plugins/counters.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { rateLimitPlugin } from './plugins/rate-limit.js'
@@ -60,12 +60,19 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     config.rateLimitEnabled && config.redisUrl ? await connectRedis(config.redisUrl, app.log) : undefined
   if (redis) app.addHook('onClose', async () => void redis.disconnect())
 
+  const clock = deps.clock ?? systemClock
   const services = createServices({
     config,
     database,
-    clock: deps.clock ?? systemClock,
+    clock,
     log: app.log,
-    counters: redis && createRedisCounterStore(redis, config.redisKeyPrefix),
+    counters:
+      redis &&
+      withFallback(
+        createRedisCounterStore(redis, config.redisKeyPrefix),
+        createMemoryCounterStore(clock),
+        (err) => app.log.debug({ err }, 'Redis failed: failed login counted in memory'),
+      ),
   })
   // Instances starting together on one empty database take turns, so exactly one
   // creates the first signing key and the bootstrap admin.

@@ -90,3 +90,31 @@ export function createRedisCounterStore(redis: Redis, prefix: string): CounterSt
     },
   }
 }
+
+/**
+ * Counts in `primary` (Redis) and, whenever it fails, in `fallback` (memory): while
+ * Redis is away, failed logins are still limited, per instance instead of across all.
+ */
+export function withFallback(
+  primary: CounterStore,
+  fallback: CounterStore,
+  onFailure: (error: unknown) => void,
+): CounterStore {
+  const attempt = async <T>(run: (store: CounterStore) => Promise<T>): Promise<T> => {
+    try {
+      return await run(primary)
+    } catch (error) {
+      onFailure(error)
+      return run(fallback)
+    }
+  }
+  return {
+    hit: (key, windowMs) => attempt((store) => store.hit(key, windowMs)),
+    async undo(key) {
+      await Promise.all([primary.undo(key).catch(() => {}), fallback.undo(key)])
+    },
+    async clear(key) {
+      await Promise.all([primary.clear(key).catch(() => {}), fallback.clear(key)])
+    },
+  }
+}

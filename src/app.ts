@@ -76,11 +76,18 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   })
   // Instances starting together on one empty database take turns, so exactly one
   // creates the first signing key and the bootstrap admin.
-  await database.withLock('startup', async () => {
-    await migrateToLatest(database.db)
-    await services.keys.ensureSigningKey()
-    if (config.bootstrapAdmin) await bootstrapAdmin(services, config.bootstrapAdmin, app.log)
-  })
+  try {
+    await database.withLock('startup', async () => {
+      await migrateToLatest(database.db)
+      await services.keys.ensureSigningKey()
+      if (config.bootstrapAdmin) await bootstrapAdmin(services, config.bootstrapAdmin, app.log)
+    })
+  } catch (error) {
+    // Nothing this app opened may keep the process alive after a failed start.
+    redis?.disconnect()
+    if (!deps.database) await database.close().catch(() => {})
+    throw error
+  }
 
   // Keys rotated by another instance arrive within a minute even without an unknown kid.
   const reloadTimer = setInterval(() => {

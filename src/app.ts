@@ -12,8 +12,11 @@ import { introspectRoutes } from './oauth/introspect.js'
 import { tokenRoutes } from './oauth/token.js'
 import { wellKnownRoutes } from './oauth/well-known.js'
 import { browserPlugin } from './plugins/browser.js'
+import { createMemoryCounterStore, createRedisCounterStore, withFallback } from './plugins/counters.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { openapiPlugin } from './plugins/openapi.js'
+import { rateLimitPlugin } from './plugins/rate-limit.js'
+import { connectRedis } from './plugins/redis.js'
 import { createServices, type Services } from './services.js'
 import { sessionRoutes } from './sessions/routes.js'
 import { adminUserRoutes } from './users/admin-routes.js'
@@ -57,10 +60,39 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     deps.database ?? createDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax })
   if (!deps.database) app.addHook('onClose', () => database.close())
 
-  await migrateToLatest(database.db)
-  const services = createServices({ config, database, clock: deps.clock ?? systemClock, log: app.log })
-  await services.keys.ensureSigningKey()
-  if (config.bootstrapAdmin) await bootstrapAdmin(services, config.bootstrapAdmin, app.log)
+  // Shared rate-limit counters (CONTRACT §7); Badge starts and serves without them if Redis is down.
+  const redis =
+    config.rateLimitEnabled && config.redisUrl ? await connectRedis(config.redisUrl, app.log) : undefined
+  if (redis) app.addHook('onClose', async () => void redis.disconnect())
+
+  const clock = deps.clock ?? systemClock
+  const services = createServices({
+    config,
+    database,
+    clock,
+    log: app.log,
+    counters:
+      redis &&
+      withFallback(
+        createRedisCounterStore(redis, config.redisKeyPrefix),
+        createMemoryCounterStore(clock),
+        (err) => app.log.debug({ err }, 'Redis failed: failed login counted in memory'),
+      ),
+  })
+  // Instances starting together on one empty database take turns, so exactly one
+  // creates the first signing key and the bootstrap admin.
+  try {
+    await database.withLock('startup', async () => {
+      await migrateToLatest(database.db)
+      await services.keys.ensureSigningKey()
+      if (config.bootstrapAdmin) await bootstrapAdmin(services, config.bootstrapAdmin, app.log)
+    })
+  } catch (error) {
+    // Nothing this app opened may keep the process alive after a failed start.
+    redis?.disconnect()
+    if (!deps.database) await database.close().catch(() => {})
+    throw error
+  }
 
   // Keys rotated by another instance arrive within a minute even without an unknown kid.
   const reloadTimer = setInterval(() => {
@@ -74,6 +106,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(browserPlugin, { config })
   await app.register(openapiPlugin, { issuer: config.issuer })
   await app.register(bearerAuthPlugin, { verifier: services.verifier })
+  if (config.rateLimitEnabled) {
+    await app.register(rateLimitPlugin, {
+      limits: config.rateLimits,
+      redis,
+      keyPrefix: config.redisKeyPrefix,
+    })
+  }
 
   await app.register(tokenRoutes, { services })
   await app.register(wellKnownRoutes, { services })

@@ -43,6 +43,24 @@ const url = (what: string) =>
       `must be an http(s) URL (${what})`,
     )
 
+/** A limit as "COUNT/WINDOW", e.g. 10/15m: at most COUNT in WINDOW (s, m or h). */
+export interface Limit {
+  max: number
+  windowMs: number
+}
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const
+
+const limit = z
+  .string()
+  .regex(/^[0-9]{1,7}\/[0-9]{1,5}[smh]$/, 'must be COUNT/WINDOW such as 10/15m (window in s, m or h)')
+  .transform((s): Limit => {
+    const [max, window] = s.split('/') as [string, string]
+    const unit = window.slice(-1) as keyof typeof UNIT_MS
+    return { max: Number(max), windowMs: Number(window.slice(0, -1)) * UNIT_MS[unit] }
+  })
+  .refine((l) => l.max > 0 && l.windowMs > 0, 'must have a COUNT and WINDOW greater than 0')
+
 const origins = z
   .string()
   .transform((s) =>
@@ -83,6 +101,12 @@ const envSchema = z.object({
   BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
   RATE_LIMIT_ENABLED: bool.default(true),
+  RATE_LIMIT_LOGIN_ACCOUNT: limit.prefault('10/15m'),
+  RATE_LIMIT_LOGIN_ADDRESS: limit.prefault('100/15m'),
+  RATE_LIMIT_TOKEN: limit.prefault('300/1m'),
+  RATE_LIMIT_SIGNUP: limit.prefault('20/1h'),
+  RATE_LIMIT_REVOKE: limit.prefault('120/1m'),
+  RATE_LIMIT_INTROSPECT: limit.prefault('1200/1m'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -99,6 +123,10 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
     .optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 letters, digits, ":", "_", "." or "-"')
+    .default('badge:'),
   VERIFY_CACHE_SIZE: count(0, 10_000_000).default(10000),
   CORS_ORIGINS: origins.default([]),
   COOKIE_SAMESITE: z
@@ -129,9 +157,19 @@ export interface Config {
   defaultUserScopes: string[]
   bootstrapAdmin: { email: string; password: string } | undefined
   rateLimitEnabled: boolean
+  /** CONTRACT §7 limits: failed logins, then requests per client address by endpoint. */
+  rateLimits: {
+    loginAccount: Limit
+    loginAddress: Limit
+    token: Limit
+    signup: Limit
+    revoke: Limit
+    introspect: Limit
+  }
   logLevel: string
   trustProxy: boolean | number | string
   redisUrl: string | undefined
+  redisKeyPrefix: string
   verifyCacheSize: number
   corsOrigins: string[]
   cookieSameSite: 'Strict' | 'Lax' | 'None'
@@ -200,9 +238,18 @@ export function loadConfig(env: Env): Readonly<Config> {
         ? { email: e.BOOTSTRAP_ADMIN_EMAIL, password: e.BOOTSTRAP_ADMIN_PASSWORD }
         : undefined,
     rateLimitEnabled: e.RATE_LIMIT_ENABLED,
+    rateLimits: Object.freeze({
+      loginAccount: e.RATE_LIMIT_LOGIN_ACCOUNT,
+      loginAddress: e.RATE_LIMIT_LOGIN_ADDRESS,
+      token: e.RATE_LIMIT_TOKEN,
+      signup: e.RATE_LIMIT_SIGNUP,
+      revoke: e.RATE_LIMIT_REVOKE,
+      introspect: e.RATE_LIMIT_INTROSPECT,
+    }),
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     verifyCacheSize: e.VERIFY_CACHE_SIZE,
     corsOrigins: e.CORS_ORIGINS,
     cookieSameSite: e.COOKIE_SAMESITE,

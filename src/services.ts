@@ -8,6 +8,8 @@ import { KeyStore } from './keys/key-store.js'
 import { createKeyRepository } from './keys/repository.js'
 import { createGrants } from './oauth/grants.js'
 import { createIntrospection } from './oauth/introspection.js'
+import { createLoginThrottle } from './oauth/login-throttle.js'
+import { type CounterStore, createMemoryCounterStore } from './plugins/counters.js'
 import { createSessionRepository } from './sessions/repository.js'
 import { createSessionService } from './sessions/service.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
@@ -23,10 +25,12 @@ export interface ServiceDeps {
   database: BadgeDatabase
   clock: Clock
   log: FastifyBaseLogger
+  /** Where failed-login counters live; in memory (this instance only) when omitted. */
+  counters?: CounterStore
 }
 
 /** Wires the domain services over explicit dependencies; shared by the HTTP app and the CLI. */
-export function createServices({ config, database, clock, log }: ServiceDeps) {
+export function createServices({ config, database, clock, log, counters }: ServiceDeps) {
   const { db } = database
   const keys = new KeyStore({
     repo: createKeyRepository(db),
@@ -91,7 +95,14 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     audience: config.audience,
     cacheSize: config.verifyCacheSize,
   })
-  const grants = createGrants({ users, issueAccessToken, refreshTokens, clients, log })
+  const loginThrottle = createLoginThrottle({
+    store: counters ?? createMemoryCounterStore(clock),
+    account: config.rateLimits.loginAccount,
+    address: config.rateLimits.loginAddress,
+    enabled: config.rateLimitEnabled,
+    log,
+  })
+  const grants = createGrants({ users, issueAccessToken, refreshTokens, clients, loginThrottle, log })
   const introspection = createIntrospection({
     db,
     sessions,
@@ -116,6 +127,7 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     refreshTokens,
     issueAccessToken,
     verifier,
+    loginThrottle,
     grants,
     introspection,
   }

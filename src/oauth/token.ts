@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { authenticateClient } from '../clients/authenticate.js'
 import { invalidRequest, OAuthError } from '../errors.js'
 import { errorResponses } from '../http/schemas.js'
+import { clientAddress } from '../plugins/rate-limit.js'
 import type { Services } from '../services.js'
 import { deliverByCookie, REFRESH_COOKIE, refreshWithCookie, useRefreshCookie } from './cookie.js'
 import { DEFAULT_CLIENT_ID } from './grants.js'
@@ -99,6 +100,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
             client,
             userAgent: request.headers['user-agent'] ?? null,
             delivery,
+            address: clientAddress(request),
           })
           return delivery === 'cookie' ? deliverByCookie(reply, result, clock()) : result.response
         }

@@ -6,7 +6,9 @@ import type { Config } from './config.js'
 import { type BadgeDatabase, createDatabase } from './db/index.js'
 import { migrateToLatest } from './db/migrations.js'
 import { healthRoutes } from './health/routes.js'
+import { keyRoutes } from './keys/routes.js'
 import { loggerOptions } from './logger.js'
+import { MAINTENANCE_INTERVAL_MS } from './maintenance.js'
 import { tokenRoutes } from './oauth/token.js'
 import { wellKnownRoutes } from './oauth/well-known.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
@@ -30,8 +32,6 @@ export interface AppDeps {
   /** Logger options; defaults to LOG_LEVEL with redaction. */
   logger?: FastifyServerOptions['logger']
 }
-
-const KEY_RELOAD_INTERVAL_MS = 60_000
 
 /** Builds the Badge app, migrated and with keys loaded, but not listening. */
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
@@ -57,11 +57,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await services.keys.ensureSigningKey()
   if (config.bootstrapAdmin) await bootstrapAdmin(services, config.bootstrapAdmin, app.log)
 
-  // Keys rotated by another instance arrive within a minute even without an unknown kid.
-  const reloadTimer = setInterval(() => {
-    services.keys.reload().catch((err) => app.log.warn({ err }, 'periodic signing key reload failed'))
-  }, KEY_RELOAD_INTERVAL_MS).unref()
-  app.addHook('onClose', async () => clearInterval(reloadTimer))
+  // Key lifecycle, automatic rotation and session purge; its key reload also means keys
+  // rotated by another instance arrive within a minute even without an unknown kid.
+  const maintenanceTimer = setInterval(() => void services.maintenance.run(), MAINTENANCE_INTERVAL_MS).unref()
+  app.addHook('onClose', async () => clearInterval(maintenanceTimer))
 
   app.decorate('services', services)
   await app.register(errorHandlerPlugin)
@@ -73,5 +72,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(wellKnownRoutes, { services })
   await app.register(userRoutes, { services })
   await app.register(healthRoutes, { services })
+  await app.register(keyRoutes, { services })
   return app
 }

@@ -1,13 +1,19 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { createClientRepository } from './clients/repository.js'
+import { createClientService } from './clients/service.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { BadgeDatabase } from './db/index.js'
 import { KeyStore } from './keys/key-store.js'
+import { createKeyMaintenance } from './keys/maintenance.js'
 import { createKeyRepository } from './keys/repository.js'
+import { createMaintenance } from './maintenance.js'
 import { createGrants } from './oauth/grants.js'
+import { purgeSessions } from './sessions/purge.js'
 import { createSessionRepository } from './sessions/repository.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
 import { createRefreshTokens } from './tokens/refresh-token.js'
+import { createUserAdminService } from './users/admin-service.js'
 import { createPasswordHasher } from './users/passwords.js'
 import { createUserRepository } from './users/repository.js'
 import { createUserService } from './users/service.js'
@@ -23,8 +29,9 @@ export interface ServiceDeps {
 /** Wires the domain services over explicit dependencies; shared by the HTTP app and the CLI. */
 export function createServices({ config, database, clock, log }: ServiceDeps) {
   const { db } = database
+  const keyRepo = createKeyRepository(db)
   const keys = new KeyStore({
-    repo: createKeyRepository(db),
+    repo: keyRepo,
     clock,
     log,
     signingAlg: config.signingAlg,
@@ -66,6 +73,23 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     cacheSize: config.verifyCacheSize,
   })
   const grants = createGrants({ users, issueAccessToken, refreshTokens, log })
+  const userAdmin = createUserAdminService({ db, users: createUserRepository(db), sessions, clock })
+  const clients = createClientService({
+    clients: createClientRepository(db),
+    clock,
+    knownScopes: config.scopes,
+  })
+  const purgeEndedSessions = () =>
+    purgeSessions(db, { now: clock(), idleTtlMs: config.refreshTokenIdleTtl * 1000 })
+  const keyMaintenance = createKeyMaintenance({
+    keys,
+    repo: keyRepo,
+    clock,
+    log,
+    accessTokenTtl: config.accessTokenTtl,
+    rotationDays: config.keyRotationDays,
+  })
+  const maintenance = createMaintenance({ keyMaintenance, purgeSessions: purgeEndedSessions, clock, log })
   return {
     config,
     database,
@@ -78,6 +102,11 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     issueAccessToken,
     verifier,
     grants,
+    userAdmin,
+    clients,
+    purgeSessions: purgeEndedSessions,
+    keyMaintenance,
+    maintenance,
   }
 }
 

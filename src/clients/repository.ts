@@ -1,0 +1,26 @@
+import type { Kysely } from 'kysely'
+import type { ClientRow, Database } from '../db/schema.js'
+
+export function createClientRepository(db: Kysely<Database>) {
+  return {
+    findByClientId(clientId: string): Promise<ClientRow | undefined> {
+      return db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst()
+    },
+
+    list(): Promise<ClientRow[]> {
+      return db.selectFrom('clients').selectAll().orderBy('created_at', 'asc').orderBy('id', 'asc').execute()
+    },
+
+    async insert(row: ClientRow): Promise<void> {
+      await db.insertInto('clients').values(row).execute()
+    },
+
+    /** True if a client was deleted. */
+    async deleteByClientId(clientId: string): Promise<boolean> {
+      const result = await db.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst()
+      return Number(result.numDeletedRows) > 0
+    },
+  }
+}
+
+export type ClientRepository = ReturnType<typeof createClientRepository>

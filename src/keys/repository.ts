@@ -36,7 +36,12 @@ export function createKeyRepository(db: Kysely<Database>) {
     },
 
     listAll(): Promise<SigningKeyRow[]> {
-      return db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'asc').execute()
+      return db
+        .selectFrom('signing_keys')
+        .selectAll()
+        .orderBy('created_at', 'asc')
+        .orderBy('kid', 'asc')
+        .execute()
     },
 
     async insert(row: SigningKeyRow): Promise<void> {
@@ -135,7 +140,7 @@ export function createKeyRepository(db: Kysely<Database>) {
         .updateTable('signing_keys')
         .set({ status: 'retired', retired_at: now })
         .where('status', '=', 'retiring')
-        .where('retiring_at', '<=', retiringBefore)
+        .where('retiring_at', '<', retiringBefore)
         .executeTakeFirst()
       return Number(result.numUpdatedRows)
     },

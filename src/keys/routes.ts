@@ -45,7 +45,9 @@ export const keyRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
         body: z
           .object({ alg: algSchema.optional().describe('Algorithm of the new key; default SIGNING_ALG.') })
           .strict()
-          .optional(),
+          // No body at all is fine (fastify hands the schema null for it).
+          .nullish(),
+        'x-body-optional': true,
         response: { 201: rotatedKeySchema, ...errorResponses(400, 401, 403, 413, 415, 429, 503) },
       },
     },

@@ -51,3 +51,19 @@ export async function eachDialect(
   for (const dialect of dialects) await t.test(dialect.name, (t) => fn(t, dialect))
   if (!TEST_DATABASE_URL) await t.test('postgres', { skip: POSTGRES_SKIP_REASON }, async () => {})
 }
+
+/**
+ * Another Badge instance on the database at `url` (see createSharedDatabaseUrl), with a
+ * connection of its own, as a second server would have. Closed when the test ends.
+ */
+export async function buildAppOn(
+  t: Test,
+  url: string,
+  env: Env = {},
+  clock: TestClock = testClock(),
+): Promise<{ app: FastifyInstance; clock: TestClock }> {
+  const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: url })
+  const app = await buildApp(config, { clock })
+  t.teardown(() => app.close())
+  return { app, clock }
+}

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js'
 import type { SigningAlg } from '../config.js'
 import type { SigningKeyRow } from '../db/schema.js'
 import { UnavailableError } from '../errors.js'
-import { isSealed, openPrivateKey, sealPrivateKey } from './encryption.js'
+import { isSealed, KeyDecryptionError, openPrivateKey, sealPrivateKey } from './encryption.js'
 import { generateSigningKey } from './generate.js'
 import { type KeyInfo, toKeyInfo } from './info.js'
 import { type LoadedKey, loadKey } from './loaded-key.js'
@@ -153,6 +153,7 @@ export class KeyStore {
     // Proves the secret opens the current keys before sealing a new one with it: a CLI run
     // with the wrong secret must fail, not activate a key the servers cannot open.
     await this.reload()
+    await this.#assertSealingMatches()
     const row = await this.#newKeyRow(alg)
     await repo.insert(row)
     await repo.activate(row.kid, clock())
@@ -179,6 +180,20 @@ export class KeyStore {
   /** Every key in the database, newest first, without private material. */
   async listKeys(): Promise<KeyInfo[]> {
     return (await this.options.repo.listAll()).reverse().map(toKeyInfo)
+  }
+
+  /**
+   * With a secret set, plaintext keys mean the servers run without one (a server with the
+   * secret seals them at start): a key sealed now would stop them. Refuse, saying why.
+   */
+  async #assertSealingMatches(): Promise<void> {
+    if (!this.options.keyEncryptionSecret) return
+    const plaintext = (await this.options.repo.listUsable()).filter((r) => !isSealed(r.private_jwk))
+    if (plaintext.length > 0) {
+      throw new KeyDecryptionError(
+        'KEY_ENCRYPTION_SECRET is set but the signing keys are stored unencrypted: start a server with the secret first (it encrypts them), or unset it here',
+      )
+    }
   }
 
   async #newKeyRow(alg: SigningAlg): Promise<SigningKeyRow> {

@@ -55,10 +55,7 @@ await eachDialect(t, async (t, dialect) => {
     t.equal(res.code, 0)
     const page = JSON.parse(res.stdout)
     // Sorted: the app's test clock and the CLI's system clock order creation differently.
-    t.same(
-      page.items.map((u: { email: string }) => u.email).sort(),
-      ['ops@example.com', user.email].sort(),
-    )
+    t.same(page.items.map((u: { email: string }) => u.email).sort(), ['ops@example.com', user.email].sort())
     t.equal(page.next_cursor, null)
   })
 

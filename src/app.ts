@@ -60,7 +60,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   // Key lifecycle, automatic rotation and session purge; its key reload also means keys
   // rotated by another instance arrive within a minute even without an unknown kid.
   const maintenanceTimer = setInterval(() => void services.maintenance.run(), MAINTENANCE_INTERVAL_MS).unref()
-  app.addHook('onClose', async () => clearInterval(maintenanceTimer))
+  // onClose hooks run in reverse order: this one, before the database closes, lets a running pass finish.
+  app.addHook('onClose', async () => {
+    clearInterval(maintenanceTimer)
+    await services.maintenance.settle()
+  })
 
   app.decorate('services', services)
   await app.register(errorHandlerPlugin)

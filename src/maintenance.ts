@@ -49,7 +49,12 @@ export function createMaintenance({ keyMaintenance, purgeSessions, clock, log }:
     return running
   }
 
-  return { run }
+  /** Resolves once no pass is running (each step catches its own errors), so closing can wait for it. */
+  function settle(): Promise<void> {
+    return running ?? Promise.resolve()
+  }
+
+  return { run, settle }
 }
 
 export type Maintenance = ReturnType<typeof createMaintenance>

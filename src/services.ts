@@ -13,7 +13,7 @@ import { purgeSessions } from './sessions/purge.js'
 import { createSessionRepository } from './sessions/repository.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
 import { createRefreshTokens } from './tokens/refresh-token.js'
-import { createUserAdminService } from './users/admin-service.js'
+import { createAdminUserService } from './users/admin-service.js'
 import { createPasswordHasher } from './users/passwords.js'
 import { createUserRepository } from './users/repository.js'
 import { createUserService } from './users/service.js'
@@ -73,7 +73,13 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     cacheSize: config.verifyCacheSize,
   })
   const grants = createGrants({ users, issueAccessToken, refreshTokens, log })
-  const userAdmin = createUserAdminService({ db, users: createUserRepository(db), sessions, clock })
+  const adminUsers = createAdminUserService({
+    db,
+    users: createUserRepository(db),
+    sessions,
+    clock,
+    knownScopes: config.scopes,
+  })
   const clients = createClientService({
     clients: createClientRepository(db),
     clock,
@@ -102,7 +108,7 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     issueAccessToken,
     verifier,
     grants,
-    userAdmin,
+    adminUsers,
     clients,
     purgeSessions: purgeEndedSessions,
     keyMaintenance,

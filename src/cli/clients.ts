@@ -1,4 +1,5 @@
-import { type Command, CommandError, parseScopes, requireString } from './command.js'
+import { toPublicClient } from '../clients/service.js'
+import { type Command, parseScopes, requireString } from './command.js'
 import { fields, table } from './output.js'
 
 // Client commands call the clients service only (src/clients/service.ts), the one the
@@ -19,7 +20,9 @@ const create: Command = {
   async run(ctx, input) {
     const name = requireString(input, 'name')
     const scopes = parseScopes(requireString(input, 'scopes'), ctx.config.scopes)
-    const client = await ctx.services.clients.createClient({ name, scopes })
+    const created = await ctx.services.clients.createClient({ name, scopes })
+    const { client_id, ...rest } = toPublicClient(created.client)
+    const client = { client_id, client_secret: created.clientSecret, ...rest }
     const text = [
       fields([
         ['client_id', client.client_id],
@@ -37,7 +40,7 @@ const list: Command = {
   name: 'clients list',
   summary: 'List registered clients (never their secrets)',
   async run(ctx) {
-    const items = await ctx.services.clients.listClients()
+    const items = (await ctx.services.clients.listClients()).map(toPublicClient)
     const text = items.length
       ? table(
           ['CLIENT_ID', 'NAME', 'SCOPES', 'CREATED'],
@@ -54,9 +57,7 @@ const remove: Command = {
   args: ['<client_id>'],
   async run(ctx, input) {
     const clientId = input.positionals[0]!
-    if (!(await ctx.services.clients.deleteClient(clientId))) {
-      throw new CommandError(`no client with client_id "${clientId}"`)
-    }
+    await ctx.services.clients.deleteClient(clientId)
     return { json: { client_id: clientId, deleted: true }, text: `Deleted client ${clientId}.` }
   },
 }

@@ -1,6 +1,6 @@
 import { emailSchema, passwordSchema } from '../http/schemas.js'
 import { ADMIN_SCOPES } from '../users/bootstrap.js'
-import { toAdminUser } from '../users/service.js'
+import { normalizeEmail, toAdminUser } from '../users/service.js'
 import {
   type CliContext,
   type Command,
@@ -23,9 +23,11 @@ async function readPassword(ctx: CliContext, input: CommandInput): Promise<strin
   return password
 }
 
-async function findUserOrFail(ctx: CliContext, idOrEmail: string) {
-  const user = await ctx.services.userAdmin.findUser(idOrEmail)
-  if (!user) throw new CommandError(`no user with id or email "${idOrEmail}"`)
+/** A user named by email or by id. */
+async function findUser(ctx: CliContext, idOrEmail: string) {
+  if (!idOrEmail.includes('@')) return ctx.services.adminUsers.getUser(idOrEmail)
+  const user = await ctx.services.users.findByEmail(normalizeEmail(idOrEmail))
+  if (!user) throw new CommandError(`No user has the email ${normalizeEmail(idOrEmail)}.`)
   return user
 }
 
@@ -90,8 +92,8 @@ const list: Command = {
       throw new UsageError('--limit must be a whole number from 1 to 1000')
     }
     const cursor = optionalString(input, 'cursor')
-    const page = await ctx.services.userAdmin.listUsers({ limit, ...(cursor ? { cursor } : {}) })
-    const items = page.items.map(toAdminUser)
+    const page = await ctx.services.adminUsers.listUsers({ limit, ...(cursor ? { cursor } : {}) })
+    const items = page.users.map(toAdminUser)
     const rows = items.map((u) => [
       u.id,
       u.email,
@@ -103,8 +105,8 @@ const list: Command = {
     let text = items.length
       ? table(['ID', 'EMAIL', 'NAME', 'SCOPES', 'DISABLED', 'CREATED'], rows)
       : 'No users.'
-    if (page.next_cursor) text += `\nMore users: badge users list --cursor ${page.next_cursor}`
-    return { json: { items, next_cursor: page.next_cursor }, text }
+    if (page.nextCursor) text += `\nMore users: badge users list --cursor ${page.nextCursor}`
+    return { json: { items, next_cursor: page.nextCursor }, text }
   },
 }
 
@@ -117,10 +119,8 @@ function setDisabled(disabled: boolean): Command {
       : 'Re-enable a disabled user',
     args: ['<id|email>'],
     async run(ctx, input) {
-      const user = await findUserOrFail(ctx, input.positionals[0]!)
-      const updated = await ctx.services.userAdmin.setDisabled(user.id, disabled)
-      if (!updated) throw new CommandError(`no user with id "${user.id}"`)
-      const shown = toAdminUser(updated)
+      const user = await findUser(ctx, input.positionals[0]!)
+      const shown = toAdminUser(await ctx.services.adminUsers.updateUser(user.id, { disabled }))
       const text = disabled
         ? `Disabled user ${shown.email} (${shown.id}); their sessions are revoked.`
         : `Enabled user ${shown.email} (${shown.id}).`
@@ -134,7 +134,7 @@ const show: Command = {
   summary: 'Show one user',
   args: ['<id|email>'],
   async run(ctx, input) {
-    const user = toAdminUser(await findUserOrFail(ctx, input.positionals[0]!))
+    const user = toAdminUser(await findUser(ctx, input.positionals[0]!))
     const text = fields([
       ['id', user.id],
       ['email', user.email],

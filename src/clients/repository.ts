@@ -7,8 +7,9 @@ export function createClientRepository(db: Kysely<Database>) {
       return db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst()
     },
 
+    /** Oldest first; clients are few (one per calling service), so there is no paging. */
     list(): Promise<ClientRow[]> {
-      return db.selectFrom('clients').selectAll().orderBy('created_at', 'asc').orderBy('id', 'asc').execute()
+      return db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('id').execute()
     },
 
     async insert(row: ClientRow): Promise<void> {
@@ -16,7 +17,7 @@ export function createClientRepository(db: Kysely<Database>) {
     },
 
     /** True if a client was deleted. */
-    async deleteByClientId(clientId: string): Promise<boolean> {
+    async delete(clientId: string): Promise<boolean> {
       const result = await db.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst()
       return Number(result.numDeletedRows) > 0
     },

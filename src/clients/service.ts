@@ -1,13 +1,16 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.js'
 import type { ClientRow } from '../db/schema.js'
-import { invalidRequest } from '../errors.js'
+import { invalidScope, notFound } from '../errors.js'
+import { splitScopes } from '../users/service.js'
 import type { ClientRepository } from './repository.js'
+import { generateClientId, generateClientSecret, hashClientSecret } from './secrets.js'
 
-// Confidential clients for service-to-service calls (client_credentials). The secret is
-// 256 random bits, shown once at creation and stored only as its SHA-256: a high-entropy
-// secret needs no slow hash, and a leaked table gives nothing to replay.
+// Minimal clients service for the CLI, with the same API as the admin HTTP API's
+// service on the issue3-api branch (which also revokes a deleted client's sessions and
+// authenticates clients): when both land, keep that version; the CLI needs only this.
 
+/** A registered (confidential) client as admins see it: never its secret or hash. */
 export interface PublicClient {
   client_id: string
   name: string
@@ -15,15 +18,11 @@ export interface PublicClient {
   created_at: string
 }
 
-export function hashClientSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('base64url')
-}
-
 export function toPublicClient(row: ClientRow): PublicClient {
   return {
     client_id: row.client_id,
     name: row.name,
-    scopes: row.scopes.split(' ').filter(Boolean),
+    scopes: splitScopes(row.scopes),
     created_at: new Date(row.created_at).toISOString(),
   }
 }
@@ -31,38 +30,37 @@ export function toPublicClient(row: ClientRow): PublicClient {
 export interface ClientServiceDeps {
   clients: ClientRepository
   clock: Clock
-  /** SCOPES: a client may hold only scopes Badge knows. */
+  /** SCOPES: the only scopes a client may be given. */
   knownScopes: readonly string[]
 }
 
 export function createClientService({ clients, clock, knownScopes }: ClientServiceDeps) {
+  /** Registers a client; the secret is returned here once and never again. */
   async function createClient(input: {
     name: string
     scopes: readonly string[]
-  }): Promise<PublicClient & { client_secret: string }> {
-    const name = input.name.trim()
-    if (name.length === 0 || name.length > 200) throw invalidRequest('name must be 1 to 200 characters.')
+  }): Promise<{ client: ClientRow; clientSecret: string }> {
     const unknown = input.scopes.filter((s) => !knownScopes.includes(s))
-    if (unknown.length) throw invalidRequest(`Unknown scopes (not in SCOPES): ${unknown.join(' ')}.`)
-    const clientSecret = randomBytes(32).toString('base64url')
-    const row: ClientRow = {
+    if (unknown.length)
+      throw invalidScope(`Unknown scope: ${unknown.join(' ')}. Known scopes are listed in SCOPES.`)
+    const clientSecret = generateClientSecret()
+    const client: ClientRow = {
       id: randomUUID(),
-      client_id: randomBytes(16).toString('hex'),
-      name,
+      client_id: generateClientId(),
+      name: input.name.trim(),
       secret_hash: hashClientSecret(clientSecret),
       scopes: [...new Set(input.scopes)].join(' '),
       created_at: clock(),
     }
-    await clients.insert(row)
-    const { client_id, ...rest } = toPublicClient(row)
-    return { client_id, client_secret: clientSecret, ...rest }
+    await clients.insert(client)
+    return { client, clientSecret }
   }
 
-  async function listClients(): Promise<PublicClient[]> {
-    return (await clients.list()).map(toPublicClient)
+  async function deleteClient(clientId: string): Promise<void> {
+    if (!(await clients.delete(clientId))) throw notFound('No client has this id.')
   }
 
-  return { createClient, listClients, deleteClient: clients.deleteByClientId }
+  return { createClient, deleteClient, listClients: clients.list, findByClientId: clients.findByClientId }
 }
 
 export type ClientService = ReturnType<typeof createClientService>

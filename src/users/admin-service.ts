@@ -1,72 +1,90 @@
 import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
-import type { Database, UserRow } from '../db/schema.js'
-import { invalidRequest } from '../errors.js'
+import { isUuid } from '../db/ids.js'
+import type { Database, UserRow, UserUpdate } from '../db/schema.js'
+import { invalidScope, notFound } from '../errors.js'
+import { decodeCursor, encodeCursor } from '../http/cursor.js'
 import type { SessionRepository } from '../sessions/repository.js'
 import type { UserRepository } from './repository.js'
-import { normalizeEmail } from './service.js'
 
-// Operator views of users (the CLI; the admin HTTP API can share them): keyset
-// pagination in creation order, so new users land after every cursor and a walk sees
-// each user exactly once; disabling ends every session of the user.
+// Minimal admin user operations for the CLI, with the same API as the admin HTTP API's
+// service on the issue3-api branch: when both land, keep that version.
 
-export interface UserPage {
-  items: UserRow[]
-  next_cursor: string | null
-}
-
-function encodeCursor(row: UserRow): string {
-  return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url')
-}
-
-function decodeCursor(cursor: string): [number, string] {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string') {
-      return [value[0], value[1]]
-    }
-  } catch {}
-  throw invalidRequest('cursor is not a cursor this server returned.')
-}
-
-export interface UserAdminDeps {
+export interface AdminUserServiceDeps {
   db: Kysely<Database>
   users: UserRepository
   sessions: SessionRepository
   clock: Clock
+  /** SCOPES: the only scopes an admin may give a user. */
+  knownScopes: readonly string[]
 }
 
-export function createUserAdminService({ db, users, sessions, clock }: UserAdminDeps) {
+export interface UserPage {
+  users: UserRow[]
+  /** Null on the last page. */
+  nextCursor: string | null
+}
+
+export interface AdminUserChanges {
+  scopes?: readonly string[]
+  disabled?: boolean
+}
+
+export function createAdminUserService({ db, users, sessions, clock, knownScopes }: AdminUserServiceDeps) {
+  const userNotFound = () => notFound('No user has this id.')
+
+  /** One page of users in (created_at, id) order: new users land after every cursor. */
   async function listUsers({ limit, cursor }: { limit: number; cursor?: string }): Promise<UserPage> {
-    let query = db.selectFrom('users').selectAll().orderBy('created_at', 'asc').orderBy('id', 'asc')
-    if (cursor !== undefined) {
-      const [createdAt, id] = decodeCursor(cursor)
+    const after = cursor === undefined ? undefined : decodeCursor(cursor)
+    let query = db.selectFrom('users').selectAll()
+    if (after) {
       query = query.where((eb) =>
         eb.or([
-          eb('created_at', '>', createdAt),
-          eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)]),
+          eb('created_at', '>', after.createdAt),
+          eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)]),
         ]),
       )
     }
-    const rows = await query.limit(limit + 1).execute()
-    const items = rows.slice(0, limit)
-    return { items, next_cursor: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null }
+    const rows = await query
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(limit + 1)
+      .execute()
+    const page = rows.slice(0, limit)
+    const last = page.at(-1)
+    return {
+      users: page,
+      nextCursor:
+        rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+    }
   }
 
-  /** A user by id or by email. */
-  function findUser(idOrEmail: string): Promise<UserRow | undefined> {
-    return idOrEmail.includes('@') ? users.findByEmail(normalizeEmail(idOrEmail)) : users.findById(idOrEmail)
-  }
-
-  /** Disables (revoking every session) or re-enables a user; undefined if there is no such user. */
-  async function setDisabled(id: string, disabled: boolean): Promise<UserRow | undefined> {
-    const now = clock()
-    const user = await users.update(id, { disabled_at: disabled ? now : null, updated_at: now })
-    if (user && disabled) await sessions.revokeAllForUser(id, now)
+  async function getUser(id: string): Promise<UserRow> {
+    const user = isUuid(id) ? await users.findById(id) : undefined
+    if (!user) throw userNotFound()
     return user
   }
 
-  return { listUsers, findUser, setDisabled }
+  /** Sets scopes and/or the disabled flag. Disabling ends every session of the user. */
+  async function updateUser(id: string, changes: AdminUserChanges): Promise<UserRow> {
+    const current = await getUser(id)
+    const now = clock()
+    const update: UserUpdate = { updated_at: now }
+    if (changes.scopes !== undefined) {
+      const unknown = changes.scopes.filter((s) => !knownScopes.includes(s))
+      if (unknown.length)
+        throw invalidScope(`Unknown scope: ${unknown.join(' ')}. Known scopes are listed in SCOPES.`)
+      update.scopes = [...new Set(changes.scopes)].join(' ')
+    }
+    if (changes.disabled !== undefined)
+      update.disabled_at = changes.disabled ? (current.disabled_at ?? now) : null
+    const updated = await users.update(id, update)
+    if (!updated) throw userNotFound()
+    if (changes.disabled) await sessions.revokeAllForUser(id, now)
+    return updated
+  }
+
+  return { listUsers, getUser, updateUser }
 }
 
-export type UserAdminService = ReturnType<typeof createUserAdminService>
+export type AdminUserService = ReturnType<typeof createAdminUserService>

@@ -124,7 +124,7 @@ await eachDialect(t, async (t, dialect) => {
         .selectAll()
         .where('client_id', '=', client.client_id)
         .executeTakeFirstOrThrow()
-      t.equal(row.secret_hash, createHash('sha256').update(client.client_secret).digest('base64url'))
+      t.equal(row.secret_hash, createHash('sha256').update(client.client_secret).digest('hex'))
 
       const list = await badge(['clients', 'list', '--json'])
       const { client_secret: _shownOnce, ...listed } = client

@@ -86,7 +86,10 @@ t.test('misuse is exit 2 with one line naming the problem', async (t) => {
       PASSWORD,
     ],
     [['users', 'list', '--limit', '0'], '--limit must be a whole number from 1 to 1000'],
-    [['users', 'list', '--cursor', 'nonsense'], 'cursor is not a cursor this server returned.'],
+    [
+      ['users', 'list', '--cursor', 'nonsense'],
+      'cursor is malformed: pass back next_cursor exactly as received.',
+    ],
     [['clients', 'create', '--name', 'x'], '--scopes is required'],
     [
       ['clients', 'create', '--name', 'x', '--scopes', 'payments:write'],
@@ -106,12 +109,17 @@ t.test('failures the operator must act on are exit 1 with one line', async (t) =
   t.same(await badge(['users', 'disable', 'nobody@example.com']), {
     code: 1,
     stdout: '',
-    stderr: 'badge: no user with id or email "nobody@example.com"\n',
+    stderr: 'badge: No user has the email nobody@example.com.\n',
+  })
+  t.same(await badge(['users', 'enable', '00000000-0000-4000-8000-000000000000']), {
+    code: 1,
+    stdout: '',
+    stderr: 'badge: No user has this id.\n',
   })
   t.same(await badge(['clients', 'delete', 'c0ffee']), {
     code: 1,
     stdout: '',
-    stderr: 'badge: no client with client_id "c0ffee"\n',
+    stderr: 'badge: No client has this id.\n',
   })
   t.same(await badge(['keys', 'list'], undefined), {
     code: 0,

@@ -50,7 +50,7 @@ async function openapi(app: FastifyInstance, { issuer }: { issuer: string }) {
         { name: 'discovery', description: 'Server metadata and signing keys' },
         { name: 'users', description: 'Sign-up' },
         { name: 'me', description: 'The calling user' },
-        { name: 'admin', description: 'Administration (scope admin)' },
+        { name: 'admin', description: 'Administration (scope admin): users and clients' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
       components: {

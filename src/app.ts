@@ -7,7 +7,9 @@ import type { Config } from './config.js'
 import { type BadgeDatabase, createDatabase } from './db/index.js'
 import { migrateToLatest } from './db/migrations.js'
 import { healthRoutes } from './health/routes.js'
+import { keyRoutes } from './keys/routes.js'
 import { loggerOptions } from './logger.js'
+import { MAINTENANCE_INTERVAL_MS } from './maintenance.js'
 import { introspectRoutes } from './oauth/introspect.js'
 import { tokenRoutes } from './oauth/token.js'
 import { wellKnownRoutes } from './oauth/well-known.js'
@@ -38,8 +40,6 @@ export interface AppDeps {
   /** Logger options; defaults to LOG_LEVEL with redaction. */
   logger?: FastifyServerOptions['logger']
 }
-
-const KEY_RELOAD_INTERVAL_MS = 60_000
 
 /** Builds the Badge app, migrated and with keys loaded, but not listening. */
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
@@ -94,11 +94,14 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     throw error
   }
 
-  // Keys rotated by another instance arrive within a minute even without an unknown kid.
-  const reloadTimer = setInterval(() => {
-    services.keys.reload().catch((err) => app.log.warn({ err }, 'periodic signing key reload failed'))
-  }, KEY_RELOAD_INTERVAL_MS).unref()
-  app.addHook('onClose', async () => clearInterval(reloadTimer))
+  // Key lifecycle, automatic rotation and session purge; its key reload also means keys
+  // rotated by another instance arrive within a minute even without an unknown kid.
+  const maintenanceTimer = setInterval(() => void services.maintenance.run(), MAINTENANCE_INTERVAL_MS).unref()
+  // onClose hooks run in reverse order: this one, before the database closes, lets a running pass finish.
+  app.addHook('onClose', async () => {
+    clearInterval(maintenanceTimer)
+    await services.maintenance.settle()
+  })
 
   app.decorate('services', services)
   await app.register(errorHandlerPlugin)
@@ -122,5 +125,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(adminUserRoutes, { services })
   await app.register(clientRoutes, { services })
   await app.register(healthRoutes, { services })
+  await app.register(keyRoutes, { services })
   return app
 }

@@ -92,6 +92,7 @@ const envSchema = z.object({
   REFRESH_REUSE_GRACE_SECONDS: count(0, 300).default(10),
   SIGNING_ALG: z.enum(SIGNING_ALGS, { error: `must be one of ${SIGNING_ALGS.join(', ')}` }).default('EdDSA'),
   KEY_ENCRYPTION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  KEY_ROTATION_DAYS: count(1, 3650).optional(),
   BCRYPT_COST: count(4, 15).default(12),
   LOGIN_CONCURRENCY: count(1, 64).default(Math.max(1, Math.min(4, availableParallelism()))),
   LOGIN_QUEUE: count(0, 10000).default(32),
@@ -149,6 +150,8 @@ export interface Config {
   refreshReuseGraceSeconds: number
   signingAlg: SigningAlg
   keyEncryptionSecret: string | undefined
+  /** Automatic signing-key rotation period in days; undefined = rotate only on demand. */
+  keyRotationDays: number | undefined
   bcryptCost: number
   loginConcurrency: number
   loginQueue: number
@@ -227,6 +230,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     signingAlg: e.SIGNING_ALG,
     keyEncryptionSecret: e.KEY_ENCRYPTION_SECRET,
+    keyRotationDays: e.KEY_ROTATION_DAYS,
     bcryptCost: e.BCRYPT_COST,
     loginConcurrency: e.LOGIN_CONCURRENCY,
     loginQueue: e.LOGIN_QUEUE,

@@ -5,11 +5,14 @@ import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { BadgeDatabase } from './db/index.js'
 import { KeyStore } from './keys/key-store.js'
+import { createKeyMaintenance } from './keys/maintenance.js'
 import { createKeyRepository } from './keys/repository.js'
+import { createMaintenance } from './maintenance.js'
 import { createGrants } from './oauth/grants.js'
 import { createIntrospection } from './oauth/introspection.js'
 import { createLoginThrottle } from './oauth/login-throttle.js'
 import { type CounterStore, createMemoryCounterStore } from './plugins/counters.js'
+import { purgeSessions } from './sessions/purge.js'
 import { createSessionRepository } from './sessions/repository.js'
 import { createSessionService } from './sessions/service.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
@@ -32,8 +35,9 @@ export interface ServiceDeps {
 /** Wires the domain services over explicit dependencies; shared by the HTTP app and the CLI. */
 export function createServices({ config, database, clock, log, counters }: ServiceDeps) {
   const { db } = database
+  const keyRepo = createKeyRepository(db)
   const keys = new KeyStore({
-    repo: createKeyRepository(db),
+    repo: keyRepo,
     clock,
     log,
     signingAlg: config.signingAlg,
@@ -113,6 +117,17 @@ export function createServices({ config, database, clock, log, counters }: Servi
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     reuseGraceSeconds: config.refreshReuseGraceSeconds,
   })
+  const purgeEndedSessions = () =>
+    purgeSessions(db, { now: clock(), idleTtlMs: config.refreshTokenIdleTtl * 1000 })
+  const keyMaintenance = createKeyMaintenance({
+    keys,
+    repo: keyRepo,
+    clock,
+    log,
+    accessTokenTtl: config.accessTokenTtl,
+    rotationDays: config.keyRotationDays,
+  })
+  const maintenance = createMaintenance({ keyMaintenance, purgeSessions: purgeEndedSessions, clock, log })
   return {
     config,
     database,
@@ -130,6 +145,9 @@ export function createServices({ config, database, clock, log, counters }: Servi
     loginThrottle,
     grants,
     introspection,
+    purgeSessions: purgeEndedSessions,
+    keyMaintenance,
+    maintenance,
   }
 }
 

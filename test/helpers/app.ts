@@ -70,3 +70,19 @@ export async function buildSecondInstance(t: Test, first: TestApp, env: Env = {}
   })
   return { app, clock, database }
 }
+
+/**
+ * Another Badge instance on the database at `url` (see createSharedDatabaseUrl), with a
+ * connection of its own, as a second server would have. Closed when the test ends.
+ */
+export async function buildAppOn(
+  t: Test,
+  url: string,
+  env: Env = {},
+  clock: TestClock = testClock(),
+): Promise<{ app: FastifyInstance; clock: TestClock }> {
+  const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: url })
+  const app = await buildApp(config, { clock })
+  t.teardown(() => app.close())
+  return { app, clock }
+}

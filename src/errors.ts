@@ -94,3 +94,16 @@ export const invalidScope = (description = 'The requested scope is not held or n
   new OAuthError(400, 'invalid_scope', description)
 
 export const notFound = (description = 'Not found.') => new BadgeError(404, 'not_found', description)
+
+/**
+ * RFC 6749 §5.2: client authentication failed. Always 401 with a Basic challenge: a 401
+ * must carry WWW-Authenticate (RFC 9110 §15.5.2), and Basic is the scheme clients may retry with.
+ */
+export const invalidClient = (description = 'Client authentication failed.') =>
+  new OAuthError(401, 'invalid_client', description, { 'www-authenticate': 'Basic realm="badge"' })
+
+/** CONTRACT §5, §7: 429 with Retry-After (seconds, at least 1). */
+export const tooManyRequests = (retryAfterSeconds: number, description: string) =>
+  new BadgeError(429, 'too_many_requests', description, {
+    'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  })

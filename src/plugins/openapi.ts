@@ -23,6 +23,33 @@ const SERVERS = [
   { url: '/', description: 'This Badge server (local, staging or production)', 'x-internal': false },
 ]
 
+declare module 'fastify' {
+  interface FastifySchema {
+    /** The JSON body may be left out entirely (@fastify/swagger otherwise marks every body required). */
+    'x-body-optional'?: boolean
+  }
+}
+
+type Operation = { 'x-body-optional'?: boolean; requestBody?: { required?: boolean; content?: object } }
+
+/** Routes marked `'x-body-optional': true` get `requestBody.required: false` and no `null` alternative. */
+function markOptionalBodies<T>(document: T): T {
+  const paths = (document as { paths?: Record<string, Record<string, Operation>> }).paths ?? {}
+  for (const operation of Object.values(paths).flatMap((p) => Object.values(p))) {
+    if (!operation?.['x-body-optional']) continue
+    delete operation['x-body-optional']
+    if (!operation.requestBody) continue
+    operation.requestBody.required = false
+    for (const media of Object.values(operation.requestBody.content ?? {}) as Array<{
+      schema?: { anyOf?: object[] }
+    }>) {
+      const options = media.schema?.anyOf?.filter((s) => (s as { type?: string }).type !== 'null')
+      if (options?.length === 1) media.schema = options[0]!
+    }
+  }
+  return document
+}
+
 export interface OpenApiOptions {
   /** SCOPES, listed in the oauth2 security scheme. */
   scopes: readonly string[]
@@ -53,7 +80,7 @@ async function openapi(app: FastifyInstance, { scopes }: OpenApiOptions) {
       ],
     },
     transform: jsonSchemaTransform,
-    transformObject: (document) => finishDocument(jsonSchemaTransformObject(document)),
+    transformObject: (document) => finishDocument(markOptionalBodies(jsonSchemaTransformObject(document))),
   })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())

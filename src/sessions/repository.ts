@@ -40,7 +40,18 @@ export function createSessionRepository(db: Kysely<Database>) {
       return Number(result.numUpdatedRows)
     },
 
-    /** Sessions that can still be refreshed, newest first. */
+    /** Ends every session opened through a client, e.g. when that client is deleted. */
+    async revokeAllForClient(clientId: string, now: number, trx: Db = db): Promise<number> {
+      const result = await trx
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('client_id', '=', clientId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows)
+    },
+
+    /** Sessions that can still be refreshed, the 100 newest first (GET /v1/me/sessions is bounded). */
     listActiveForUser(userId: string, now: number, idleTtlMs: number): Promise<SessionRow[]> {
       return db
         .selectFrom('sessions')
@@ -51,6 +62,7 @@ export function createSessionRepository(db: Kysely<Database>) {
         .where('last_used_at', '>', now - idleTtlMs)
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
+        .limit(100)
         .execute()
     },
   }

@@ -120,7 +120,12 @@ t.test(
   '429s carry Retry-After and every response of a rate-limited operation the X-RateLimit-* headers',
   async (t) => {
     const limited = operations.filter(({ op }) => op.responses['429'])
-    t.same(limited.map(name).sort(), ['POST /oauth/revoke', 'POST /oauth/token', 'POST /v1/users'])
+    t.same(limited.map(name).sort(), [
+      'POST /oauth/introspect',
+      'POST /oauth/revoke',
+      'POST /oauth/token',
+      'POST /v1/users',
+    ])
     for (const o of limited) {
       t.ok(resolve(o.op.responses['429']).headers['Retry-After'], `${name(o)} 429 Retry-After`)
       for (const [status, response] of Object.entries(o.op.responses as Json)) {

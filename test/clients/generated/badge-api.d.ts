@@ -16,6 +16,8 @@ export interface paths {
         /**
          * Token endpoint (RFC 6749): password, refresh_token and client_credentials grants
          * @description Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.
+         *
+         *     Browser mode: the refresh token lives in the cookie __Secure-badge_rt (HttpOnly; Secure; SameSite=COOKIE_SAMESITE; Path=/oauth; Max-Age = the session's remaining life). Requests that set or use it must send an Origin that is Badge's own or in CORS_ORIGINS and the header X-Badge-CSRF: 1, or get 403 csrf_rejected. With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant).
          */
         post: operations["requestToken"];
         delete?: never;
@@ -35,7 +37,7 @@ export interface paths {
         put?: never;
         /**
          * Revocation endpoint (RFC 7009): ends the session of a refresh or access token
-         * @description Always 200 for a well-formed request, known token or not. A refresh token ends its session; an access token ends the session named by its sid (the access token itself stays valid until it expires).
+         * @description Always 200 for a well-formed request, known token or not. A refresh token ends its session; an access token ends the session named by its sid (the access token itself stays valid until it expires). Without token, ends the session of the refresh-token cookie and clears the cookie; with neither, 400 invalid_request. Browser mode: the refresh token lives in the cookie __Secure-badge_rt (HttpOnly; Secure; SameSite=COOKIE_SAMESITE; Path=/oauth; Max-Age = the session's remaining life). Requests that set or use it must send an Origin that is Badge's own or in CORS_ORIGINS and the header X-Badge-CSRF: 1, or get 403 csrf_rejected.
          */
         post: operations["revokeToken"];
         delete?: never;
@@ -78,6 +80,26 @@ export interface paths {
         get: operations["getAuthorizationServerMetadata"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspection endpoint (RFC 7662): is this token active, and what does it carry?
+         * @description Needs a registered client: HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post); otherwise 401 invalid_client. Access tokens are checked statelessly (active until they expire); refresh tokens are active while a refresh with them would succeed.
+         */
+        post: operations["introspectToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -128,6 +150,26 @@ export interface paths {
         patch: operations["updateMe"];
         trace?: never;
     };
+    "/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the calling user's password
+         * @description Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant. Access tokens already issued stay valid until they expire.
+         */
+        post: operations["changeMyPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/claims": {
         parameters: {
             query?: never;
@@ -143,6 +185,142 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's active sessions, newest first
+         * @description Where you are logged in: one entry per session (refresh-token family); `current` marks the one the calling token belongs to.
+         */
+        get: operations["listMySessions"];
+        put?: never;
+        post?: never;
+        /**
+         * Log out everywhere
+         * @description Ends every session of the caller, or with ?except=current every session but the one the calling token belongs to.
+         */
+        delete: operations["revokeMySessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Log out one of your sessions
+         * @description Ends the session: its refresh token stops working. 404 not_found for an id that is not one of your sessions.
+         */
+        delete: operations["revokeMySession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List users, oldest first, a page at a time
+         * @description Ordered by (created_at, id). Following next_cursor walks every user exactly once, even while users are being added. A malformed cursor is 400 invalid_request.
+         */
+        get: operations["listUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One user
+         * @description The user with this id, including whether it is disabled. 404 not_found for an unknown id.
+         */
+        get: operations["getUser"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a user and their sessions
+         * @description Removes the user and revokes every session; access tokens already issued stay valid until they expire. 404 not_found for an unknown id.
+         */
+        delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a user's scopes or disable them
+         * @description Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire.
+         */
+        patch: operations["updateUser"];
+        trace?: never;
+    };
+    "/v1/admin/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List registered clients, oldest first (never their secrets)
+         * @description Every registered client with its scopes; secrets are stored hashed and never shown again.
+         */
+        get: operations["listClients"];
+        put?: never;
+        /**
+         * Register a client for the client_credentials grant
+         * @description Returns the client_secret once; store it now. Every scope must be listed in SCOPES (else 400 invalid_scope).
+         */
+        post: operations["createClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/clients/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a client
+         * @description Its credentials stop working at once and sessions users opened through it are revoked; access tokens already issued stay valid until they expire.
+         */
+        delete: operations["deleteClient"];
         options?: never;
         head?: never;
         patch?: never;
@@ -188,6 +366,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/keys/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing key
+         * @description Creates a new signing key and makes it active at once; every instance picks it up on its next reload (within a minute, or on the first token naming it). The previous key stops signing but stays in the JWKS until every token it signed has expired. `alg` picks this key's algorithm (default SIGNING_ALG); automatic rotations always use SIGNING_ALG. HS256 keys are never published in the JWKS.
+         */
+        post: operations["rotateSigningKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List signing keys
+         * @description Every signing key, newest first, with its lifecycle status and times. Never private material.
+         */
+        get: operations["listSigningKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -225,6 +443,25 @@ export interface components {
              */
             sid?: string;
         };
+        AdminUser: {
+            /** Format: uuid */
+            id: string;
+            /** Format: email */
+            email: string;
+            /** @description Display name, or null when not set. */
+            name: string | null;
+            /** @description The scopes this user holds and may request. */
+            scopes: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** @description Disabled users cannot log in or refresh. */
+            disabled: boolean;
+        };
+        AdminUserPage: {
+            items: components["schemas"]["AdminUser"][];
+            /** @description Pass as ?cursor= for the next page; null on the last page. Opaque. */
+            next_cursor: string | null;
+        };
         AuthorizationServerMetadata: {
             /** Format: uri */
             issuer: string;
@@ -245,6 +482,25 @@ export interface components {
             introspection_endpoint_auth_methods_supported: ("client_secret_basic" | "client_secret_post" | "none")[];
             /** Format: uri */
             service_documentation: string;
+        };
+        Client: {
+            client_id: string;
+            name: string;
+            scopes: string[];
+            /** Format: date-time */
+            created_at: string;
+        };
+        ClientList: {
+            items: components["schemas"]["Client"][];
+        };
+        CreatedClient: {
+            client_id: string;
+            name: string;
+            scopes: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** @description Shown once, in this response only; Badge keeps just a hash. */
+            client_secret: string;
         };
         /**
          * @example {
@@ -292,6 +548,49 @@ export interface components {
             /** @constant */
             status: "ok";
         };
+        IntrospectionRequest: {
+            /** @description An access token or a refresh token */
+            token: string;
+            /**
+             * @description Accepted and not needed: the token is recognised by its shape
+             * @enum {string}
+             */
+            token_type_hint?: "access_token" | "refresh_token";
+            /** @description client_secret_post authentication */
+            client_id?: string;
+            /** @description client_secret_post authentication */
+            client_secret?: string;
+        };
+        /** @description RFC 7662 §2.2. An invalid, expired, revoked or unknown token is exactly {"active": false}. */
+        IntrospectionResponse: {
+            active: boolean;
+            scope?: string;
+            client_id?: string;
+            sub?: string;
+            /** Format: int64 */
+            exp?: number;
+            /** Format: int64 */
+            iat?: number;
+            /** Format: uri */
+            iss?: string;
+            aud?: string;
+            jti?: string;
+            /**
+             * Format: uuid
+             * @description The session (refresh-token family) the token belongs to
+             */
+            sid?: string;
+            /**
+             * @description Access tokens only (RFC 7662 §2.2)
+             * @constant
+             */
+            token_type?: "Bearer";
+            /**
+             * @description Which kind of token it is
+             * @enum {string}
+             */
+            token_use?: "access_token" | "refresh_token";
+        };
         JWK: {
             /** @enum {string} */
             kty: "OKP" | "EC" | "RSA";
@@ -332,12 +631,68 @@ export interface components {
             keys: components["schemas"]["JWK"][];
         };
         RevocationRequest: {
-            /** @description The refresh token or access token to revoke */
-            token: string;
+            /** @description The refresh token or access token to revoke; omitted: the session of the __Secure-badge_rt cookie */
+            token?: string;
             /** @enum {string} */
             token_type_hint?: "refresh_token" | "access_token";
             client_id?: string;
             client_secret?: string;
+        };
+        /**
+         * @example {
+         *       "kid": "gN9-3c7cNmg2i1T9fcsbIbcG1BRQVA6H-FxeLcZFyLU",
+         *       "alg": "EdDSA"
+         *     }
+         */
+        RotatedKey: {
+            kid: string;
+            /** @enum {string} */
+            alg: "EdDSA" | "ES256" | "RS256" | "HS256";
+        };
+        Session: {
+            /** Format: uuid */
+            id: string;
+            /** @description The app the session was opened through ("badge" by default). */
+            client_id: string;
+            /**
+             * Format: date-time
+             * @description When the user logged in.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the session last refreshed (using an access token does not count).
+             */
+            last_used_at: string;
+            /**
+             * Format: date-time
+             * @description When the session ends unless refreshed: the sooner of its absolute and idle lifetimes.
+             */
+            expires_at: string;
+            /** @description User-Agent of the login request. */
+            user_agent: string | null;
+            /** @description True for the session the calling token's sid names. */
+            current: boolean;
+        };
+        SessionList: {
+            /** @description Newest first; at most the 100 newest */
+            items: components["schemas"]["Session"][];
+        };
+        SigningKey: {
+            kid: string;
+            alg: string;
+            /** @enum {string} */
+            status: "next" | "active" | "retiring" | "retired";
+            /** Format: date-time */
+            created_at: string;
+            activated_at: string | null;
+            /** @description When it stopped signing; it stays in the JWKS until its tokens expire. */
+            retiring_at: string | null;
+            retired_at: string | null;
+        };
+        SigningKeyList: {
+            /** @description Newest first; at most 1000 */
+            items: components["schemas"]["SigningKey"][];
         };
         TokenRequest: {
             /** @description password, refresh_token or client_credentials */
@@ -357,6 +712,11 @@ export interface components {
             client_id?: string;
             /** @description client_secret_post authentication */
             client_secret?: string;
+            /**
+             * @description password and refresh_token grants: "cookie" (browser mode) sets the refresh token as the HttpOnly cookie __Secure-badge_rt instead of returning it; default "body"
+             * @enum {string}
+             */
+            refresh_token_delivery?: "body" | "cookie";
         };
         /**
          * @example {
@@ -518,6 +878,25 @@ export interface operations {
                 };
             };
             /**
+             * @description Forbidden. `error` is one of:
+             *     - `csrf_rejected`: A browser-mode request failed the cookie CSRF checks (Origin, X-Badge-CSRF).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "csrf_rejected";
+                    };
+                };
+            };
+            /**
              * @description Payload Too Large. `error` is one of:
              *     - `payload_too_large`: The request body is over 64 KiB.
              */
@@ -664,6 +1043,25 @@ export interface operations {
                 };
             };
             /**
+             * @description Forbidden. `error` is one of:
+             *     - `csrf_rejected`: A browser-mode request failed the cookie CSRF checks (Origin, X-Badge-CSRF).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "csrf_rejected";
+                    };
+                };
+            };
+            /**
              * @description Payload Too Large. `error` is one of:
              *     - `payload_too_large`: The request body is over 64 KiB.
              */
@@ -784,6 +1182,154 @@ export interface operations {
                 };
             };
             500: components["responses"]["ServerError"];
+        };
+    };
+    introspectToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["IntrospectionRequest"];
+                "application/json": components["schemas"]["IntrospectionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    Pragma: components["headers"]["Pragma"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntrospectionResponse"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `invalid_client`: Client authentication failed (RFC 6749 §5.2).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_client";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
         };
     };
     createUser: {
@@ -1215,6 +1761,155 @@ export interface operations {
             };
         };
     };
+    changeMyPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    current_password: string;
+                    /**
+                     * Format: password
+                     * @description At least 8 characters. Never truncated: every byte counts.
+                     */
+                    new_password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Changed; every session revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             *     - `invalid_grant`: Wrong email or password, or an expired, spent or revoked refresh token (RFC 6749 §5.2).
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request" | "invalid_grant";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
     getMyClaims: {
         parameters: {
             query?: never;
@@ -1272,6 +1967,1094 @@ export interface operations {
             500: components["responses"]["ServerError"];
         };
     };
+    listMySessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    revokeMySessions: {
+        parameters: {
+            query?: {
+                /** @description "current" keeps the calling session. */
+                except?: "current";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    revokeMySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session id (the sid claim of its tokens) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 */
+                limit?: number;
+                /** @description next_cursor from the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserPage"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user id (a UUID; anything else is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user id (a UUID; anything else is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user id (a UUID; anything else is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Every scope must be listed in SCOPES (else 400 invalid_scope); replaces the current list. */
+                    scopes?: string[];
+                    /** @description true disables the user, false enables them again */
+                    disabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             *     - `invalid_scope`: A requested scope is unknown or not held (RFC 6749 §5.2).
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request" | "invalid_scope";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientList"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    createClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Who this client is, for people */
+                    name: string;
+                    scopes: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedClient"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             *     - `invalid_scope`: A requested scope is unknown or not held (RFC 6749 §5.2).
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request" | "invalid_scope";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    deleteClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client_id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
     getLiveness: {
         parameters: {
             query?: never;
@@ -1309,6 +3092,230 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthStatus"];
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    rotateSigningKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Algorithm of the new key; default SIGNING_ALG.
+                     * @enum {string}
+                     */
+                    alg?: "EdDSA" | "ES256" | "RS256" | "HS256";
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedKey"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listSigningKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningKeyList"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
                 };
             };
             500: components["responses"]["ServerError"];

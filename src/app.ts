@@ -1,15 +1,18 @@
 import helmet from '@fastify/helmet'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { DestinationStream } from 'pino'
 import { type Clock, systemClock } from './clock.js'
 import type { Config } from './config.js'
 import { type BadgeDatabase, createDatabase } from './db/index.js'
 import { migrateToLatest } from './db/migrations.js'
 import { healthRoutes } from './health/routes.js'
+import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/server-options.js'
 import { loggerOptions } from './logger.js'
 import { tokenRoutes } from './oauth/token.js'
 import { wellKnownRoutes } from './oauth/well-known.js'
-import { errorHandlerPlugin } from './plugins/error-handler.js'
+import { errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
+import { inputHygienePlugin } from './plugins/input-hygiene.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { createServices, type Services } from './services.js'
 import { bootstrapAdmin } from './users/bootstrap.js'
@@ -29,6 +32,10 @@ export interface AppDeps {
   clock?: Clock
   /** Logger options; defaults to LOG_LEVEL with redaction. */
   logger?: FastifyServerOptions['logger']
+  /** Where the default logger writes (stdout when unset): lets tests read every log line. */
+  logStream?: DestinationStream
+  /** Overrides of the socket timeouts, so tests can play a slow client without waiting seconds. */
+  timeouts?: Partial<ServerTimeouts>
 }
 
 const KEY_RELOAD_INTERVAL_MS = 60_000
@@ -36,8 +43,10 @@ const KEY_RELOAD_INTERVAL_MS = 60_000
 /** Builds the Badge app, migrated and with keys loaded, but not listening. */
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions(config.logLevel),
+    logger: deps.logger ?? loggerOptions(config.logLevel, deps.logStream),
     bodyLimit: 65536,
+    ...serverOptions({ ...SERVER_TIMEOUTS, ...deps.timeouts }),
+    frameworkErrors: frameworkErrorHandler,
     // A hop count is valid at run time; fastify's types only list the other forms.
     trustProxy: config.trustProxy as boolean | string,
     return503OnClosing: true,
@@ -65,6 +74,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   app.decorate('services', services)
   await app.register(errorHandlerPlugin)
+  await app.register(inputHygienePlugin)
   await app.register(helmet, { global: true })
   await app.register(openapiPlugin, { issuer: config.issuer })
   await app.register(bearerAuthPlugin, { verifier: services.verifier })

@@ -22,8 +22,11 @@ declare module 'fastify' {
   }
 }
 
-// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+// RFC 6750 §2.1: "Bearer" 1*SP b64token. A header of that shape whose one credential
+// is not a b64token (a stray "=" or "!") carries a malformed *token*: it goes to the
+// verifier and is refused as invalid_token (§3.1). Only a header that is malformed as
+// a whole — no credential, several, repeated headers — is invalid_request.
+const BEARER = /^Bearer +(\S+) *$/i
 const BEARER_SCHEME = /^Bearer(?: |$)/i
 
 /** The bearer token of a request, or a BearerError describing why there is none. */
@@ -39,7 +42,7 @@ export function extractBearerToken(request: FastifyRequest): string | BearerErro
   const match = BEARER.exec(header)
   if (match) return match[1]!
   if (BEARER_SCHEME.test(header))
-    return BearerError.malformed('The Authorization header must be "Bearer <token>".')
+    return BearerError.malformed('The Authorization header must be Bearer followed by one token.')
   return BearerError.missing()
 }
 

@@ -1,4 +1,5 @@
 import { connect } from 'node:net'
+import type { InjectOptions } from 'fastify'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
@@ -42,7 +43,7 @@ await eachDialect(t, async (t, dialect) => {
     return body
   }
   let requests = 0
-  const send = async (options: Parameters<typeof app.inject>[0]) => {
+  const send = async (options: InjectOptions) => {
     requests++
     return app.inject(options)
   }

@@ -2,6 +2,7 @@ import helmet from '@fastify/helmet'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { DestinationStream } from 'pino'
+import { clientRoutes } from './clients/routes.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Config } from './config.js'
 import { type BadgeDatabase, createDatabase } from './db/index.js'
@@ -9,12 +10,15 @@ import { migrateToLatest } from './db/migrations.js'
 import { healthRoutes } from './health/routes.js'
 import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/server-options.js'
 import { loggerOptions } from './logger.js'
+import { introspectRoutes } from './oauth/introspect.js'
 import { tokenRoutes } from './oauth/token.js'
 import { wellKnownRoutes } from './oauth/well-known.js'
 import { errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { inputHygienePlugin } from './plugins/input-hygiene.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { createServices, type Services } from './services.js'
+import { sessionRoutes } from './sessions/routes.js'
+import { adminUserRoutes } from './users/admin-routes.js'
 import { bootstrapAdmin } from './users/bootstrap.js'
 import { userRoutes } from './users/routes.js'
 import { bearerAuthPlugin } from './verify/authenticate.js'
@@ -81,7 +85,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   await app.register(tokenRoutes, { services })
   await app.register(wellKnownRoutes, { services })
+  await app.register(introspectRoutes, { services })
   await app.register(userRoutes, { services })
+  await app.register(sessionRoutes, { services })
+  await app.register(adminUserRoutes, { services })
+  await app.register(clientRoutes, { services })
   await app.register(healthRoutes, { services })
   return app
 }

@@ -103,3 +103,10 @@ export const invalidScope = (description = 'The requested scope is not held or n
   new OAuthError(400, 'invalid_scope', description)
 
 export const notFound = (description = 'Not found.') => new BadgeError(404, 'not_found', description)
+
+/**
+ * RFC 6749 §5.2: client authentication failed. Always 401 with a Basic challenge: a 401
+ * must carry WWW-Authenticate (RFC 9110 §15.5.2), and Basic is the scheme clients may retry with.
+ */
+export const invalidClient = (description = 'Client authentication failed.') =>
+  new OAuthError(401, 'invalid_client', description, { 'www-authenticate': 'Basic realm="badge"' })

@@ -1,13 +1,18 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { createClientRepository } from './clients/repository.js'
+import { createClientService } from './clients/service.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { BadgeDatabase } from './db/index.js'
 import { KeyStore } from './keys/key-store.js'
 import { createKeyRepository } from './keys/repository.js'
 import { createGrants } from './oauth/grants.js'
+import { createIntrospection } from './oauth/introspection.js'
 import { createSessionRepository } from './sessions/repository.js'
+import { createSessionService } from './sessions/service.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
 import { createRefreshTokens } from './tokens/refresh-token.js'
+import { createAdminUserService } from './users/admin-service.js'
 import { createPasswordHasher } from './users/passwords.js'
 import { createUserRepository } from './users/repository.js'
 import { createUserService } from './users/service.js'
@@ -36,13 +41,34 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     concurrency: config.loginConcurrency,
     queue: config.loginQueue,
   })
+  const sessions = createSessionRepository(db)
+  const userRepository = createUserRepository(db)
   const users = createUserService({
-    users: createUserRepository(db),
+    db,
+    users: userRepository,
+    sessions,
     passwords,
     clock,
     defaultScopes: config.defaultUserScopes,
   })
-  const sessions = createSessionRepository(db)
+  const adminUsers = createAdminUserService({
+    db,
+    users: userRepository,
+    sessions,
+    clock,
+    knownScopes: config.scopes,
+  })
+  const sessionService = createSessionService({
+    sessions,
+    clock,
+    refreshTokenIdleTtl: config.refreshTokenIdleTtl,
+  })
+  const clients = createClientService({
+    clients: createClientRepository(db),
+    sessions,
+    clock,
+    knownScopes: config.scopes,
+  })
   const refreshTokens = createRefreshTokens({
     db,
     sessions,
@@ -65,7 +91,17 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     audience: config.audience,
     cacheSize: config.verifyCacheSize,
   })
-  const grants = createGrants({ users, issueAccessToken, refreshTokens, log })
+  const grants = createGrants({ users, issueAccessToken, refreshTokens, clients, log })
+  const introspection = createIntrospection({
+    db,
+    sessions,
+    users,
+    verifier,
+    clock,
+    issuer: config.issuer,
+    refreshTokenIdleTtl: config.refreshTokenIdleTtl,
+    reuseGraceSeconds: config.refreshReuseGraceSeconds,
+  })
   return {
     config,
     database,
@@ -73,11 +109,15 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     keys,
     passwords,
     users,
+    adminUsers,
     sessions,
+    sessionService,
+    clients,
     refreshTokens,
     issueAccessToken,
     verifier,
     grants,
+    introspection,
   }
 }
 

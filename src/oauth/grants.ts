@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { AuthenticatedClient } from '../clients/authenticate.js'
+import type { ClientService } from '../clients/service.js'
 import type { SessionRow } from '../db/schema.js'
-import { invalidGrant } from '../errors.js'
+import { invalidClient, invalidGrant } from '../errors.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
 import { splitScopes, type UserService } from '../users/service.js'
@@ -21,6 +23,7 @@ export interface GrantDeps {
   users: UserService
   issueAccessToken: IssueAccessToken
   refreshTokens: RefreshTokens
+  clients: Pick<ClientService, 'findByClientId' | 'grantableScopes'>
   log: FastifyBaseLogger
 }
 
@@ -29,6 +32,8 @@ export interface PasswordGrantInput {
   password: string
   scope?: string
   clientId: string
+  /** The client that authenticated on this request, if any. */
+  client?: AuthenticatedClient
   userAgent: string | null
   delivery: 'body' | 'cookie'
 }
@@ -36,10 +41,27 @@ export interface PasswordGrantInput {
 export interface RefreshGrantInput {
   refreshToken: string
   scope?: string
+  /** The client_id the request names or authenticated as, if any. */
   clientId?: string
+  client?: AuthenticatedClient
 }
 
-export function createGrants({ users, issueAccessToken, refreshTokens, log }: GrantDeps) {
+export interface ClientCredentialsGrantInput {
+  client?: AuthenticatedClient
+  scope?: string
+}
+
+export function createGrants({ users, issueAccessToken, refreshTokens, clients, log }: GrantDeps) {
+  /**
+   * CONTRACT §4: a client_id naming a registered confidential client is only usable by
+   * that client, authenticated (RFC 6749 §6: confidential clients authenticate to refresh).
+   */
+  async function requireClientAuthentication(clientId: string, client: AuthenticatedClient | undefined) {
+    if (client) return
+    if (await clients.findByClientId(clientId))
+      throw invalidClient('This client_id belongs to a registered client, which must authenticate.')
+  }
+
   function respond(session: SessionRow, scope: string[], refreshToken: string): TokenResponse {
     const access = issueAccessToken({
       sub: session.user_id,
@@ -62,6 +84,9 @@ export function createGrants({ users, issueAccessToken, refreshTokens, log }: Gr
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
     const user = await users.checkPassword(input.username, input.password)
     if (!user) throw invalidGrant('The email or password is incorrect.')
+    // Checked after the password, right before the session is opened, so that a client
+    // deleted meanwhile cannot slip a session past deleteClient's revocation.
+    await requireClientAuthentication(input.clientId, input.client)
     const scope = resolveScope(input.scope, splitScopes(user.scopes))
     const { session, refreshToken } = await refreshTokens.startSession({
       userId: user.id,
@@ -77,6 +102,14 @@ export function createGrants({ users, issueAccessToken, refreshTokens, log }: Gr
   async function refreshTokenGrant(
     input: RefreshGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
+    // The client binding is checked before rotating, so a request from the wrong client
+    // (or a confidential client that did not authenticate) does not spend the token.
+    const bound = await refreshTokens.findSessionByToken(input.refreshToken)
+    if (bound) {
+      if (input.clientId !== undefined && input.clientId !== bound.client_id)
+        throw invalidGrant('The refresh token was issued to another client.')
+      await requireClientAuthentication(bound.client_id, input.client)
+    }
     let rotation: Awaited<ReturnType<RefreshTokens['rotateRefreshToken']>>
     try {
       rotation = await refreshTokens.rotateRefreshToken(input.refreshToken)
@@ -88,9 +121,6 @@ export function createGrants({ users, issueAccessToken, refreshTokens, log }: Gr
       throw error
     }
     const { session, refreshToken } = rotation
-    if (input.clientId !== undefined && input.clientId !== session.client_id) {
-      throw invalidGrant('The refresh token was issued to another client.')
-    }
     const user = await users.findById(session.user_id)
     if (!user || user.disabled_at !== null)
       throw invalidGrant('The refresh token is invalid, expired or revoked.')
@@ -101,7 +131,19 @@ export function createGrants({ users, issueAccessToken, refreshTokens, log }: Gr
     return { response: respond(session, scope, refreshToken), session }
   }
 
-  return { passwordGrant, refreshTokenGrant }
+  /**
+   * RFC 6749 §4.4: a registered client acting for itself. The token's sub and client_id
+   * are the client's id; there is no session, so no sid and no refresh token (§4.4.3).
+   */
+  function clientCredentialsGrant(input: ClientCredentialsGrantInput): TokenResponse {
+    if (!input.client) throw invalidClient('The client_credentials grant needs client authentication.')
+    const { client } = input.client
+    const scope = resolveScope(input.scope, clients.grantableScopes(client)).join(' ')
+    const access = issueAccessToken({ sub: client.client_id, scope, clientId: client.client_id })
+    return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope }
+  }
+
+  return { passwordGrant, refreshTokenGrant, clientCredentialsGrant }
 }
 
 export type Grants = ReturnType<typeof createGrants>

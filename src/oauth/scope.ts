@@ -19,3 +19,14 @@ export function resolveScope(requested: string | undefined, held: readonly strin
 export function intersectScopes(a: readonly string[], b: readonly string[]): string[] {
   return a.filter((s) => b.includes(s))
 }
+
+/**
+ * Scopes an admin grants to a user or a client must be ones Badge knows (SCOPES). Unknown ones
+ * are 400 invalid_scope, the same code the token endpoint uses for a scope it cannot grant.
+ */
+export function assertKnownScopes(scopes: readonly string[], known: readonly string[]): string[] {
+  const unknown = scopes.filter((s) => !known.includes(s))
+  if (unknown.length)
+    throw invalidScope(`Unknown scope: ${unknown.join(' ')}. Known scopes are listed in SCOPES.`)
+  return [...new Set(scopes)]
+}

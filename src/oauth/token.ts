@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { authenticateClient } from '../clients/authenticate.js'
 import { invalidRequest, OAuthError } from '../errors.js'
 import { errorResponses } from '../http/schemas.js'
 import type { Services } from '../services.js'
@@ -48,7 +49,7 @@ const revokeRequestSchema = z
 const FORM_AND_JSON = ['application/x-www-form-urlencoded', 'application/json']
 
 export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { grants, refreshTokens, verifier, sessions, clock } = services
+  const { grants, refreshTokens, verifier, sessions, clock, clients } = services
   await app.register(formbody, { bodyLimit: 65536 })
 
   app.post(
@@ -65,7 +66,9 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
     },
     async (request, reply) => {
       const body = request.body
-      const clientId = body.client_id ?? DEFAULT_CLIENT_ID
+      // Presented client credentials are checked first: wrong ones are 401 whatever the grant.
+      const client = await authenticateClient(request, clients)
+      const clientId = client?.client.client_id ?? body.client_id ?? DEFAULT_CLIENT_ID
       if (!CLIENT_ID.test(clientId)) throw invalidRequest('client_id must match ^[A-Za-z0-9._:-]{1,64}$.')
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
       switch (body.grant_type) {
@@ -78,6 +81,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
             password: body.password,
             scope: body.scope,
             clientId,
+            client,
             userAgent: request.headers['user-agent'] ?? null,
             delivery: 'body',
           })
@@ -89,10 +93,13 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
           const { response } = await grants.refreshTokenGrant({
             refreshToken: body.refresh_token,
             scope: body.scope,
-            clientId: body.client_id,
+            clientId: client?.client.client_id ?? body.client_id,
+            client,
           })
           return response
         }
+        case 'client_credentials':
+          return grants.clientCredentialsGrant({ client, scope: body.scope })
         default:
           throw new OAuthError(
             400,
@@ -115,12 +122,15 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         consumes: FORM_AND_JSON,
         body: revokeRequestSchema,
         response: {
-          200: z.null().describe('Revoked, or nothing to revoke'),
+          200: z.void().describe('Revoked, or nothing to revoke (empty body)'),
           ...errorResponses(400, 401, 413, 415, 429, 503),
         },
       },
     },
     async (request, reply) => {
+      // Client authentication is optional here (the token is the credential), but
+      // credentials that are presented must be right (RFC 7009 §2.1).
+      await authenticateClient(request, clients)
       const { token, token_type_hint: hint } = request.body
       // RFC 7009 §2.1: the hint only orders the lookups.
       const revokeAsAccessToken = () => {
@@ -138,7 +148,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       } else if (!(await refreshTokens.revokeRefreshToken(token))) {
         await revokeAsAccessToken()
       }
-      return reply.code(200).header('cache-control', 'no-store').send(null)
+      return reply.code(200).header('cache-control', 'no-store').send()
     },
   )
 }

@@ -23,11 +23,18 @@ async function openapi(app: FastifyInstance, { issuer }: { issuer: string }) {
         { name: 'discovery', description: 'Server metadata and signing keys' },
         { name: 'users', description: 'Sign-up' },
         { name: 'me', description: 'The calling user' },
+        { name: 'admin', description: 'Administration (scope admin): users and clients' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          clientBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description:
+              'A registered client: client_id and client_secret (client_secret_basic, RFC 6749 §2.3.1)',
+          },
         },
       },
     },

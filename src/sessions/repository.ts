@@ -40,6 +40,17 @@ export function createSessionRepository(db: Kysely<Database>) {
       return Number(result.numUpdatedRows)
     },
 
+    /** Ends every session opened through a client, e.g. when that client is deleted. */
+    async revokeAllForClient(clientId: string, now: number, trx: Db = db): Promise<number> {
+      const result = await trx
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('client_id', '=', clientId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows)
+    },
+
     /** Sessions that can still be refreshed, newest first. */
     listActiveForUser(userId: string, now: number, idleTtlMs: number): Promise<SessionRow[]> {
       return db

@@ -1,5 +1,13 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Database, NewUserRow, UserRow, UserUpdate } from '../db/schema.js'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+/** A position in the (created_at, id) order users are listed in. */
+export interface UserPosition {
+  createdAt: number
+  id: string
+}
 
 export function createUserRepository(db: Kysely<Database>) {
   return {
@@ -15,8 +23,33 @@ export function createUserRepository(db: Kysely<Database>) {
       await db.insertInto('users').values(row).execute()
     },
 
-    update(id: string, changes: UserUpdate): Promise<UserRow | undefined> {
-      return db.updateTable('users').set(changes).where('id', '=', id).returningAll().executeTakeFirst()
+    update(id: string, changes: UserUpdate, trx: Db = db): Promise<UserRow | undefined> {
+      return trx.updateTable('users').set(changes).where('id', '=', id).returningAll().executeTakeFirst()
+    },
+
+    /** True if a user was deleted; their sessions and refresh tokens go with them (foreign-key cascade). */
+    async delete(id: string, trx: Db = db): Promise<boolean> {
+      const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst()
+      return Number(result.numDeletedRows) > 0
+    },
+
+    /**
+     * Up to `limit` users after `after` in (created_at, id) order: keyset pagination, so a
+     * walk sees every user that existed when it started exactly once, however many are
+     * added meanwhile (they sort after the walk's position, or are skipped, never repeated).
+     * Served by the users_created_at_id index.
+     */
+    listAfter(after: UserPosition | undefined, limit: number): Promise<UserRow[]> {
+      let query = db.selectFrom('users').selectAll()
+      if (after) {
+        query = query.where((eb) =>
+          eb.or([
+            eb('created_at', '>', after.createdAt),
+            eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)]),
+          ]),
+        )
+      }
+      return query.orderBy('created_at').orderBy('id').limit(limit).execute()
     },
   }
 }

@@ -83,6 +83,31 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
     },
   )
 
+  app.post(
+    '/v1/me/password',
+    {
+      onRequest: [app.authenticate, requireScopes('profile:write')],
+      schema: {
+        operationId: 'changeMyPassword',
+        summary: "Change the calling user's password",
+        description:
+          'Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant. Access tokens already issued stay valid until they expire.',
+        tags: ['me'],
+        security: [{ bearerAuth: ['profile:write'] }],
+        body: z.object({ current_password: z.string().max(1024), new_password: passwordSchema }),
+        response: {
+          204: z.null().describe('Changed; every session revoked'),
+          ...errorResponses(400, 401, 403, 404, 413, 415, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { current_password, new_password } = request.body
+      await users.changePassword(request.auth!.claims.sub, current_password, new_password)
+      return reply.code(204).send(null)
+    },
+  )
+
   app.get(
     '/v1/me/claims',
     {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
+import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
-import type { UserRow } from '../db/schema.js'
-import { BadgeError } from '../errors.js'
+import type { Database, UserRow } from '../db/schema.js'
+import { BadgeError, invalidGrant, notFound } from '../errors.js'
+import type { SessionRepository } from '../sessions/repository.js'
 import type { PasswordHasher } from './passwords.js'
 import { isUniqueViolation, type UserRepository } from './repository.js'
 
@@ -41,13 +43,15 @@ export function normalizeEmail(email: string): string {
 }
 
 export interface UserServiceDeps {
+  db: Kysely<Database>
   users: UserRepository
+  sessions: SessionRepository
   passwords: PasswordHasher
   clock: Clock
   defaultScopes: readonly string[]
 }
 
-export function createUserService({ users, passwords, clock, defaultScopes }: UserServiceDeps) {
+export function createUserService({ db, users, sessions, passwords, clock, defaultScopes }: UserServiceDeps) {
   async function createUser(input: {
     email: string
     password: string
@@ -99,9 +103,28 @@ export function createUserService({ users, passwords, clock, defaultScopes }: Us
     })
   }
 
+  /**
+   * Checks the current password, stores a hash of the new one and ends every session of
+   * the user (this one included), in one transaction: whoever knew the old password is
+   * logged out everywhere. A wrong current password is invalid_grant, as on login.
+   */
+  async function changePassword(id: string, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await users.findById(id)
+    if (!user || user.disabled_at !== null) throw notFound('The user of this token no longer exists.')
+    if (!(await passwords.verify(currentPassword, user.password_hash)))
+      throw invalidGrant('The current password is incorrect.')
+    const passwordHash = await passwords.hash(newPassword)
+    const now = clock()
+    await db.transaction().execute(async (trx) => {
+      await users.update(id, { password_hash: passwordHash, updated_at: now }, trx)
+      await sessions.revokeAllForUser(id, now, undefined, trx)
+    })
+  }
+
   return {
     createUser,
     checkPassword,
+    changePassword,
     updateProfile,
     findById: users.findById,
     findByEmail: users.findByEmail,

@@ -1,0 +1,95 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { errorResponses } from '../http/schemas.js'
+import type { Services } from '../services.js'
+import { requireScopes } from '../verify/authenticate.js'
+import { toPublicClient } from './service.js'
+
+// Registered clients for service-to-service calls (scope `admin`, CONTRACT §3).
+
+const clientSchema = z
+  .object({
+    client_id: z.string(),
+    name: z.string(),
+    scopes: z.array(z.string()),
+    created_at: z.iso.datetime(),
+  })
+  .meta({ id: 'Client' })
+
+const createdClientSchema = clientSchema
+  .extend({
+    client_secret: z.string().describe('Shown once, in this response only; Badge keeps just a hash.'),
+  })
+  .meta({ id: 'CreatedClient' })
+
+export const clientRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+  const { clients } = services
+  const admin = { onRequest: [app.authenticate, requireScopes('admin')] }
+  // A fresh array per route: a shared one would come out of the YAML writer as anchors and aliases.
+  const security = () => [{ bearerAuth: ['admin'] }]
+
+  app.post(
+    '/v1/admin/clients',
+    {
+      ...admin,
+      schema: {
+        operationId: 'createClient',
+        summary: 'Register a client for the client_credentials grant',
+        description:
+          'Returns the client_secret once; store it now. Every scope must be listed in SCOPES (else 400 invalid_scope).',
+        tags: ['admin'],
+        security: security(),
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(200).describe('Who this client is, for people'),
+          scopes: z.array(z.string().min(1).max(200)).min(1).max(100),
+        }),
+        response: { 201: createdClientSchema, ...errorResponses(400, 401, 403, 413, 415, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { client, clientSecret } = await clients.createClient(request.body)
+      // The secret must not linger in any cache.
+      reply.code(201).header('cache-control', 'no-store')
+      return { ...toPublicClient(client), client_secret: clientSecret }
+    },
+  )
+
+  app.get(
+    '/v1/admin/clients',
+    {
+      ...admin,
+      schema: {
+        operationId: 'listClients',
+        summary: 'List registered clients, oldest first (never their secrets)',
+        tags: ['admin'],
+        security: security(),
+        response: {
+          200: z.object({ items: z.array(clientSchema) }).meta({ id: 'ClientList' }),
+          ...errorResponses(400, 401, 403, 429, 503),
+        },
+      },
+    },
+    async () => ({ items: (await clients.listClients()).map(toPublicClient) }),
+  )
+
+  app.delete(
+    '/v1/admin/clients/:id',
+    {
+      ...admin,
+      schema: {
+        operationId: 'deleteClient',
+        summary: 'Delete a client',
+        description:
+          'Its credentials stop working at once and sessions users opened through it are revoked; access tokens already issued stay valid until they expire.',
+        tags: ['admin'],
+        security: security(),
+        params: z.object({ id: z.string().describe('The client_id') }),
+        response: { 204: z.null().describe('Deleted'), ...errorResponses(400, 401, 403, 404, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      await clients.deleteClient(request.params.id)
+      return reply.code(204).send(null)
+    },
+  )
+}

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto'
+import type { Clock } from '../clock.js'
+import type { ClientRow } from '../db/schema.js'
+import { notFound } from '../errors.js'
+import { assertKnownScopes } from '../oauth/scope.js'
+import type { SessionRepository } from '../sessions/repository.js'
+import { splitScopes } from '../users/service.js'
+import type { ClientRepository } from './repository.js'
+import { clientSecretMatches, generateClientId, generateClientSecret, hashClientSecret } from './secrets.js'
+
+/** A registered (confidential) client as admins see it: never its secret or hash. */
+export interface PublicClient {
+  client_id: string
+  name: string
+  scopes: string[]
+  created_at: string
+}
+
+export function toPublicClient(row: ClientRow): PublicClient {
+  return {
+    client_id: row.client_id,
+    name: row.name,
+    scopes: splitScopes(row.scopes),
+    created_at: new Date(row.created_at).toISOString(),
+  }
+}
+
+export interface ClientServiceDeps {
+  clients: ClientRepository
+  sessions: SessionRepository
+  clock: Clock
+  /** SCOPES: the only scopes a client may be given. */
+  knownScopes: readonly string[]
+}
+
+/** Service-to-service clients (RFC 6749 §2.1 confidential clients). Shared by the HTTP API and the CLI. */
+export function createClientService({ clients, sessions, clock, knownScopes }: ClientServiceDeps) {
+  /** Registers a client; the secret is returned here once and never again. */
+  async function createClient(input: {
+    name: string
+    scopes: readonly string[]
+  }): Promise<{ client: ClientRow; clientSecret: string }> {
+    const scopes = assertKnownScopes(input.scopes, knownScopes)
+    const clientSecret = generateClientSecret()
+    const client: ClientRow = {
+      id: randomUUID(),
+      client_id: generateClientId(),
+      name: input.name.trim(),
+      secret_hash: hashClientSecret(clientSecret),
+      scopes: scopes.join(' '),
+      created_at: clock(),
+    }
+    await clients.insert(client)
+    return { client, clientSecret }
+  }
+
+  /**
+   * Deletes a client and ends the sessions users opened through it: otherwise its
+   * client_id would fall back to naming a public app, and those refresh tokens would
+   * no longer need the client's secret.
+   */
+  async function deleteClient(clientId: string): Promise<void> {
+    if (!(await clients.delete(clientId))) throw notFound('No client has this id.')
+    await sessions.revokeAllForClient(clientId, clock())
+  }
+
+  /** The client these credentials name, or undefined; unknown ids cost the same comparison. */
+  async function authenticate(clientId: string, secret: string): Promise<ClientRow | undefined> {
+    const client = await clients.findByClientId(clientId)
+    return clientSecretMatches(secret, client?.secret_hash) ? client : undefined
+  }
+
+  /** The scopes a client may be granted: its own, as long as SCOPES still lists them. */
+  function grantableScopes(client: ClientRow): string[] {
+    return splitScopes(client.scopes).filter((s) => knownScopes.includes(s))
+  }
+
+  return {
+    createClient,
+    deleteClient,
+    authenticate,
+    grantableScopes,
+    listClients: clients.list,
+    findByClientId: clients.findByClientId,
+  }
+}
+
+export type ClientService = ReturnType<typeof createClientService>

@@ -1,0 +1,71 @@
+import formbody from '@fastify/formbody'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { authenticateClient } from '../clients/authenticate.js'
+import { invalidClient } from '../errors.js'
+import { errorResponses } from '../http/schemas.js'
+import type { Services } from '../services.js'
+
+// POST /oauth/introspect (RFC 7662). Only registered clients may ask (§2.1: the
+// endpoint must be protected, or it would tell anyone whether a stolen token works).
+
+const introspectionRequestSchema = z
+  .object({
+    token: z.string().max(8192).describe('An access token or a refresh token'),
+    token_type_hint: z
+      .enum(['access_token', 'refresh_token'])
+      .optional()
+      .describe('Accepted and not needed: the token is recognised by its shape'),
+    client_id: z.string().max(64).optional().describe('client_secret_post authentication'),
+    client_secret: z.string().max(512).optional().describe('client_secret_post authentication'),
+  })
+  .meta({ id: 'IntrospectionRequest' })
+
+const introspectionResponseSchema = z
+  .object({
+    active: z.boolean(),
+    scope: z.string().optional(),
+    client_id: z.string().optional(),
+    sub: z.string().optional(),
+    exp: z.number().int().optional(),
+    iat: z.number().int().optional(),
+    iss: z.string().optional(),
+    aud: z.string().optional(),
+    jti: z.string().optional(),
+    sid: z.string().optional().describe('The session (refresh-token family) the token belongs to'),
+    token_type: z.literal('Bearer').optional().describe('Access tokens only (RFC 7662 §2.2)'),
+    token_use: z.enum(['access_token', 'refresh_token']).optional().describe('Which kind of token it is'),
+  })
+  .meta({
+    id: 'IntrospectionResponse',
+    description: 'RFC 7662 §2.2. An invalid, expired, revoked or unknown token is exactly {"active": false}.',
+  })
+
+export const introspectRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+  const { clients, introspection } = services
+  await app.register(formbody, { bodyLimit: 65536 })
+
+  app.post(
+    '/oauth/introspect',
+    {
+      schema: {
+        operationId: 'introspectToken',
+        summary: 'Introspection endpoint (RFC 7662): is this token active, and what does it carry?',
+        description:
+          'Needs a registered client: HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post); otherwise 401 invalid_client. Access tokens are checked statelessly (active until they expire); refresh tokens are active while a refresh with them would succeed.',
+        tags: ['oauth'],
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
+        security: [{ clientBasic: [] }],
+        body: introspectionRequestSchema,
+        response: { 200: introspectionResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const client = await authenticateClient(request, clients)
+      if (!client)
+        throw invalidClient('Introspection needs client authentication (HTTP Basic or client_secret).')
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+      return introspection.introspect(request.body.token)
+    },
+  )
+}

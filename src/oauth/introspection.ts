@@ -1,0 +1,132 @@
+import type { Kysely } from 'kysely'
+import type { Clock } from '../clock.js'
+import type { Database } from '../db/schema.js'
+import { isSessionActive, type SessionRepository } from '../sessions/repository.js'
+import { hashRefreshToken } from '../tokens/refresh-token.js'
+import { splitScopes, type UserService } from '../users/service.js'
+import { type AccessTokenVerifier, UnknownKeyId, type VerifiedAccessToken } from '../verify/verifier.js'
+import { intersectScopes } from './scope.js'
+
+// RFC 7662 token introspection. Access tokens are checked exactly as a bearer check
+// does (statelessly: an access token stays active until it expires, CONTRACT §6);
+// refresh tokens are looked up, and are active only while a refresh would succeed.
+// Anything else is {active: false} with nothing more (§2.2), whatever the reason.
+
+export interface ActiveToken {
+  active: true
+  scope: string
+  client_id: string
+  sub: string
+  exp: number
+  iat: number
+  iss: string
+  aud?: string
+  jti?: string
+  sid?: string
+  /** RFC 7662 §2.2: the access token type of RFC 6749 §5.1. Access tokens only. */
+  token_type?: 'Bearer'
+  /** Which kind of token this is (as Ory Hydra reports it); not in RFC 7662 but unambiguous. */
+  token_use: 'access_token' | 'refresh_token'
+}
+
+export type IntrospectionResponse = ActiveToken | { active: false }
+
+export interface IntrospectionDeps {
+  db: Kysely<Database>
+  sessions: SessionRepository
+  users: Pick<UserService, 'findById'>
+  verifier: AccessTokenVerifier
+  clock: Clock
+  issuer: string
+  refreshTokenIdleTtl: number
+  reuseGraceSeconds: number
+}
+
+const INACTIVE = { active: false } as const
+// Refresh tokens are 43 base64url characters; anything much longer is not one.
+const MAX_REFRESH_TOKEN_LENGTH = 512
+
+export function createIntrospection(deps: IntrospectionDeps) {
+  const { db, sessions, users, verifier, clock, issuer } = deps
+  const idleMs = deps.refreshTokenIdleTtl * 1000
+  const graceMs = deps.reuseGraceSeconds * 1000
+
+  async function verifyAccessToken(token: string): Promise<VerifiedAccessToken | undefined> {
+    try {
+      return verifier.verifyAccessToken(token)
+    } catch (error) {
+      if (!(error instanceof UnknownKeyId)) return undefined
+    }
+    // A key rotated on another instance: reload (throttled by the key set) and try once more.
+    if (!(await verifier.keys.reloadForUnknownKid())) return undefined
+    try {
+      return verifier.verifyAccessToken(token)
+    } catch {
+      return undefined
+    }
+  }
+
+  async function introspectAccessToken(token: string): Promise<IntrospectionResponse> {
+    const verified = await verifyAccessToken(token)
+    if (!verified) return INACTIVE
+    const { claims } = verified
+    return {
+      active: true,
+      scope: claims.scope,
+      client_id: claims.client_id,
+      sub: claims.sub,
+      exp: claims.exp,
+      iat: claims.iat,
+      iss: claims.iss,
+      aud: claims.aud,
+      jti: claims.jti,
+      ...(claims.sid !== undefined ? { sid: claims.sid } : {}),
+      token_type: 'Bearer',
+      token_use: 'access_token',
+    }
+  }
+
+  /** Active exactly when presenting it to the token endpoint would succeed; never has side effects. */
+  async function introspectRefreshToken(token: string): Promise<IntrospectionResponse> {
+    if (token.length > MAX_REFRESH_TOKEN_LENGTH) return INACTIVE
+    const now = clock()
+    const row = await db
+      .selectFrom('refresh_tokens')
+      .selectAll()
+      .where('token_hash', '=', hashRefreshToken(token))
+      .executeTakeFirst()
+    if (!row) return INACTIVE
+    // A spent token is still usable inside the grace window (it returns its successor).
+    const spendable =
+      row.rotated_at === null || (now - row.rotated_at <= graceMs && row.successor_enc !== null)
+    if (!spendable) return INACTIVE
+    const session = await sessions.findById(row.session_id)
+    if (!session || !isSessionActive(session, now, idleMs)) return INACTIVE
+    const user = await users.findById(session.user_id)
+    if (!user || user.disabled_at !== null) return INACTIVE
+    const scope = intersectScopes(splitScopes(session.scope), splitScopes(user.scopes))
+    return {
+      active: true,
+      scope: scope.join(' '),
+      client_id: session.client_id,
+      sub: session.user_id,
+      exp: Math.floor(Math.min(session.expires_at, session.last_used_at + idleMs) / 1000),
+      iat: Math.floor(row.created_at / 1000),
+      iss: issuer,
+      sid: session.id,
+      token_use: 'refresh_token',
+    }
+  }
+
+  /**
+   * RFC 7662 §2.1. The token's shape says what it can be (a JWS has two dots, a refresh
+   * token none), so the hint is not needed to find it and is ignored.
+   */
+  function introspect(token: string): Promise<IntrospectionResponse> {
+    return token.split('.').length === 3 ? introspectAccessToken(token) : introspectRefreshToken(token)
+  }
+
+  return { introspect }
+}
+
+export type Introspection = ReturnType<typeof createIntrospection>

@@ -1,0 +1,102 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { errorResponses } from '../http/schemas.js'
+import type { Services } from '../services.js'
+import { requireScopes } from '../verify/authenticate.js'
+
+// The caller's sessions (CONTRACT §3). "Current" is the session the calling access
+// token's `sid` names; tokens without one (client_credentials) have no current session.
+
+const sessionSchema = z
+  .object({
+    id: z.uuid(),
+    client_id: z.string().describe('The app the session was opened through ("badge" by default).'),
+    created_at: z.iso.datetime().describe('When the user logged in.'),
+    last_used_at: z.iso
+      .datetime()
+      .describe('When the session last refreshed (using an access token does not count).'),
+    expires_at: z.iso
+      .datetime()
+      .describe('When the session ends unless refreshed: the sooner of its absolute and idle lifetimes.'),
+    user_agent: z.string().nullable().describe('User-Agent of the login request.'),
+    current: z.boolean().describe("True for the session the calling token's sid names."),
+  })
+  .meta({ id: 'Session' })
+
+const sessionListSchema = z.object({ items: z.array(sessionSchema) }).meta({ id: 'SessionList' })
+
+export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+  const { sessionService } = services
+
+  app.get(
+    '/v1/me/sessions',
+    {
+      onRequest: [app.authenticate, requireScopes('profile:read')],
+      schema: {
+        operationId: 'listMySessions',
+        summary: "The caller's active sessions, newest first",
+        tags: ['me'],
+        security: [{ bearerAuth: ['profile:read'] }],
+        response: { 200: sessionListSchema, ...errorResponses(400, 401, 403, 429, 503) },
+      },
+    },
+    async (request) => {
+      const { sub, sid } = request.auth!.claims
+      return { items: await sessionService.listSessions(sub, sid) }
+    },
+  )
+
+  app.delete(
+    '/v1/me/sessions/:id',
+    {
+      onRequest: [app.authenticate, requireScopes('profile:write')],
+      schema: {
+        operationId: 'revokeMySession',
+        summary: 'Log out one of your sessions',
+        description:
+          'Ends the session: its refresh token stops working. 404 not_found for an id that is not one of your sessions.',
+        tags: ['me'],
+        security: [{ bearerAuth: ['profile:write'] }],
+        params: z.object({ id: z.string().describe('The session id (the sid claim of its tokens)') }),
+        response: {
+          204: z.null().describe('Revoked'),
+          ...errorResponses(400, 401, 403, 404, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      await sessionService.revokeSession(request.auth!.claims.sub, request.params.id)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.delete(
+    '/v1/me/sessions',
+    {
+      onRequest: [app.authenticate, requireScopes('profile:write')],
+      schema: {
+        operationId: 'revokeMySessions',
+        summary: 'Log out everywhere',
+        description:
+          'Ends every session of the caller, or with ?except=current every session but the one the calling token belongs to.',
+        tags: ['me'],
+        security: [{ bearerAuth: ['profile:write'] }],
+        querystring: z.object({
+          except: z.enum(['current']).optional().describe('"current" keeps the calling session.'),
+        }),
+        response: {
+          204: z.null().describe('Revoked'),
+          ...errorResponses(400, 401, 403, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { sub, sid } = request.auth!.claims
+      const keep = request.query.except === 'current' ? sid : undefined
+      await sessionService.revokeAllSessions(sub, keep)
+      // Browser mode (CONTRACT §8): when the calling session was revoked too (keep is
+      // undefined), this is where its refresh-token cookie gets cleared.
+      return reply.code(204).send(null)
+    },
+  )
+}

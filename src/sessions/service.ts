@@ -1,0 +1,73 @@
+import type { Clock } from '../clock.js'
+import { isUuid } from '../db/ids.js'
+import type { SessionRow } from '../db/schema.js'
+import { notFound } from '../errors.js'
+import type { SessionRepository } from './repository.js'
+
+// "Where am I logged in": a user's sessions (refresh-token families) and logging them
+// out. Revoking a session stops its refresh token; access tokens it already issued
+// stay valid until they expire (CONTRACT §6).
+
+/** A session as its owner sees it (GET /v1/me/sessions). */
+export interface PublicSession {
+  id: string
+  client_id: string
+  created_at: string
+  last_used_at: string
+  expires_at: string
+  user_agent: string | null
+  current: boolean
+}
+
+export interface SessionServiceDeps {
+  sessions: SessionRepository
+  clock: Clock
+  refreshTokenIdleTtl: number
+}
+
+export function createSessionService({ sessions, clock, refreshTokenIdleTtl }: SessionServiceDeps) {
+  const idleMs = refreshTokenIdleTtl * 1000
+
+  function toPublicSession(row: SessionRow, currentSid: string | undefined): PublicSession {
+    const iso = (ms: number) => new Date(ms).toISOString()
+    return {
+      id: row.id,
+      client_id: row.client_id,
+      created_at: iso(row.created_at),
+      last_used_at: iso(row.last_used_at),
+      // When the session ends unless it is refreshed again: the sooner of its absolute
+      // and idle lifetimes.
+      expires_at: iso(Math.min(row.expires_at, row.last_used_at + idleMs)),
+      user_agent: row.user_agent,
+      current: row.id === currentSid,
+    }
+  }
+
+  /** The user's active sessions, newest first; `currentSid` is the calling token's `sid`. */
+  async function listSessions(userId: string, currentSid: string | undefined): Promise<PublicSession[]> {
+    const rows = await sessions.listActiveForUser(userId, clock(), idleMs)
+    return rows.map((row) => toPublicSession(row, currentSid))
+  }
+
+  /**
+   * Revokes one of the user's own sessions. Idempotent for the owner (an ended session
+   * is already what was asked for); anyone else's id is 404, so ids cannot be probed.
+   */
+  async function revokeSession(userId: string, sessionId: string): Promise<void> {
+    const session = isUuid(sessionId) ? await sessions.findById(sessionId) : undefined
+    if (!session || session.user_id !== userId) throw notFound('You have no session with this id.')
+    await sessions.revoke(session.id, clock())
+  }
+
+  /**
+   * "Log out everywhere": revokes every session of the user, or every other one when
+   * `keepSid` names the calling session. Returns the number revoked.
+   */
+  function revokeAllSessions(userId: string, keepSid?: string): Promise<number> {
+    return sessions.revokeAllForUser(userId, clock(), keepSid)
+  }
+
+  return { listSessions, revokeSession, revokeAllSessions }
+}
+
+export type SessionService = ReturnType<typeof createSessionService>

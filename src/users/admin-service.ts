@@ -1,0 +1,84 @@
+import type { Kysely } from 'kysely'
+import type { Clock } from '../clock.js'
+import { isUuid } from '../db/ids.js'
+import type { Database, UserRow, UserUpdate } from '../db/schema.js'
+import { notFound } from '../errors.js'
+import { decodeCursor, encodeCursor } from '../http/cursor.js'
+import { assertKnownScopes } from '../oauth/scope.js'
+import type { SessionRepository } from '../sessions/repository.js'
+import type { UserRepository } from './repository.js'
+
+// What an admin may do to users (scope `admin`). Shared by the HTTP API and the CLI.
+
+export interface AdminUserServiceDeps {
+  db: Kysely<Database>
+  users: UserRepository
+  sessions: SessionRepository
+  clock: Clock
+  /** SCOPES: the only scopes an admin may give a user. */
+  knownScopes: readonly string[]
+}
+
+export interface UserPage {
+  users: UserRow[]
+  /** Null on the last page. */
+  nextCursor: string | null
+}
+
+export interface AdminUserChanges {
+  scopes?: readonly string[]
+  disabled?: boolean
+}
+
+export function createAdminUserService({ db, users, sessions, clock, knownScopes }: AdminUserServiceDeps) {
+  const userNotFound = () => notFound('No user has this id.')
+
+  /** One page of users in (created_at, id) order; `cursor` is a previous page's nextCursor. */
+  async function listUsers({ limit, cursor }: { limit: number; cursor?: string }): Promise<UserPage> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor)
+    // One extra row tells whether there is a next page without a second query.
+    const rows = await users.listAfter(after, limit + 1)
+    const page = rows.slice(0, limit)
+    const last = page.at(-1)
+    return {
+      users: page,
+      nextCursor:
+        rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+    }
+  }
+
+  /** The user, or 404 (ids that are not even UUIDs included). */
+  async function getUser(id: string): Promise<UserRow> {
+    const user = isUuid(id) ? await users.findById(id) : undefined
+    if (!user) throw userNotFound()
+    return user
+  }
+
+  /** Sets scopes and/or the disabled flag. Disabling ends every session of the user at once. */
+  async function updateUser(id: string, changes: AdminUserChanges): Promise<UserRow> {
+    const current = await getUser(id)
+    const now = clock()
+    const update: UserUpdate = { updated_at: now }
+    if (changes.scopes !== undefined) update.scopes = assertKnownScopes(changes.scopes, knownScopes).join(' ')
+    if (changes.disabled !== undefined) {
+      // Keep the original time when an already disabled user is disabled again.
+      update.disabled_at = changes.disabled ? (current.disabled_at ?? now) : null
+    }
+    const updated = await db.transaction().execute(async (trx) => {
+      const row = await users.update(id, update, trx)
+      if (row && changes.disabled) await sessions.revokeAllForUser(id, now, undefined, trx)
+      return row
+    })
+    if (!updated) throw userNotFound()
+    return updated
+  }
+
+  /** Deletes the user with their sessions and refresh tokens. */
+  async function deleteUser(id: string): Promise<void> {
+    if (!isUuid(id) || !(await users.delete(id))) throw userNotFound()
+  }
+
+  return { listUsers, getUser, updateUser, deleteUser }
+}
+
+export type AdminUserService = ReturnType<typeof createAdminUserService>

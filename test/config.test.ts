@@ -1,0 +1,93 @@
+import { spawnSync } from 'node:child_process'
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+t.test('defaults follow CONTRACT §1', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.port, 3000)
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.databaseUrl, 'sqlite:./data/badge.db')
+  t.equal(config.issuer, 'http://localhost:3000')
+  t.equal(config.audience, 'http://localhost:3000')
+  t.equal(config.accessTokenTtl, 900)
+  t.equal(config.refreshTokenTtl, 2592000)
+  t.equal(config.refreshTokenIdleTtl, 1209600)
+  t.equal(config.refreshReuseGraceSeconds, 10)
+  t.equal(config.signingAlg, 'EdDSA')
+  t.equal(config.bcryptCost, 12)
+  t.equal(config.signupEnabled, true)
+  t.same(config.scopes, ['profile:read', 'profile:write', 'admin'])
+  t.same(config.defaultUserScopes, ['profile:read', 'profile:write'])
+  t.equal(config.rateLimitEnabled, true)
+  t.equal(config.logLevel, 'info')
+  t.equal(config.trustProxy, false)
+  t.equal(config.redisUrl, undefined)
+  t.ok(Object.isFrozen(config))
+})
+
+t.test('values are parsed into their types', async (t) => {
+  const config = loadConfig({
+    PORT: '8080',
+    ISSUER: 'https://auth.example.com/',
+    SIGNUP_ENABLED: 'false',
+    SCOPES: 'a b  admin',
+    DEFAULT_USER_SCOPES: 'a',
+    TRUST_PROXY: '2',
+    AUDIENCE: 'https://api.example.com',
+  })
+  t.equal(config.port, 8080)
+  t.equal(config.issuer, 'https://auth.example.com', 'a trailing slash is dropped')
+  t.equal(config.audience, 'https://api.example.com')
+  t.equal(config.signupEnabled, false)
+  t.same(config.scopes, ['a', 'b', 'admin'])
+  t.equal(config.trustProxy, 2)
+})
+
+t.test('an empty variable counts as unset', async (t) => {
+  t.equal(loadConfig({ ACCESS_TOKEN_TTL: '' }).accessTokenTtl, 900)
+})
+
+const bad: Array<[Record<string, string>, RegExp]> = [
+  [{ ACCESS_TOKEN_TTL: 'abc' }, /^Invalid configuration: ACCESS_TOKEN_TTL must be a whole number of seconds/],
+  [{ ACCESS_TOKEN_TTL: '0' }, /^Invalid configuration: ACCESS_TOKEN_TTL must be greater than 0/],
+  [{ SIGNING_ALG: 'none' }, /^Invalid configuration: SIGNING_ALG must be one of EdDSA, ES256, RS256, HS256$/],
+  [{ PORT: '70000' }, /^Invalid configuration: PORT must be a whole number from 0 to 65535$/],
+  [{ DATABASE_URL: 'mysql://x' }, /^Invalid configuration: DATABASE_URL must be sqlite:PATH/],
+  [{ SIGNUP_ENABLED: 'maybe' }, /^Invalid configuration: SIGNUP_ENABLED must be true or false$/],
+  [{ BCRYPT_COST: '3' }, /^Invalid configuration: BCRYPT_COST must be a whole number from 4 to 15$/],
+  [{ ISSUER: 'not a url' }, /^Invalid configuration: ISSUER must be an http\(s\) URL/],
+  [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL must be one of/],
+  [{ DEFAULT_USER_SCOPES: 'root' }, /^Invalid configuration: DEFAULT_USER_SCOPES must be a subset of SCOPES/],
+  [
+    { BOOTSTRAP_ADMIN_EMAIL: 'a@example.com' },
+    /^Invalid configuration: BOOTSTRAP_ADMIN_PASSWORD and BOOTSTRAP_ADMIN_EMAIL/,
+  ],
+  [{ CORS_ORIGINS: '*' }, /^Invalid configuration: CORS_ORIGINS must list exact origins/],
+  [{ REFRESH_TOKEN_IDLE_TTL: '999999999' }, /^Invalid configuration: REFRESH_TOKEN_IDLE_TTL must not exceed/],
+]
+
+for (const [env, message] of bad) {
+  t.test(`${Object.entries(env)[0]!.join('=')} is refused with one line naming the variable`, async (t) => {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message })
+    try {
+      loadConfig(env)
+    } catch (error) {
+      t.type(error, ConfigError)
+      t.notMatch((error as Error).message, /\n/)
+    }
+  })
+}
+
+t.test('the server exits with status 1 and one line on a bad value', async (t) => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, ACCESS_TOKEN_TTL: 'abc', DATABASE_URL: 'sqlite::memory:' },
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
+  t.equal(result.status, 1)
+  t.equal(result.stdout, '')
+  t.match(
+    result.stderr,
+    /^Invalid configuration: ACCESS_TOKEN_TTL must be a whole number of seconds \(access token lifetime\)\n$/,
+  )
+})

@@ -80,6 +80,25 @@ function parseHeader(token: string): Record<string, unknown> {
   return header as Record<string, unknown>
 }
 
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/**
+ * Whether the signature segment is the one canonical base64url spelling of its bytes.
+ * Its last character carries 2 or 4 unused bits that decoders ignore (RFC 4648 §3.5),
+ * so without this check one signature has up to 16 spellings: a "different" token
+ * that verifies, slips past exact-match deny lists and fills the verified-token cache
+ * with copies. The header and payload need no check: the signature covers them as text.
+ */
+function isCanonicalSignature(token: string): boolean {
+  const start = token.lastIndexOf('.') + 1
+  const length = token.length - start
+  const rest = length % 4
+  if (rest === 0) return true
+  if (rest === 1) return false
+  const last = BASE64URL.indexOf(token[token.length - 1]!)
+  return last >= 0 && (last & (rest === 2 ? 0b1111 : 0b11)) === 0
+}
+
 function audienceMatches(aud: unknown, audience: string): boolean {
   // An array naming other audiences too is refused: a token for several services
   // could be replayed from one of them against another.
@@ -130,6 +149,7 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     const key = keys.get(header.kid)
     if (key === undefined) throw new UnknownKeyId('The access token was signed by an unknown key.')
     if (header.alg !== key.alg) reject('The access token algorithm does not match its key.')
+    if (!isCanonicalSignature(token)) reject('The access token signature is not canonical base64url.')
     let payload: unknown
     try {
       payload = key.verify(token)

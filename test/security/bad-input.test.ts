@@ -8,6 +8,7 @@ import { bearer, login, PASSWORD, passwordGrant, uniqueEmail } from '../helpers/
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 const JSON_TYPE = { 'content-type': 'application/json' }
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
 
 await eachDialect(t, async (t, dialect) => {
   const { app } = await buildTestApp(t, {}, dialect)
@@ -425,6 +426,35 @@ await eachDialect(t, async (t, dialect) => {
     t.equal(res.statusCode, 400)
     assertErrorShape(t, res, 'invalid_grant', 'unicode username')
   })
+
+  await t.test(
+    'Basic client credentials that no client can have are 401 invalid_client, not a 500',
+    async (t) => {
+      const basic = (raw: string | Buffer) => `Basic ${Buffer.from(raw).toString('base64')}`
+      const credentials: Array<[string, string | Buffer]> = [
+        ['NUL in the id', 'a\u0000b:secret'],
+        ['%00 in the id', 'a%00b:secret'],
+        ['an id outside the client_id alphabet', 'client id with spaces:secret'],
+        ['a 65-character id', `${'a'.repeat(65)}:secret`],
+        ['invalid UTF-8', Buffer.from([0xff, 0xfe, 0x3a, 0x41])],
+        ['NUL in the secret', 'badge:se%00cret'],
+      ]
+      for (const url of ['/oauth/token', '/oauth/introspect', '/oauth/revoke'])
+        for (const [label, raw] of credentials)
+          await expectError(
+            t,
+            `${url}: ${label}`,
+            {
+              method: 'POST',
+              url,
+              headers: { ...FORM, authorization: basic(raw) },
+              payload: form({ grant_type: 'client_credentials', token: 'x' }),
+            },
+            401,
+            'invalid_client',
+          )
+    },
+  )
 
   await t.test('an undecodable URL or unknown route answers in the error shape', async (t) => {
     await expectError(t, 'bad percent-encoding', { url: '/v1/%E0%A4%A' }, 400, 'invalid_request')

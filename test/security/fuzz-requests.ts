@@ -11,6 +11,8 @@ export interface FuzzWorld {
   emails: string[]
   accessTokens: string[]
   refreshTokens: string[]
+  /** A registered confidential client. */
+  client: { id: string; secret: string }
 }
 
 const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) })
@@ -118,6 +120,7 @@ const ROUTES = [
   ['GET', '/v1/me'],
   ['GET', '/v1/me/claims'],
   ['PATCH', '/v1/me'],
+  ['POST', '/oauth/introspect'],
 ] as const
 
 /** Valid requests, each with the route it is valid for: the fuzzer's starting points. */
@@ -125,7 +128,8 @@ function validRequests(world: FuzzWorld, pick: number): Array<[Route, Entries]> 
   const email = world.emails[pick % world.emails.length]!
   const refresh = world.refreshTokens[pick % world.refreshTokens.length] ?? 'none'
   const access = world.accessTokens[pick % world.accessTokens.length] ?? 'none'
-  const [token, revoke, users, , , patchMe] = ROUTES
+  const [token, revoke, users, , , patchMe, introspect] = ROUTES
+  const { id, secret } = world.client
   return [
     [
       token,
@@ -168,6 +172,22 @@ function validRequests(world: FuzzWorld, pick: number): Array<[Route, Entries]> 
       ],
     ],
     [patchMe, [['name', 'Fuzz']]],
+    [
+      token,
+      [
+        ['grant_type', 'client_credentials'],
+        ['client_id', id],
+        ['client_secret', secret],
+      ],
+    ],
+    [
+      introspect,
+      [
+        ['token', pick % 2 ? access : refresh],
+        ['client_id', id],
+        ['client_secret', secret],
+      ],
+    ],
   ]
 }
 
@@ -241,6 +261,8 @@ const CONTENT_TYPES = [
   'application/xml',
 ]
 
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
+
 /** One random or mutated request. */
 export function requestArbitrary(world: FuzzWorld): fc.Arbitrary<InjectOptions> {
   // A mutated valid request keeps its route; random entries go anywhere.
@@ -266,6 +288,10 @@ export function requestArbitrary(world: FuzzWorld): fc.Arbitrary<InjectOptions> 
       .map(([i, at, to, how]) => `Bearer ${mutateToken(token(i), at, to, how)}`),
     printable,
     printable.map((s) => `Bearer ${s}`),
+    // Client authentication: the real client, or ids and secrets no client can have.
+    fc.constant(basic(world.client.id, world.client.secret)),
+    fc.tuple(text, text).map(([id, secret]) => basic(id, secret)),
+    fc.tuple(oddChar, text).map(([c, secret]) => basic(`${world.client.id}${c}`, secret)),
   )
   return fc
     .record({

@@ -7,6 +7,16 @@ import { decode, tamper } from '../helpers/forge.js'
 // A genuine token, edited: the payload changed under the original signature, or the
 // signature stripped, cut, padded or borrowed from another token.
 
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** Every other spelling of the token's signature: its last character's unused low bits set. */
+function respellings(token: string): string[] {
+  const length = token.length - token.lastIndexOf('.') - 1
+  const mask = length % 4 === 2 ? 0b1111 : 0b11
+  const last = BASE64URL.indexOf(token.at(-1)!)
+  return Array.from({ length: mask }, (_, i) => token.slice(0, -1) + BASE64URL[(last & ~mask) | (i + 1)])
+}
+
 await eachDialect(t, async (t, dialect) => {
   const { app } = await buildTestApp(t, {}, dialect)
   const alice = await login(app)
@@ -92,6 +102,24 @@ await eachDialect(t, async (t, dialect) => {
     // Only meaningful if the signature has a character the two alphabets spell differently.
     if (/[+/=]/.test(standard)) await expectInvalidToken(t, app, `${h}.${p}.${standard}`, 'base64 signature')
     await expectInvalidToken(t, app, `${h}.${p}.${standard.replace(/=+$/, '')}A`, 'base64 signature + junk')
+  })
+
+  await t.test('the same signature spelled with non-zero unused bits is 401 invalid_token', async (t) => {
+    for (const alg of ['EdDSA', 'ES256', 'RS256', 'HS256']) {
+      const { app } = await buildTestApp(t, { SIGNING_ALG: alg }, dialect)
+      const token = (await login(app)).tokens.access_token
+      const variants = respellings(token)
+      t.ok(variants.length >= 3, `${alg}: ${variants.length} other spellings of one signature`)
+      for (const variant of variants) {
+        t.same(
+          Buffer.from(decode(variant).signature, 'base64url'),
+          Buffer.from(decode(token).signature, 'base64url'),
+          'the very same signature bytes',
+        )
+        await expectInvalidToken(t, app, variant, `${alg} signature re-spelled`)
+      }
+      await expectAccepted(t, app, token, `${alg}: the canonical spelling`)
+    }
   })
 
   await t.test('a signature borrowed from another valid token is 401 invalid_token', async (t) => {

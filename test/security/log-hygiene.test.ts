@@ -152,6 +152,54 @@ await eachDialect(t, async (t, dialect) => {
     headers: FORM,
     payload: form({ token: second.access_token }),
   })
+  // A registered client: client_credentials by body and by Basic, and introspection.
+  const { client, clientSecret } = await app.services.clients.createClient({
+    name: 'svc',
+    scopes: ['profile:read'],
+  })
+  secret('client secret', clientSecret)
+  const clientBasic = secret(
+    'client Basic header',
+    Buffer.from(`${client.client_id}:${clientSecret}`).toString('base64'),
+  )
+  const serviceToken = await send({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: FORM,
+    payload: form({
+      grant_type: 'client_credentials',
+      client_id: client.client_id,
+      client_secret: clientSecret,
+    }),
+  })
+  t.equal(serviceToken.statusCode, 200)
+  secret('client_credentials access token', serviceToken.json().access_token)
+  const viaBasic = await send({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: { ...FORM, authorization: `Basic ${clientBasic}` },
+    payload: form({ grant_type: 'client_credentials' }),
+  })
+  t.equal(viaBasic.statusCode, 200)
+  secret('client_credentials access token (Basic)', viaBasic.json().access_token)
+  const introspected = await send({
+    method: 'POST',
+    url: '/oauth/introspect',
+    headers: { ...FORM, authorization: `Basic ${clientBasic}` },
+    payload: form({ token: refreshed.refresh_token }),
+  })
+  t.equal(introspected.statusCode, 200)
+  await send({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: FORM,
+    payload: form({
+      grant_type: 'client_credentials',
+      client_id: client.client_id,
+      client_secret: wrongPassword,
+    }),
+  })
+
   // Malformed bodies that carry secrets.
   await send({
     method: 'POST',

@@ -53,3 +53,18 @@ export async function expectAccepted(t: Test, app: FastifyInstance, token: strin
   t.equal(res.statusCode, 200, `${label} is accepted (control)`)
   return res
 }
+
+/** `options` is refused with `status` and `error`, in the error shape. */
+export async function expectError(
+  t: Test,
+  app: FastifyInstance,
+  label: string,
+  options: InjectOptions,
+  status: number,
+  error: string,
+) {
+  const res = await injectWithin(app, options)
+  t.equal(res.statusCode, status, `${label}: ${status}`)
+  assertErrorShape(t, res, error, label)
+  return res
+}

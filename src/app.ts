@@ -9,13 +9,19 @@ import { type BadgeDatabase, createDatabase } from './db/index.js'
 import { migrateToLatest } from './db/migrations.js'
 import { healthRoutes } from './health/routes.js'
 import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/server-options.js'
+import { keyRoutes } from './keys/routes.js'
 import { loggerOptions } from './logger.js'
+import { MAINTENANCE_INTERVAL_MS } from './maintenance.js'
 import { introspectRoutes } from './oauth/introspect.js'
 import { tokenRoutes } from './oauth/token.js'
 import { wellKnownRoutes } from './oauth/well-known.js'
+import { browserPlugin } from './plugins/browser.js'
+import { createMemoryCounterStore, createRedisCounterStore, withFallback } from './plugins/counters.js'
 import { errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { inputHygienePlugin } from './plugins/input-hygiene.js'
 import { openapiPlugin } from './plugins/openapi.js'
+import { rateLimitPlugin } from './plugins/rate-limit.js'
+import { connectRedis } from './plugins/redis.js'
 import { createServices, type Services } from './services.js'
 import { sessionRoutes } from './sessions/routes.js'
 import { adminUserRoutes } from './users/admin-routes.js'
@@ -42,8 +48,6 @@ export interface AppDeps {
   timeouts?: Partial<ServerTimeouts>
 }
 
-const KEY_RELOAD_INTERVAL_MS = 60_000
-
 /** Builds the Badge app, migrated and with keys loaded, but not listening. */
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -65,23 +69,63 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     deps.database ?? createDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax })
   if (!deps.database) app.addHook('onClose', () => database.close())
 
-  await migrateToLatest(database.db)
-  const services = createServices({ config, database, clock: deps.clock ?? systemClock, log: app.log })
-  await services.keys.ensureSigningKey()
-  if (config.bootstrapAdmin) await bootstrapAdmin(services, config.bootstrapAdmin, app.log)
+  // Shared rate-limit counters (CONTRACT §7); Badge starts and serves without them if Redis is down.
+  const redis =
+    config.rateLimitEnabled && config.redisUrl ? await connectRedis(config.redisUrl, app.log) : undefined
+  if (redis) app.addHook('onClose', async () => void redis.disconnect())
 
-  // Keys rotated by another instance arrive within a minute even without an unknown kid.
-  const reloadTimer = setInterval(() => {
-    services.keys.reload().catch((err) => app.log.warn({ err }, 'periodic signing key reload failed'))
-  }, KEY_RELOAD_INTERVAL_MS).unref()
-  app.addHook('onClose', async () => clearInterval(reloadTimer))
+  const clock = deps.clock ?? systemClock
+  const services = createServices({
+    config,
+    database,
+    clock,
+    log: app.log,
+    counters:
+      redis &&
+      withFallback(
+        createRedisCounterStore(redis, config.redisKeyPrefix),
+        createMemoryCounterStore(clock),
+        (err) => app.log.debug({ err }, 'Redis failed: failed login counted in memory'),
+      ),
+  })
+  // Instances starting together on one empty database take turns, so exactly one
+  // creates the first signing key and the bootstrap admin.
+  try {
+    await database.withLock('startup', async () => {
+      await migrateToLatest(database.db)
+      await services.keys.ensureSigningKey()
+      if (config.bootstrapAdmin) await bootstrapAdmin(services, config.bootstrapAdmin, app.log)
+    })
+  } catch (error) {
+    // Nothing this app opened may keep the process alive after a failed start.
+    redis?.disconnect()
+    if (!deps.database) await database.close().catch(() => {})
+    throw error
+  }
+
+  // Key lifecycle, automatic rotation and session purge; its key reload also means keys
+  // rotated by another instance arrive within a minute even without an unknown kid.
+  const maintenanceTimer = setInterval(() => void services.maintenance.run(), MAINTENANCE_INTERVAL_MS).unref()
+  // onClose hooks run in reverse order: this one, before the database closes, lets a running pass finish.
+  app.addHook('onClose', async () => {
+    clearInterval(maintenanceTimer)
+    await services.maintenance.settle()
+  })
 
   app.decorate('services', services)
   await app.register(errorHandlerPlugin)
   await app.register(inputHygienePlugin)
   await app.register(helmet, { global: true })
+  await app.register(browserPlugin, { config })
   await app.register(openapiPlugin, { issuer: config.issuer })
   await app.register(bearerAuthPlugin, { verifier: services.verifier })
+  if (config.rateLimitEnabled) {
+    await app.register(rateLimitPlugin, {
+      limits: config.rateLimits,
+      redis,
+      keyPrefix: config.redisKeyPrefix,
+    })
+  }
 
   await app.register(tokenRoutes, { services })
   await app.register(wellKnownRoutes, { services })
@@ -91,5 +135,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(adminUserRoutes, { services })
   await app.register(clientRoutes, { services })
   await app.register(healthRoutes, { services })
+  await app.register(keyRoutes, { services })
   return app
 }

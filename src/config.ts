@@ -43,6 +43,24 @@ const url = (what: string) =>
       `must be an http(s) URL (${what})`,
     )
 
+/** A limit as "COUNT/WINDOW", e.g. 10/15m: at most COUNT in WINDOW (s, m or h). */
+export interface Limit {
+  max: number
+  windowMs: number
+}
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const
+
+const limit = z
+  .string()
+  .regex(/^[0-9]{1,7}\/[0-9]{1,5}[smh]$/, 'must be COUNT/WINDOW such as 10/15m (window in s, m or h)')
+  .transform((s): Limit => {
+    const [max, window] = s.split('/') as [string, string]
+    const unit = window.slice(-1) as keyof typeof UNIT_MS
+    return { max: Number(max), windowMs: Number(window.slice(0, -1)) * UNIT_MS[unit] }
+  })
+  .refine((l) => l.max > 0 && l.windowMs > 0, 'must have a COUNT and WINDOW greater than 0')
+
 const origins = z
   .string()
   .transform((s) =>
@@ -51,7 +69,8 @@ const origins = z
       .map((o) => o.trim())
       .filter(Boolean),
   )
-  .refine((list) => !list.includes('*'), 'must list exact origins; "*" is refused')
+  // Wildcards (alone or as *.example.com) would hand the refresh cookie to any matching site.
+  .refine((list) => list.every((o) => !o.includes('*')), 'must list exact origins; "*" is refused')
   .refine(
     (list) => list.every((o) => URL.canParse(o) && new URL(o).origin === o),
     'must be comma-separated origins such as https://app.example.com (scheme, host and port only)',
@@ -73,6 +92,7 @@ const envSchema = z.object({
   REFRESH_REUSE_GRACE_SECONDS: count(0, 300).default(10),
   SIGNING_ALG: z.enum(SIGNING_ALGS, { error: `must be one of ${SIGNING_ALGS.join(', ')}` }).default('EdDSA'),
   KEY_ENCRYPTION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  KEY_ROTATION_DAYS: count(1, 3650).optional(),
   BCRYPT_COST: count(4, 15).default(12),
   LOGIN_CONCURRENCY: count(1, 64).default(Math.max(1, Math.min(4, availableParallelism()))),
   LOGIN_QUEUE: count(0, 10000).default(32),
@@ -82,6 +102,12 @@ const envSchema = z.object({
   BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
   RATE_LIMIT_ENABLED: bool.default(true),
+  RATE_LIMIT_LOGIN_ACCOUNT: limit.prefault('10/15m'),
+  RATE_LIMIT_LOGIN_ADDRESS: limit.prefault('100/15m'),
+  RATE_LIMIT_TOKEN: limit.prefault('300/1m'),
+  RATE_LIMIT_SIGNUP: limit.prefault('20/1h'),
+  RATE_LIMIT_REVOKE: limit.prefault('120/1m'),
+  RATE_LIMIT_INTROSPECT: limit.prefault('1200/1m'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -98,6 +124,10 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
     .optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 letters, digits, ":", "_", "." or "-"')
+    .default('badge:'),
   VERIFY_CACHE_SIZE: count(0, 10_000_000).default(10000),
   CORS_ORIGINS: origins.default([]),
   COOKIE_SAMESITE: z
@@ -120,6 +150,8 @@ export interface Config {
   refreshReuseGraceSeconds: number
   signingAlg: SigningAlg
   keyEncryptionSecret: string | undefined
+  /** Automatic signing-key rotation period in days; undefined = rotate only on demand. */
+  keyRotationDays: number | undefined
   bcryptCost: number
   loginConcurrency: number
   loginQueue: number
@@ -128,9 +160,19 @@ export interface Config {
   defaultUserScopes: string[]
   bootstrapAdmin: { email: string; password: string } | undefined
   rateLimitEnabled: boolean
+  /** CONTRACT §7 limits: failed logins, then requests per client address by endpoint. */
+  rateLimits: {
+    loginAccount: Limit
+    loginAddress: Limit
+    token: Limit
+    signup: Limit
+    revoke: Limit
+    introspect: Limit
+  }
   logLevel: string
   trustProxy: boolean | number | string
   redisUrl: string | undefined
+  redisKeyPrefix: string
   verifyCacheSize: number
   corsOrigins: string[]
   cookieSameSite: 'Strict' | 'Lax' | 'None'
@@ -188,6 +230,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     signingAlg: e.SIGNING_ALG,
     keyEncryptionSecret: e.KEY_ENCRYPTION_SECRET,
+    keyRotationDays: e.KEY_ROTATION_DAYS,
     bcryptCost: e.BCRYPT_COST,
     loginConcurrency: e.LOGIN_CONCURRENCY,
     loginQueue: e.LOGIN_QUEUE,
@@ -199,9 +242,18 @@ export function loadConfig(env: Env): Readonly<Config> {
         ? { email: e.BOOTSTRAP_ADMIN_EMAIL, password: e.BOOTSTRAP_ADMIN_PASSWORD }
         : undefined,
     rateLimitEnabled: e.RATE_LIMIT_ENABLED,
+    rateLimits: Object.freeze({
+      loginAccount: e.RATE_LIMIT_LOGIN_ACCOUNT,
+      loginAddress: e.RATE_LIMIT_LOGIN_ADDRESS,
+      token: e.RATE_LIMIT_TOKEN,
+      signup: e.RATE_LIMIT_SIGNUP,
+      revoke: e.RATE_LIMIT_REVOKE,
+      introspect: e.RATE_LIMIT_INTROSPECT,
+    }),
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     verifyCacheSize: e.VERIFY_CACHE_SIZE,
     corsOrigins: e.CORS_ORIGINS,
     cookieSameSite: e.COOKIE_SAMESITE,

@@ -110,3 +110,9 @@ export const notFound = (description = 'Not found.') => new BadgeError(404, 'not
  */
 export const invalidClient = (description = 'Client authentication failed.') =>
   new OAuthError(401, 'invalid_client', description, { 'www-authenticate': 'Basic realm="badge"' })
+
+/** CONTRACT §5, §7: 429 with Retry-After (seconds, at least 1). */
+export const tooManyRequests = (retryAfterSeconds: number, description: string) =>
+  new BadgeError(429, 'too_many_requests', description, {
+    'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  })

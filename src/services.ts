@@ -5,9 +5,14 @@ import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { BadgeDatabase } from './db/index.js'
 import { KeyStore } from './keys/key-store.js'
+import { createKeyMaintenance } from './keys/maintenance.js'
 import { createKeyRepository } from './keys/repository.js'
+import { createMaintenance } from './maintenance.js'
 import { createGrants } from './oauth/grants.js'
 import { createIntrospection } from './oauth/introspection.js'
+import { createLoginThrottle } from './oauth/login-throttle.js'
+import { type CounterStore, createMemoryCounterStore } from './plugins/counters.js'
+import { purgeSessions } from './sessions/purge.js'
 import { createSessionRepository } from './sessions/repository.js'
 import { createSessionService } from './sessions/service.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
@@ -23,13 +28,16 @@ export interface ServiceDeps {
   database: BadgeDatabase
   clock: Clock
   log: FastifyBaseLogger
+  /** Where failed-login counters live; in memory (this instance only) when omitted. */
+  counters?: CounterStore
 }
 
 /** Wires the domain services over explicit dependencies; shared by the HTTP app and the CLI. */
-export function createServices({ config, database, clock, log }: ServiceDeps) {
+export function createServices({ config, database, clock, log, counters }: ServiceDeps) {
   const { db } = database
+  const keyRepo = createKeyRepository(db)
   const keys = new KeyStore({
-    repo: createKeyRepository(db),
+    repo: keyRepo,
     clock,
     log,
     signingAlg: config.signingAlg,
@@ -91,7 +99,14 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     audience: config.audience,
     cacheSize: config.verifyCacheSize,
   })
-  const grants = createGrants({ users, issueAccessToken, refreshTokens, clients, log })
+  const loginThrottle = createLoginThrottle({
+    store: counters ?? createMemoryCounterStore(clock),
+    account: config.rateLimits.loginAccount,
+    address: config.rateLimits.loginAddress,
+    enabled: config.rateLimitEnabled,
+    log,
+  })
+  const grants = createGrants({ users, issueAccessToken, refreshTokens, clients, loginThrottle, log })
   const introspection = createIntrospection({
     db,
     sessions,
@@ -102,6 +117,17 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     reuseGraceSeconds: config.refreshReuseGraceSeconds,
   })
+  const purgeEndedSessions = () =>
+    purgeSessions(db, { now: clock(), idleTtlMs: config.refreshTokenIdleTtl * 1000 })
+  const keyMaintenance = createKeyMaintenance({
+    keys,
+    repo: keyRepo,
+    clock,
+    log,
+    accessTokenTtl: config.accessTokenTtl,
+    rotationDays: config.keyRotationDays,
+  })
+  const maintenance = createMaintenance({ keyMaintenance, purgeSessions: purgeEndedSessions, clock, log })
   return {
     config,
     database,
@@ -116,8 +142,12 @@ export function createServices({ config, database, clock, log }: ServiceDeps) {
     refreshTokens,
     issueAccessToken,
     verifier,
+    loginThrottle,
     grants,
     introspection,
+    purgeSessions: purgeEndedSessions,
+    keyMaintenance,
+    maintenance,
   }
 }
 

@@ -8,6 +8,7 @@ const NETWORK_CODES = new Set([
   'EPIPE',
   'ENOTFOUND',
   'EHOSTUNREACH',
+  'ENETUNREACH',
   'EAI_AGAIN',
 ])
 
@@ -15,23 +16,19 @@ const NETWORK_CODES = new Set([
 // e.g. shutdown, statement timeout 57014), plus 40001/40P01 retryable conflicts.
 const PG_STATES = /^(08|53|57|40001|40P01)/
 
+const SQLITE_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_CANTOPEN'])
+
+// Messages of pg, pg-pool and kysely that carry no code.
+const MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Cannot use a pool after calling end|driver has already been destroyed|connection has been discarded|The database connection is not open/i
+
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false
+  // Node reports a failed connection to a host with several addresses as an AggregateError.
+  if (error instanceof AggregateError && error.errors.some(isDatabaseUnavailable)) return true
   const code = (error as { code?: unknown }).code
   if (typeof code === 'string') {
-    if (NETWORK_CODES.has(code)) return true
-    if (PG_STATES.test(code)) return true
-    if (
-      code === 'SQLITE_BUSY' ||
-      code === 'SQLITE_LOCKED' ||
-      code === 'SQLITE_IOERR' ||
-      code === 'SQLITE_CANTOPEN'
-    ) {
-      return true
-    }
+    if (NETWORK_CODES.has(code) || PG_STATES.test(code) || SQLITE_CODES.has(code)) return true
   }
-  const message = error.message
-  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Cannot use a pool after calling end|driver has already been destroyed|The database connection is not open/i.test(
-    message,
-  )
+  return MESSAGES.test(error.message)
 }

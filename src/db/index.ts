@@ -1,8 +1,17 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
-import { Kysely, type LogEvent, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import {
+  Kysely,
+  type LogEvent,
+  PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+  SqliteDialect,
+  sql,
+} from 'kysely'
 import pg from 'pg'
+import { isDatabaseUnavailable } from './errors.js'
 import type { Database } from './schema.js'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -14,6 +23,12 @@ export interface BadgeDatabase {
   queryCount(): number
   /** One cheap round trip, for /health/ready. */
   ping(): Promise<void>
+  /**
+   * Runs `fn` while holding a database-wide lock named `name`, so that instances
+   * starting at the same moment do one-time work (first signing key, bootstrap admin)
+   * one after the other. A no-op wrapper on SQLite, which one process owns.
+   */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>
   close(): Promise<void>
 }
 
@@ -23,6 +38,9 @@ export interface DatabaseOptions {
   /** Milliseconds; bounds every statement and connection attempt so an outage never hangs a request. */
   statementTimeout?: number
 }
+
+/** How long start-up waits for another instance's start-up lock (it runs migrations meanwhile). */
+const LOCK_WAIT_MS = 120_000
 
 function sqliteDialect(url: string): SqliteDialect {
   const path = url.slice('sqlite:'.length)
@@ -34,32 +52,102 @@ function sqliteDialect(url: string): SqliteDialect {
   return new SqliteDialect({ database: sqlite })
 }
 
-function postgresDialect(url: string, poolMax: number, timeout: number): PostgresDialect {
-  // bigint columns hold epoch milliseconds, far below 2^53: read them as numbers.
-  const types = {
-    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-      oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text'),
-  }
-  const pool = new pg.Pool({
+// bigint columns hold epoch milliseconds, far below 2^53: read them as numbers.
+const types = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text'),
+}
+
+function connectionSettings(url: string, timeout: number): pg.ClientConfig {
+  return {
     connectionString: url,
-    max: poolMax,
     connectionTimeoutMillis: timeout,
     statement_timeout: timeout,
+    // Client-side backstop for a silent network (no RST, no answer): the server-side
+    // statement_timeout cannot fire if its cancel never arrives.
     query_timeout: timeout + 1000,
-    idleTimeoutMillis: 30_000,
+    // A crashed instance must not hold row locks (a refresh rotation) for long.
+    idle_in_transaction_session_timeout: timeout * 2,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    // Shows up in pg_stat_activity; an application_name in the URL wins.
+    fallback_application_name: 'badge',
     types,
-  })
-  // An idle client losing its connection must not crash the process; the next query reports it.
-  pool.on('error', () => {})
-  return new PostgresDialect({ pool })
+  }
+}
+
+/**
+ * A connection that failed with an outage error (reset, timeout, server shutdown) is
+ * destroyed instead of returned to the pool. A socket stuck behind a silent network
+ * would otherwise stay pooled and time out every later query too, and the pool would
+ * never recover by itself when the database comes back.
+ */
+function discardingBrokenClients(pool: pg.Pool): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect()
+      let broken = false
+      // pg-pool listens for errors only on idle clients: a socket error between two
+      // queries of a checked-out client would otherwise crash the process.
+      const onError = () => {
+        broken = true
+      }
+      client.on('error', onError)
+      const noteFailure = (error: unknown) => {
+        if (isDatabaseUnavailable(error)) broken = true
+        throw error
+      }
+      return {
+        query(...args: unknown[]) {
+          // biome-ignore lint/suspicious/noExplicitAny: forwards both of kysely's query overloads unchanged
+          const result = (client.query as any)(...args)
+          return typeof result?.then === 'function' ? result.catch(noteFailure) : result
+        },
+        release: (destroy?: boolean) => {
+          client.removeListener('error', onError)
+          client.release(destroy || broken)
+        },
+      } as PostgresPoolClient
+    },
+    end: () => pool.end(),
+  }
+}
+
+function postgresDialect(pool: pg.Pool): PostgresDialect {
+  return new PostgresDialect({ pool: discardingBrokenClients(pool) })
+}
+
+/** A session-level advisory lock on a connection of its own, outside the (possibly size-1) pool. */
+async function withAdvisoryLock<T>(url: string, timeout: number, name: string, fn: () => Promise<T>) {
+  const client = new pg.Client({ ...connectionSettings(url, timeout), statement_timeout: LOCK_WAIT_MS })
+  client.on('error', () => {})
+  await client.connect()
+  try {
+    await client.query('select pg_advisory_lock(hashtext($1))', [name])
+    return await fn()
+  } finally {
+    // Ending the session releases the lock, even if the explicit unlock fails.
+    await client.query('select pg_advisory_unlock(hashtext($1))', [name]).catch(() => {})
+    await client.end().catch(() => {})
+  }
 }
 
 export function createDatabase(options: DatabaseOptions): BadgeDatabase {
   const { url, poolMax = 10, statementTimeout = 5000 } = options
   const dialect: Dialect = url.startsWith('sqlite:') ? 'sqlite' : 'postgres'
+  let pool: pg.Pool | undefined
+  if (dialect === 'postgres') {
+    pool = new pg.Pool({
+      ...connectionSettings(url, statementTimeout),
+      max: poolMax,
+      idleTimeoutMillis: 30_000,
+    })
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    pool.on('error', () => {})
+  }
   let queries = 0
   const db = new Kysely<Database>({
-    dialect: dialect === 'sqlite' ? sqliteDialect(url) : postgresDialect(url, poolMax, statementTimeout),
+    dialect: pool ? postgresDialect(pool) : sqliteDialect(url),
     log: (_event: LogEvent) => {
       queries++
     },
@@ -71,6 +159,7 @@ export function createDatabase(options: DatabaseOptions): BadgeDatabase {
     ping: async () => {
       await sql`select 1`.execute(db)
     },
+    withLock: (name, fn) => (pool ? withAdvisoryLock(url, statementTimeout, `badge:${name}`, fn) : fn()),
     close: () => db.destroy(),
   }
 }

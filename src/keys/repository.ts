@@ -1,8 +1,27 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Database, SigningKeyRow } from '../db/schema.js'
 
 /** Key lifecycle (RFC 7517 key sets, rotated): next → active → retiring → retired. */
 export type KeyStatus = 'next' | 'active' | 'retiring' | 'retired'
+
+/** Thrown inside a transaction to roll it back when a conditional step lost a race. */
+class LostRace extends Error {}
+
+/**
+ * Takes the database write lock before reading anything: a row lock on PostgreSQL,
+ * the file's write lock on SQLite (taken by the first statement, so another process
+ * waits on the busy timeout instead of failing to upgrade a read snapshot). Returns
+ * false when `kid` is no longer the active key, i.e. another instance rotated first.
+ */
+async function lockActiveKey(trx: Transaction<Database>, kid: string): Promise<boolean> {
+  const result = await trx
+    .updateTable('signing_keys')
+    .set({ status: 'active' })
+    .where('kid', '=', kid)
+    .where('status', '=', 'active')
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) === 1
+}
 
 export function createKeyRepository(db: Kysely<Database>) {
   return {
@@ -17,7 +36,12 @@ export function createKeyRepository(db: Kysely<Database>) {
     },
 
     listAll(): Promise<SigningKeyRow[]> {
-      return db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'asc').execute()
+      return db
+        .selectFrom('signing_keys')
+        .selectAll()
+        .orderBy('created_at', 'asc')
+        .orderBy('kid', 'asc')
+        .execute()
     },
 
     async insert(row: SigningKeyRow): Promise<void> {
@@ -41,13 +65,82 @@ export function createKeyRepository(db: Kysely<Database>) {
       })
     },
 
+    /**
+     * Publishes `row` as the next key unless a next key exists already. Serialized on
+     * the active key's row, so instances running this at once publish one key, not one each.
+     */
+    async insertNextKey(row: SigningKeyRow, activeKid: string): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        if (!(await lockActiveKey(trx, activeKid))) return false
+        const existing = await trx
+          .selectFrom('signing_keys')
+          .select('kid')
+          .where('status', '=', 'next')
+          .executeTakeFirst()
+        if (existing) return false
+        await trx.insertInto('signing_keys').values(row).execute()
+        return true
+      })
+    },
+
+    /**
+     * Promotes `nextKid` and starts retiring `activeKid`, only if `activeKid` is still the
+     * active key and `nextKid` still next: of several instances racing, exactly one rotates.
+     */
+    async activateNext(activeKid: string, nextKid: string, now: number): Promise<boolean> {
+      try {
+        await db.transaction().execute(async (trx) => {
+          const retiring = await trx
+            .updateTable('signing_keys')
+            .set({ status: 'retiring', retiring_at: now })
+            .where('kid', '=', activeKid)
+            .where('status', '=', 'active')
+            .executeTakeFirst()
+          if (Number(retiring.numUpdatedRows) !== 1) throw new LostRace()
+          const activated = await trx
+            .updateTable('signing_keys')
+            .set({ status: 'active', activated_at: now })
+            .where('kid', '=', nextKid)
+            .where('status', '=', 'next')
+            .executeTakeFirst()
+          if (Number(activated.numUpdatedRows) !== 1) throw new LostRace()
+        })
+        return true
+      } catch (error) {
+        if (error instanceof LostRace) return false
+        throw error
+      }
+    },
+
+    /** Starts retiring active keys other than `keepKid` (two rotations that raced both activated a key). */
+    async retireOtherActive(keepKid: string, now: number): Promise<number> {
+      const result = await db
+        .updateTable('signing_keys')
+        .set({ status: 'retiring', retiring_at: now })
+        .where('status', '=', 'active')
+        .where('kid', '!=', keepKid)
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows)
+    },
+
+    /** Replaces a stored private key only if it is still `expected` (sealing a plaintext key once). */
+    async replacePrivateKey(kid: string, expected: string, replacement: string): Promise<boolean> {
+      const result = await db
+        .updateTable('signing_keys')
+        .set({ private_jwk: replacement })
+        .where('kid', '=', kid)
+        .where('private_jwk', '=', expected)
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows) === 1
+    },
+
     /** Retires retiring keys whose last possible token has expired. Returns how many. */
     async retireExpired(retiringBefore: number, now: number): Promise<number> {
       const result = await db
         .updateTable('signing_keys')
         .set({ status: 'retired', retired_at: now })
         .where('status', '=', 'retiring')
-        .where('retiring_at', '<=', retiringBefore)
+        .where('retiring_at', '<', retiringBefore)
         .executeTakeFirst()
       return Number(result.numUpdatedRows)
     },

@@ -5,7 +5,8 @@ import type { SessionRow } from '../db/schema.js'
 import { invalidClient, invalidGrant } from '../errors.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
-import { splitScopes, type UserService } from '../users/service.js'
+import { normalizeEmail, splitScopes, type UserService } from '../users/service.js'
+import type { LoginThrottle } from './login-throttle.js'
 import { intersectScopes, resolveScope } from './scope.js'
 
 /** RFC 6749 §5.1 successful response. */
@@ -24,6 +25,7 @@ export interface GrantDeps {
   issueAccessToken: IssueAccessToken
   refreshTokens: RefreshTokens
   clients: Pick<ClientService, 'findByClientId' | 'grantableScopes'>
+  loginThrottle: LoginThrottle
   log: FastifyBaseLogger
 }
 
@@ -36,6 +38,8 @@ export interface PasswordGrantInput {
   client?: AuthenticatedClient
   userAgent: string | null
   delivery: 'body' | 'cookie'
+  /** The client's address as rate limits count it (plugins/rate-limit.ts clientAddress). */
+  address: string
 }
 
 export interface RefreshGrantInput {
@@ -44,6 +48,8 @@ export interface RefreshGrantInput {
   /** The client_id the request names or authenticated as, if any. */
   clientId?: string
   client?: AuthenticatedClient
+  /** How the token arrived; it must match how its session was started (CONTRACT §8). */
+  delivery: 'body' | 'cookie'
 }
 
 export interface ClientCredentialsGrantInput {
@@ -51,7 +57,14 @@ export interface ClientCredentialsGrantInput {
   scope?: string
 }
 
-export function createGrants({ users, issueAccessToken, refreshTokens, clients, log }: GrantDeps) {
+export function createGrants({
+  users,
+  issueAccessToken,
+  refreshTokens,
+  clients,
+  loginThrottle,
+  log,
+}: GrantDeps) {
   /**
    * CONTRACT §4: a client_id naming a registered confidential client is only usable by
    * that client, authenticated (RFC 6749 §6: confidential clients authenticate to refresh).
@@ -82,8 +95,20 @@ export function createGrants({ users, issueAccessToken, refreshTokens, clients, 
   async function passwordGrant(
     input: PasswordGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
-    const user = await users.checkPassword(input.username, input.password)
-    if (!user) throw invalidGrant('The email or password is incorrect.')
+    // CONTRACT §7: refused with 429 before any bcrypt work once too many attempts failed.
+    const attempt = await loginThrottle.begin(normalizeEmail(input.username), input.address)
+    let user: Awaited<ReturnType<UserService['checkPassword']>>
+    try {
+      user = await users.checkPassword(input.username, input.password)
+    } catch (error) {
+      await attempt.abandoned()
+      throw error
+    }
+    if (!user) {
+      attempt.failed()
+      throw invalidGrant('The email or password is incorrect.')
+    }
+    await attempt.succeeded()
     // Checked after the password, right before the session is opened, so that a client
     // deleted meanwhile cannot slip a session past deleteClient's revocation.
     await requireClientAuthentication(input.clientId, input.client)
@@ -112,7 +137,7 @@ export function createGrants({ users, issueAccessToken, refreshTokens, clients, 
     }
     let rotation: Awaited<ReturnType<RefreshTokens['rotateRefreshToken']>>
     try {
-      rotation = await refreshTokens.rotateRefreshToken(input.refreshToken)
+      rotation = await refreshTokens.rotateRefreshToken(input.refreshToken, input.delivery)
     } catch (error) {
       if (error instanceof RefreshTokenReused) {
         log.warn({ sessionId: error.sessionId }, 'refresh token reused after rotation: session revoked')

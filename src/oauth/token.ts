@@ -4,7 +4,9 @@ import { z } from 'zod'
 import { authenticateClient } from '../clients/authenticate.js'
 import { invalidRequest, OAuthError } from '../errors.js'
 import { errorResponses } from '../http/schemas.js'
+import { clientAddress } from '../plugins/rate-limit.js'
 import type { Services } from '../services.js'
+import { deliverByCookie, REFRESH_COOKIE, refreshWithCookie, useRefreshCookie } from './cookie.js'
 import { DEFAULT_CLIENT_ID } from './grants.js'
 
 // POST /oauth/token (RFC 6749 §3.2) and POST /oauth/revoke (RFC 7009). Bodies may be
@@ -24,6 +26,12 @@ export const tokenRequestSchema = z
     scope: param(2000).optional().describe('space-separated subset of the scopes held'),
     client_id: param(64).optional().describe('public app name (default "badge"), or a registered client'),
     client_secret: param(512).optional().describe('client_secret_post authentication'),
+    refresh_token_delivery: z
+      .enum(['body', 'cookie'])
+      .optional()
+      .describe(
+        `password and refresh_token grants: "cookie" (browser mode) sets the refresh token as the HttpOnly cookie ${REFRESH_COOKIE} instead of returning it; default "body"`,
+      ),
   })
   .meta({ id: 'TokenRequest' })
 
@@ -39,7 +47,7 @@ export const tokenResponseSchema = z
 
 const revokeRequestSchema = z
   .object({
-    token: param(8192),
+    token: param(8192).optional().describe(`omitted: revoke the session of the ${REFRESH_COOKIE} cookie`),
     token_type_hint: z.enum(['refresh_token', 'access_token']).optional(),
     client_id: param(64).optional(),
     client_secret: param(512).optional(),
@@ -48,8 +56,12 @@ const revokeRequestSchema = z
 
 const FORM_AND_JSON = ['application/x-www-form-urlencoded', 'application/json']
 
+// CONTRACT §8, for the descriptions below.
+const BROWSER_MODE = `Browser mode: the refresh token lives in the cookie ${REFRESH_COOKIE} (HttpOnly; Secure; SameSite=COOKIE_SAMESITE; Path=/oauth; Max-Age = the session's remaining life). Requests that set or use it must send an Origin that is Badge's own or in CORS_ORIGINS and the header X-Badge-CSRF: 1, or get 403 csrf_rejected.`
+
 export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { grants, refreshTokens, verifier, sessions, clock, clients } = services
+  const browser = { checkCsrf: app.checkCsrf, now: clock }
   await app.register(formbody, { bodyLimit: 65536 })
 
   app.post(
@@ -58,10 +70,11 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       schema: {
         operationId: 'requestToken',
         summary: 'Token endpoint (RFC 6749): password, refresh_token and client_credentials grants',
+        description: `${BROWSER_MODE} With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant).`,
         tags: ['oauth'],
         consumes: FORM_AND_JSON,
         body: tokenRequestSchema,
-        response: { 200: tokenResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 503) },
+        response: { 200: tokenResponseSchema, ...errorResponses(400, 401, 403, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -76,27 +89,40 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
           if (body.username === undefined || body.password === undefined) {
             throw invalidRequest('The password grant needs username and password.')
           }
-          const { response } = await grants.passwordGrant({
+          const delivery = body.refresh_token_delivery ?? 'body'
+          // Login CSRF: a hostile page must not sign the browser into its own account.
+          if (delivery === 'cookie') app.checkCsrf(request)
+          const result = await grants.passwordGrant({
             username: body.username,
             password: body.password,
             scope: body.scope,
             clientId,
             client,
             userAgent: request.headers['user-agent'] ?? null,
-            delivery: 'body',
+            delivery,
+            address: clientAddress(request),
           })
-          return response
+          return delivery === 'cookie' ? deliverByCookie(reply, result, clock()) : result.response
         }
         case 'refresh_token': {
-          if (body.refresh_token === undefined)
-            throw invalidRequest('The refresh_token grant needs refresh_token.')
-          const { response } = await grants.refreshTokenGrant({
-            refreshToken: body.refresh_token,
-            scope: body.scope,
-            clientId: client?.client.client_id ?? body.client_id,
-            client,
-          })
-          return response
+          const refresh = (refreshToken: string, delivery: 'body' | 'cookie') =>
+            grants.refreshTokenGrant({
+              refreshToken,
+              scope: body.scope,
+              clientId: client?.client.client_id ?? body.client_id,
+              client,
+              delivery,
+            })
+          if (body.refresh_token === undefined) {
+            if (body.refresh_token_delivery === 'body')
+              throw invalidRequest('The refresh_token grant needs refresh_token.')
+            return refreshWithCookie(request, reply, browser, (token) => refresh(token, 'cookie'))
+          }
+          if (body.refresh_token_delivery === 'cookie')
+            throw invalidRequest(
+              'With refresh_token_delivery=cookie the refresh token comes from the cookie.',
+            )
+          return (await refresh(body.refresh_token, 'body')).response
         }
         case 'client_credentials':
           return grants.clientCredentialsGrant({ client, scope: body.scope })
@@ -116,14 +142,13 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       schema: {
         operationId: 'revokeToken',
         summary: 'Revocation endpoint (RFC 7009): ends the session of a refresh or access token',
-        description:
-          'Always 200 for a well-formed request, known token or not. A refresh token ends its session; an access token ends the session named by its sid (the access token itself stays valid until it expires).',
+        description: `Always 200 for a well-formed request, known token or not. A refresh token ends its session; an access token ends the session named by its sid (the access token itself stays valid until it expires). Without token, ends the session of the refresh-token cookie and clears the cookie; with neither, 400 invalid_request. ${BROWSER_MODE}`,
         tags: ['oauth'],
         consumes: FORM_AND_JSON,
         body: revokeRequestSchema,
         response: {
           200: z.void().describe('Revoked, or nothing to revoke (empty body)'),
-          ...errorResponses(400, 401, 413, 415, 429, 503),
+          ...errorResponses(400, 401, 403, 413, 415, 429, 503),
         },
       },
     },
@@ -132,6 +157,10 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       // credentials that are presented must be right (RFC 7009 §2.1).
       await authenticateClient(request, clients)
       const { token, token_type_hint: hint } = request.body
+      if (token === undefined) {
+        await refreshTokens.revokeRefreshToken(useRefreshCookie(request, browser))
+        return reply.code(200).header('cache-control', 'no-store').clearRefreshCookie().send()
+      }
       // RFC 7009 §2.1: the hint only orders the lookups.
       const revokeAsAccessToken = () => {
         let sid: string | undefined

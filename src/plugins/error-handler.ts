@@ -66,7 +66,11 @@ function handleError(
   const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined
   if (known) return send(reply, known[0], known[1], known[2])
   if (error.statusCode === 429) {
-    return send(reply, 429, 'too_many_requests', 'Too many requests; retry after the time in Retry-After.')
+    // CONTRACT §5: a 429 always says when to come back.
+    const retryAfter = reply.getHeader('retry-after') ?? '60'
+    return send(reply, 429, 'too_many_requests', 'Too many requests; retry after the time in Retry-After.', {
+      'retry-after': String(retryAfter),
+    })
   }
   if (isDatabaseUnavailable(error)) {
     request.log.warn({ err: error }, 'database unavailable')

@@ -6,6 +6,33 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 // The OpenAPI 3.1 document is generated from the routes' zod schemas: one source of
 // truth for validation, types and docs. `npm run openapi` writes it to openapi.yaml.
 
+declare module 'fastify' {
+  interface FastifySchema {
+    /** The JSON body may be left out entirely (@fastify/swagger otherwise marks every body required). */
+    'x-body-optional'?: boolean
+  }
+}
+
+type Operation = { 'x-body-optional'?: boolean; requestBody?: { required?: boolean; content?: object } }
+
+/** Routes marked `'x-body-optional': true` get `requestBody.required: false` and no `null` alternative. */
+function markOptionalBodies<T>(document: T): T {
+  const paths = (document as { paths?: Record<string, Record<string, Operation>> }).paths ?? {}
+  for (const operation of Object.values(paths).flatMap((p) => Object.values(p))) {
+    if (!operation?.['x-body-optional']) continue
+    delete operation['x-body-optional']
+    if (!operation.requestBody) continue
+    operation.requestBody.required = false
+    for (const media of Object.values(operation.requestBody.content ?? {}) as Array<{
+      schema?: { anyOf?: object[] }
+    }>) {
+      const options = media.schema?.anyOf?.filter((s) => (s as { type?: string }).type !== 'null')
+      if (options?.length === 1) media.schema = options[0]!
+    }
+  }
+  return document
+}
+
 async function openapi(app: FastifyInstance, { issuer }: { issuer: string }) {
   await app.register(swagger, {
     openapi: {
@@ -39,7 +66,7 @@ async function openapi(app: FastifyInstance, { issuer }: { issuer: string }) {
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => markOptionalBodies(jsonSchemaTransformObject(input)),
   })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { errorResponses } from '../http/schemas.js'
+import { clearRefreshCookie } from '../oauth/cookie.js'
 import type { Services } from '../services.js'
 import { requireScopes } from '../verify/authenticate.js'
 
@@ -65,7 +66,10 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       },
     },
     async (request, reply) => {
-      await sessionService.revokeSession(request.auth!.claims.sub, request.params.id)
+      const { sub, sid } = request.auth!.claims
+      await sessionService.revokeSession(sub, request.params.id)
+      // Ending the caller's own session also drops its browser-mode cookie (CONTRACT §8).
+      if (request.params.id === sid) clearRefreshCookie(reply)
       return reply.code(204).send(null)
     },
   )
@@ -94,8 +98,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       const { sub, sid } = request.auth!.claims
       const keep = request.query.except === 'current' ? sid : undefined
       await sessionService.revokeAllSessions(sub, keep)
-      // Browser mode (CONTRACT §8): when the calling session was revoked too (keep is
-      // undefined), this is where its refresh-token cookie gets cleared.
+      // Browser mode (CONTRACT §8): the calling session ended too, so its cookie goes.
+      if (keep === undefined) clearRefreshCookie(reply)
       return reply.code(204).send(null)
     },
   )

@@ -110,9 +110,10 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
    * Spends `presented` and returns its successor. Exactly one concurrent caller
    * rotates (the conditional UPDATE is the lock); the others, and retries within the
    * grace window, get that same successor. Later presentations are reuse: the whole
-   * family is revoked (RFC 9700 §4.14.2).
+   * family is revoked (RFC 9700 §4.14.2). A token presented the other way than its
+   * session was started (body vs. cookie) is refused before anything is spent.
    */
-  async function rotateRefreshToken(presented: string): Promise<Rotation> {
+  async function rotateRefreshToken(presented: string, delivery?: 'body' | 'cookie'): Promise<Rotation> {
     const now = clock()
     const tokenHash = hashRefreshToken(presented)
     const successor = generateRefreshToken()
@@ -123,6 +124,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       if (!row) return { kind: 'invalid' as const }
       const session = await sessions.findById(row.session_id, trx)
       if (!session || !isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
+      if (delivery !== undefined && session.delivery !== delivery) return { kind: 'mixed' as const }
       if (row.rotated_at === null) {
         const spent = await trx
           .updateTable('refresh_tokens')
@@ -164,6 +166,13 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     })
     // Thrown after commit, so the family's revocation is kept.
     if (outcome.kind === 'invalid') throw invalidGrant('The refresh token is invalid, expired or revoked.')
+    if (outcome.kind === 'mixed') {
+      throw invalidGrant(
+        delivery === 'cookie'
+          ? 'This session was started in body mode: send its refresh token as refresh_token.'
+          : 'This session was started in browser mode: its refresh token is accepted only from the cookie.',
+      )
+    }
     if (outcome.kind === 'reused') throw new RefreshTokenReused(outcome.sessionId)
     return {
       session: outcome.session,

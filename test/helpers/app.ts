@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { type Env, loadConfig } from '../../src/config.js'
-import type { BadgeDatabase } from '../../src/db/index.js'
+import { type BadgeDatabase, createDatabase } from '../../src/db/index.js'
 import { type TestClock, testClock } from './clock.js'
 import {
   dialects,
@@ -50,4 +50,39 @@ export async function eachDialect(
 ): Promise<void> {
   for (const dialect of dialects) await t.test(dialect.name, (t) => fn(t, dialect))
   if (!TEST_DATABASE_URL) await t.test('postgres', { skip: POSTGRES_SKIP_REASON }, async () => {})
+}
+
+/**
+ * Another instance on the same database as `first` (PostgreSQL only: an in-memory
+ * SQLite database belongs to one connection), with its own pool, key set and clock.
+ */
+export async function buildSecondInstance(t: Test, first: TestApp, env: Env = {}): Promise<TestApp> {
+  if (first.database.dialect !== 'postgres') throw new Error('several instances need PostgreSQL')
+  const database = Object.assign(createDatabase({ url: first.database.url, poolMax: 5 }), {
+    url: first.database.url,
+  })
+  const clock = testClock()
+  const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: database.url })
+  const app = await buildApp(config, { database, clock })
+  t.teardown(async () => {
+    await app.close()
+    await database.close()
+  })
+  return { app, clock, database }
+}
+
+/**
+ * Another Badge instance on the database at `url` (see createSharedDatabaseUrl), with a
+ * connection of its own, as a second server would have. Closed when the test ends.
+ */
+export async function buildAppOn(
+  t: Test,
+  url: string,
+  env: Env = {},
+  clock: TestClock = testClock(),
+): Promise<{ app: FastifyInstance; clock: TestClock }> {
+  const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: url })
+  const app = await buildApp(config, { clock })
+  t.teardown(() => app.close())
+  return { app, clock }
 }

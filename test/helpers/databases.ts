@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import pg from 'pg'
 import { type BadgeDatabase, createDatabase } from '../../src/db/index.js'
 
@@ -65,4 +68,23 @@ export async function openTestDatabase(
     await drop()
   })
   return Object.assign(database, { url })
+}
+
+/**
+ * A fresh database that several connections can open at once, as several Badge
+ * instances (or the CLI and a server) would: a file in a temporary directory for
+ * SQLite, a database of its own for PostgreSQL. Removed when the test ends.
+ */
+export async function createSharedDatabaseUrl(
+  t: { teardown(fn: () => unknown): void },
+  dialect: TestDialect,
+): Promise<string> {
+  if (dialect.name === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'badge-test-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    return `sqlite:${join(dir, 'badge.db')}`
+  }
+  const { url, drop } = await dialect.create()
+  t.teardown(drop)
+  return url
 }

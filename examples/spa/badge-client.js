@@ -1,0 +1,387 @@
+// Badge browser client: a plain ES module, no build step, no dependencies.
+//
+// Browser mode (Badge CONTRACT §8): the access token lives only in this object's
+// memory; the refresh token lives in Badge's HttpOnly cookie `__Secure-badge_rt`,
+// which no script (yours or an injected one) can read. Copy this file into your app:
+//
+//   import { BadgeClient } from './badge-client.js'
+//   const badge = new BadgeClient({ issuer: 'https://auth.example.com' })
+//   await badge.restore()                 // silent session restore on page load
+//   await badge.login(email, password)    // or show a login form if restore() gave null
+//   const res = await badge.fetch('https://api.example.com/things')
+//   await badge.logout()
+//
+// Refreshes are single-flight across tabs: a Web Lock (navigator.locks) or, where
+// that is missing, a BroadcastChannel lock makes tabs take turns, so two tabs never
+// send the same refresh-token cookie at once and a late response never puts a spent
+// token back into the cookie jar.
+
+/**
+ * @typedef {object} BadgeClientOptions
+ * @property {string} issuer Badge's base URL (its ISSUER), e.g. "https://auth.example.com".
+ * @property {string} [clientId] The app's name, sent as client_id (Badge's default is "badge").
+ * @property {string} [scope] Space-separated scopes to ask for at login (default: all the user holds).
+ * @property {number} [refreshLeeway] Seconds before expiry at which `fetch` refreshes first (default 30).
+ * @property {typeof globalThis.fetch} [fetch] The fetch to use (default: the global one).
+ */
+
+/**
+ * What the access token says about the session. Decoded for display only: Badge and
+ * your API verify the token; the browser never needs to.
+ * @typedef {object} Session
+ * @property {string} sub The user's id.
+ * @property {string | undefined} sid The session's id (as in GET /v1/me/sessions).
+ * @property {string} scope Space-separated scopes of the access token.
+ * @property {string} clientId
+ * @property {number} expiresAt When the access token expires, epoch milliseconds (local clock).
+ */
+
+/** @typedef {(session: Session | null) => void} SessionListener */
+
+/** An error answer from Badge: `error` is the stable code, `description` a sentence. */
+export class BadgeError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} error
+   * @param {string} description
+   */
+  constructor(status, error, description) {
+    super(`${error}: ${description}`)
+    this.name = 'BadgeError'
+    this.status = status
+    this.error = error
+    this.description = description
+  }
+}
+
+const FORM = 'application/x-www-form-urlencoded'
+const LOCK_NAME = 'badge-refresh'
+
+export class BadgeClient {
+  /** @type {string | null} */ #accessToken = null
+  /** @type {Session | null} */ #session = null
+  /** @type {Promise<Session | null> | null} */ #refreshing = null
+  /** @type {Set<SessionListener>} */ #listeners = new Set()
+  /** @type {BroadcastChannel | null} */ #channel = null
+  /** Badge refused the cookie or we logged out: `fetch` stops trying to refresh. */
+  #loggedOut = false
+  #issuer
+  #clientId
+  #scope
+  #leewayMs
+  #fetch
+  #lock
+
+  /** @param {BadgeClientOptions} options */
+  constructor(options) {
+    this.#issuer = options.issuer.replace(/\/+$/, '')
+    this.#clientId = options.clientId
+    this.#scope = options.scope
+    this.#leewayMs = (options.refreshLeeway ?? 30) * 1000
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis)
+    this.#lock = crossTabLock(`${LOCK_NAME} ${this.#issuer}`)
+    if (typeof BroadcastChannel === 'function') {
+      this.#channel = new BroadcastChannel(`badge-session ${this.#issuer}`)
+      this.#channel.onmessage = (event) => this.#onOtherTab(event.data)
+    }
+  }
+
+  /** The current session, or null when logged out (or not restored yet). */
+  get session() {
+    return this.#session
+  }
+
+  /**
+   * Calls `listener` whenever the session changes: login, refresh, logout, here or in
+   * another tab. Returns a function that unsubscribes.
+   * @param {SessionListener} listener
+   * @returns {() => void}
+   */
+  onChange(listener) {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /**
+   * Creates an account (POST /v1/users). Does not log in.
+   * @param {{ email: string, password: string, name?: string }} account
+   * @returns {Promise<{ id: string, email: string, name: string | null, scopes: string[] }>}
+   */
+  async signUp(account) {
+    const res = await this.#fetch(`${this.#issuer}/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(account),
+    })
+    if (!res.ok) throw await toError(res)
+    return res.json()
+  }
+
+  /**
+   * Logs in with the password grant; Badge keeps the refresh token in its cookie.
+   * @param {string} email
+   * @param {string} password
+   * @returns {Promise<Session>}
+   */
+  async login(email, password) {
+    /** @type {Record<string, string>} */
+    const fields = { grant_type: 'password', username: email, password, refresh_token_delivery: 'cookie' }
+    if (this.#scope) fields.scope = this.#scope
+    const session = await this.#lock(async () => this.#accept(await this.#tokenRequest(fields)))
+    this.#post({ type: 'login' })
+    return /** @type {Session} */ (session)
+  }
+
+  /**
+   * Silent session restore, for page load: a cookie refresh. Resolves to the session,
+   * or null when there is none (never logged in, logged out, expired or revoked).
+   * @returns {Promise<Session | null>}
+   */
+  restore() {
+    return this.refresh()
+  }
+
+  /**
+   * Gets a new access token with the refresh-token cookie, which Badge rotates. One
+   * refresh at a time per tab (callers share it) and across tabs (they take turns).
+   * Resolves to null when Badge refuses the cookie (the session is over); throws a
+   * BadgeError or TypeError when Badge cannot be reached, keeping the session.
+   * @returns {Promise<Session | null>}
+   */
+  refresh() {
+    this.#refreshing ??= this.#lock(async () => {
+      try {
+        return this.#accept(await this.#tokenRequest({ grant_type: 'refresh_token' }))
+      } catch (error) {
+        if (error instanceof BadgeError && error.status === 400) return this.#forget()
+        throw error
+      }
+    }).finally(() => {
+      this.#refreshing = null
+    })
+    return this.#refreshing
+  }
+
+  /**
+   * Ends the session at Badge (which clears the cookie) and forgets the access token,
+   * here and in the other tabs.
+   * @returns {Promise<void>}
+   */
+  async logout() {
+    try {
+      await this.#lock(async () => {
+        const res = await this.#fetch(`${this.#issuer}/oauth/revoke`, {
+          method: 'POST',
+          credentials: 'include',
+          headers: { 'content-type': FORM, 'x-badge-csrf': '1' },
+          body: '',
+        })
+        // 400: there was no cookie, so no session to end either.
+        if (!res.ok && res.status !== 400) throw await toError(res)
+      })
+    } finally {
+      this.#forget()
+      this.#post({ type: 'logout' })
+    }
+  }
+
+  /**
+   * Ends every session of the user (DELETE /v1/me/sessions, "log out everywhere"),
+   * which also clears the cookie, then forgets the access token here and in the
+   * other tabs.
+   * @returns {Promise<void>}
+   */
+  async logoutEverywhere() {
+    const res = await this.fetch(`${this.#issuer}/v1/me/sessions`, { method: 'DELETE' })
+    if (!res.ok) throw await toError(res)
+    this.#forget()
+    this.#post({ type: 'logout' })
+  }
+
+  /**
+   * `fetch` with `Authorization: Bearer <access token>`. Refreshes first when the
+   * token is missing or about to expire, and once more (then retries once) if the
+   * server still answers 401. Without a session the request goes out without a token.
+   * Requests to Badge itself go with credentials, so that a response clearing the
+   * refresh cookie (as DELETE /v1/me/sessions does) takes effect; the cookie itself is
+   * never sent there (it is scoped to /oauth).
+   * @param {RequestInfo | URL} input
+   * @param {RequestInit} [init]
+   * @returns {Promise<Response>}
+   */
+  async fetch(input, init) {
+    const request = new Request(input, init)
+    const expiring = Date.now() >= (this.#session?.expiresAt ?? 0) - this.#leewayMs
+    if (!this.#loggedOut && expiring) await this.refresh()
+    const sentWith = this.#accessToken
+    const res = await this.#fetch(this.#prepare(request.clone(), sentWith))
+    if (res.status !== 401 || sentWith === null) return res
+    // Another call (or tab) may have refreshed meanwhile; otherwise refresh now.
+    if (this.#accessToken === sentWith) await this.refresh()
+    if (this.#accessToken === null || this.#accessToken === sentWith) return res
+    return this.#fetch(this.#prepare(request, this.#accessToken))
+  }
+
+  /**
+   * @param {Request} request
+   * @param {string | null} token
+   */
+  #prepare(request, token) {
+    const toBadge = new URL(request.url).origin === new URL(this.#issuer).origin
+    if (token === null && !toBadge) return request
+    const headers = new Headers(request.headers)
+    if (token !== null) headers.set('authorization', `Bearer ${token}`)
+    return new Request(request, toBadge ? { headers, credentials: 'include' } : { headers })
+  }
+
+  /** @param {Record<string, string>} fields */
+  async #tokenRequest(fields) {
+    if (this.#clientId) fields.client_id = this.#clientId
+    const res = await this.#fetch(`${this.#issuer}/oauth/token`, {
+      method: 'POST',
+      credentials: 'include', // the cookie goes out and comes back; nothing else does
+      headers: { 'content-type': FORM, 'x-badge-csrf': '1' },
+      body: new URLSearchParams(fields),
+    })
+    if (!res.ok) throw await toError(res)
+    return /** @type {Promise<{ access_token: string, expires_in: number, scope: string }>} */ (res.json())
+  }
+
+  /** @param {{ access_token: string, expires_in: number, scope: string }} body */
+  #accept(body) {
+    const claims = decodeClaims(body.access_token)
+    this.#accessToken = body.access_token
+    this.#loggedOut = false
+    this.#session = {
+      sub: claims.sub,
+      sid: claims.sid,
+      scope: body.scope,
+      clientId: claims.client_id,
+      expiresAt: Date.now() + body.expires_in * 1000,
+    }
+    this.#emit()
+    return this.#session
+  }
+
+  #forget() {
+    const had = this.#session !== null
+    this.#loggedOut = true
+    this.#accessToken = null
+    this.#session = null
+    if (had) this.#emit()
+    return null
+  }
+
+  #emit() {
+    for (const listener of this.#listeners) listener(this.#session)
+  }
+
+  /** @param {{ type: string }} message */
+  #post(message) {
+    this.#channel?.postMessage(message)
+  }
+
+  /** @param {{ type?: string }} message */
+  #onOtherTab(message) {
+    if (message?.type === 'logout') this.#forget()
+    // Another tab started a new session: our access token (if any) names the old one.
+    if (message?.type === 'login') this.refresh().catch(() => {})
+  }
+}
+
+/** @param {string} jwt */
+function decodeClaims(jwt) {
+  const payload = jwt.split('.')[1] ?? ''
+  const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'))
+  const bytes = Uint8Array.from(json, (c) => c.charCodeAt(0))
+  return JSON.parse(new TextDecoder().decode(bytes))
+}
+
+/** @param {Response} res */
+async function toError(res) {
+  const body = await res.json().catch(() => ({}))
+  return new BadgeError(
+    res.status,
+    body.error ?? 'http_error',
+    body.error_description ?? `Badge answered ${res.status}.`,
+  )
+}
+
+/**
+ * Runs callbacks one at a time across every tab of this origin.
+ * @param {string} name
+ * @returns {<T>(fn: () => Promise<T>) => Promise<T>}
+ */
+export function crossTabLock(name) {
+  const locks = globalThis.navigator?.locks
+  if (locks && typeof locks.request === 'function') {
+    // request() resolves to what the callback's promise resolves to; the DOM typings nest it.
+    return (fn) => /** @type {Promise<any>} */ (locks.request(name, fn))
+  }
+  if (typeof BroadcastChannel === 'function') return broadcastLock(name)
+  return (fn) => fn() // a single-tab environment: nothing to coordinate with
+}
+
+const CLAIM_WINDOW_MS = 50
+const STALE_CLAIM_MS = 15000
+
+/**
+ * A mutex over BroadcastChannel, for browsers without Web Locks. A tab claims the
+ * lock, listens for competing claims for CLAIM_WINDOW_MS, and the lowest claim wins;
+ * the others wait for its release. Claims of a tab that died holding the lock go
+ * stale after STALE_CLAIM_MS. Same-origin messages arrive within a millisecond or
+ * two, far inside the window.
+ * @param {string} name
+ * @returns {<T>(fn: () => Promise<T>) => Promise<T>}
+ */
+function broadcastLock(name) {
+  const channel = new BroadcastChannel(`${name} lock`)
+  const me = `${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}`
+  /** @type {Map<string, number>} other tabs' claims, by id, with when they were seen */
+  const claims = new Map()
+  /** @type {Set<() => void>} */
+  const waiting = new Set()
+  const wake = () => {
+    for (const resolve of waiting) resolve()
+    waiting.clear()
+  }
+  channel.onmessage = ({ data }) => {
+    if (data?.type === 'claim') claims.set(data.id, Date.now())
+    if (data?.type === 'release') claims.delete(data.id)
+    wake()
+  }
+  const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms))
+  const othersHold = () => {
+    for (const [id, seen] of claims) if (Date.now() - seen > STALE_CLAIM_MS) claims.delete(id)
+    return claims.size > 0
+  }
+  const changed = () =>
+    Promise.race([new Promise((resolve) => waiting.add(() => resolve(undefined))), sleep(1000)])
+  let queue = Promise.resolve()
+
+  /** @param {() => Promise<any>} fn */
+  async function acquireAndRun(fn) {
+    for (;;) {
+      while (othersHold()) await changed()
+      channel.postMessage({ type: 'claim', id: me })
+      await sleep(CLAIM_WINDOW_MS)
+      const lower = [...claims.keys()].some((id) => id < me)
+      if (!lower) break
+      channel.postMessage({ type: 'release', id: me })
+    }
+    try {
+      return await fn()
+    } finally {
+      channel.postMessage({ type: 'release', id: me })
+    }
+  }
+  // Within this tab, callers queue behind each other before competing with other tabs.
+  return (fn) => {
+    const run = queue.then(() => acquireAndRun(fn))
+    queue = run.then(
+      () => {},
+      () => {},
+    )
+    return run
+  }
+}

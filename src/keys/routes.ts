@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { SIGNING_ALGS } from '../config.js'
+import { errorResponses } from '../http/schemas.js'
+import type { Services } from '../services.js'
+import { requireScopes } from '../verify/authenticate.js'
+
+const algSchema = z.enum(SIGNING_ALGS)
+
+const rotatedKeySchema = z
+  .object({ kid: z.string(), alg: algSchema })
+  .meta({ id: 'RotatedKey', example: { kid: 'gN9-3c7cNmg2i1T9fcsbIbcG1BRQVA6H-FxeLcZFyLU', alg: 'EdDSA' } })
+
+const isoOrNull = z.iso.datetime().nullable()
+
+const keyInfoSchema = z
+  .object({
+    kid: z.string(),
+    alg: z.string(),
+    status: z.enum(['next', 'active', 'retiring', 'retired']),
+    created_at: z.iso.datetime(),
+    activated_at: isoOrNull,
+    retiring_at: isoOrNull.describe('When it stopped signing; it stays in the JWKS until its tokens expire.'),
+    retired_at: isoOrNull,
+  })
+  .meta({ id: 'SigningKey' })
+
+export const keyRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+  const { keys, config } = services
+
+  app.post(
+    '/v1/admin/keys/rotate',
+    {
+      onRequest: [app.authenticate, requireScopes('admin')],
+      schema: {
+        operationId: 'rotateSigningKey',
+        summary: 'Rotate the signing key',
+        description:
+          'Creates a new signing key and makes it active at once; every instance picks it up on its next reload ' +
+          '(within a minute, or on the first token naming it). The previous key stops signing but stays in the ' +
+          "JWKS until every token it signed has expired. `alg` picks this key's algorithm (default SIGNING_ALG); " +
+          'automatic rotations always use SIGNING_ALG. HS256 keys are never published in the JWKS.',
+        tags: ['admin'],
+        security: [{ bearerAuth: ['admin'] }],
+        body: z
+          .object({ alg: algSchema.optional().describe('Algorithm of the new key; default SIGNING_ALG.') })
+          .strict()
+          // No body at all is fine (fastify hands the schema null for it).
+          .nullish(),
+        'x-body-optional': true,
+        response: { 201: rotatedKeySchema, ...errorResponses(400, 401, 403, 413, 415, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const rotated = await keys.rotate(request.body?.alg ?? config.signingAlg)
+      request.log.info({ kid: rotated.kid, by: request.auth!.claims.sub }, 'signing key rotated by an admin')
+      return reply.code(201).header('cache-control', 'no-store').send(rotated)
+    },
+  )
+
+  app.get(
+    '/v1/admin/keys',
+    {
+      onRequest: [app.authenticate, requireScopes('admin')],
+      schema: {
+        operationId: 'listSigningKeys',
+        summary: 'List signing keys',
+        description:
+          'Every signing key, newest first, with its lifecycle status and times. Never private material.',
+        tags: ['admin'],
+        security: [{ bearerAuth: ['admin'] }],
+        response: {
+          200: z.object({ items: z.array(keyInfoSchema) }).meta({ id: 'SigningKeyList' }),
+          ...errorResponses(400, 401, 403, 429, 503),
+        },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', 'no-store')
+      return { items: await keys.listKeys() }
+    },
+  )
+}

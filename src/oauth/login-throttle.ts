@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Limit } from '../config.js'
+import { tooManyRequests } from '../errors.js'
+import type { CounterStore, Hit } from '../plugins/counters.js'
+
+// CONTRACT §7: failed password logins are limited per (account, client address), so one
+// account cannot be guessed at more than RATE_LIMIT_LOGIN_ACCOUNT times per window from
+// one address, and per address, so one address cannot spray a password over many
+// accounts. Counters hold failures plus attempts still in flight: an attempt counts
+// before bcrypt runs (so a burst of parallel guesses cannot slip past the check) and is
+// taken back when it succeeds. Unknown emails count exactly like real ones, so the
+// throttle reveals nothing about which accounts exist. If the counter store fails
+// (Redis down), logins go ahead: a broken limiter must never lock everyone out.
+
+export interface LoginThrottleOptions {
+  store: CounterStore
+  account: Limit
+  address: Limit
+  log: FastifyBaseLogger
+  enabled: boolean
+}
+
+export interface LoginAttempt {
+  /** The password was right: the account's failures are forgotten. */
+  succeeded(): Promise<void>
+  /** The password was wrong: the attempt stays counted. */
+  failed(): void
+  /** The check could not run (database down, overload): the attempt is taken back. */
+  abandoned(): Promise<void>
+}
+
+const NOOP: LoginAttempt = { succeeded: async () => {}, failed: () => {}, abandoned: async () => {} }
+
+/** Emails are hashed in counter keys: a shared Redis need not hold a list of addresses. */
+function accountKey(email: string, address: string): string {
+  const digest = createHash('sha256').update(`${email}\n${address}`).digest('base64url').slice(0, 27)
+  return `login:account:${digest}`
+}
+
+export function createLoginThrottle({ store, account, address, log, enabled }: LoginThrottleOptions) {
+  let warned = false
+  const failOpen = <T>(promise: Promise<T>): Promise<T | undefined> =>
+    promise.catch((err) => {
+      // The Redis client logs outages once; this notes that limits were skipped.
+      if (!warned) log.warn({ err }, 'login throttle unavailable: allowing the attempt')
+      warned = true
+      return undefined
+    })
+
+  /**
+   * Call before checking a password for `email` (normalized) from `clientAddress`
+   * (already grouped, see clientAddress()). Throws 429 too_many_requests when either
+   * limit is reached, before any bcrypt work is spent.
+   */
+  async function begin(email: string, clientAddress: string): Promise<LoginAttempt> {
+    if (!enabled) return NOOP
+    const keys = [accountKey(email, clientAddress), `login:address:${clientAddress}`] as const
+    const [perAccount, perAddress] = await Promise.all([
+      failOpen(store.hit(keys[0], account.windowMs)),
+      failOpen(store.hit(keys[1], address.windowMs)),
+    ])
+    if (perAccount && perAddress) warned = false
+    const undoAll = async () => {
+      await Promise.all([
+        perAccount && failOpen(store.undo(keys[0])),
+        perAddress && failOpen(store.undo(keys[1])),
+      ])
+    }
+    const over = (hit: Hit | undefined, limit: Limit) => hit !== undefined && hit.count > limit.max
+    if (over(perAccount, account) || over(perAddress, address)) {
+      // A refused attempt is not a failure: it does not push the window further.
+      await undoAll()
+      const waitMs = Math.max(
+        over(perAccount, account) ? perAccount!.resetMs : 0,
+        over(perAddress, address) ? perAddress!.resetMs : 0,
+      )
+      log.info({ address: clientAddress }, 'sign-in refused: too many failed attempts')
+      throw tooManyRequests(Math.ceil(waitMs / 1000), 'Too many failed sign-in attempts; retry later.')
+    }
+    return {
+      async succeeded() {
+        await Promise.all([
+          perAccount && failOpen(store.clear(keys[0])),
+          perAddress && failOpen(store.undo(keys[1])),
+        ])
+      },
+      failed() {},
+      abandoned: undoAll,
+    }
+  }
+
+  return { begin }
+}
+
+export type LoginThrottle = ReturnType<typeof createLoginThrottle>

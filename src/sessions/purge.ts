@@ -1,0 +1,51 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/schema.js'
+
+// Ended sessions (revoked, past their absolute lifetime, or idle too long) can never be
+// used again: a refresh token of a deleted session is as invalid as one of a revoked
+// session. Deleting them and their refresh tokens keeps both tables from growing forever.
+// Spent refresh tokens of live sessions stay: reuse detection needs them (CONTRACT §4).
+
+export interface PurgeOptions {
+  now: number
+  /** REFRESH_TOKEN_IDLE_TTL in milliseconds. */
+  idleTtlMs: number
+  /** Sessions deleted per statement, so no single delete holds locks for long. */
+  batchSize?: number
+}
+
+export interface PurgeResult {
+  sessions: number
+  refresh_tokens: number
+}
+
+/** Deletes ended sessions and their refresh tokens, in batches. */
+export async function purgeSessions(db: Kysely<Database>, options: PurgeOptions): Promise<PurgeResult> {
+  const { now, idleTtlMs, batchSize = 500 } = options
+  const total: PurgeResult = { sessions: 0, refresh_tokens: 0 }
+  for (;;) {
+    const ids = (
+      await db
+        .selectFrom('sessions')
+        .select('id')
+        .where((eb) =>
+          eb.or([
+            eb('revoked_at', 'is not', null),
+            eb('expires_at', '<=', now),
+            eb('last_used_at', '<=', now - idleTtlMs),
+          ]),
+        )
+        .limit(batchSize)
+        .execute()
+    ).map((r) => r.id)
+    if (ids.length === 0) return total
+    await db.transaction().execute(async (trx) => {
+      // Explicit rather than relying on ON DELETE CASCADE, so the count is known.
+      const tokens = await trx.deleteFrom('refresh_tokens').where('session_id', 'in', ids).executeTakeFirst()
+      const sessions = await trx.deleteFrom('sessions').where('id', 'in', ids).executeTakeFirst()
+      total.refresh_tokens += Number(tokens.numDeletedRows)
+      total.sessions += Number(sessions.numDeletedRows)
+    })
+    if (ids.length < batchSize) return total
+  }
+}

@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify'
+import { bearer, passwordGrant } from './flows.js'
+
+// Signing-key tests: an admin to call /v1/admin/keys/*, and the kids tokens and the JWKS name.
+
+export const ADMIN_EMAIL = 'root@example.com'
+export const ADMIN_PASSWORD = 'bootstrap password'
+export const ADMIN_ENV = { BOOTSTRAP_ADMIN_EMAIL: ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD }
+
+/** An access token with scope admin (the app must have been built with ADMIN_ENV). */
+export async function adminToken(app: FastifyInstance): Promise<string> {
+  const res = await passwordGrant(app, { username: ADMIN_EMAIL, password: ADMIN_PASSWORD })
+  if (res.statusCode !== 200) throw new Error(`admin login failed: ${res.statusCode} ${res.body}`)
+  return res.json().access_token
+}
+
+/** The `kid` in a compact JWS header. */
+export function kidOf(token: string): string {
+  return JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')).kid
+}
+
+export async function jwksKids(app: FastifyInstance): Promise<string[]> {
+  const res = await app.inject({ url: '/.well-known/jwks.json' })
+  return (res.json().keys as Array<{ kid: string }>).map((k) => k.kid).sort()
+}
+
+export async function rotate(app: FastifyInstance, token: string, body?: object) {
+  return app.inject({
+    method: 'POST',
+    url: '/v1/admin/keys/rotate',
+    headers: bearer(token),
+    ...(body ? { payload: body } : {}),
+  })
+}
+
+/** GET /v1/me/claims: 200 when the token verifies, touching no database. */
+export async function claimsStatus(app: FastifyInstance, token: string): Promise<number> {
+  return (await app.inject({ url: '/v1/me/claims', headers: bearer(token) })).statusCode
+}

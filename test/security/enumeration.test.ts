@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { PASSWORD, passwordGrant, signUp, uniqueEmail } from '../helpers/flows.js'
 
@@ -9,6 +9,7 @@ import { PASSWORD, passwordGrant, signUp, uniqueEmail } from '../helpers/flows.j
 
 const ATTEMPTS = 21
 const MAX_MEDIAN_SPREAD = 0.3
+const MEASUREMENTS = 3
 
 /** The response minus what legitimately varies per response (the date). */
 function fingerprint(res: Awaited<ReturnType<typeof passwordGrant>>) {
@@ -54,11 +55,13 @@ await eachDialect(t, async (t, dialect) => {
       t.same(fingerprint(res), fingerprint(first!), `${Object.keys(cases)[i + 1]} matches unknown email`)
   })
 
-  await t.test(`they take the same time: medians of ${ATTEMPTS} attempts each within 30 %`, async (t) => {
+  /** Medians (ms) of ATTEMPTS timed attempts per case, interleaved in a shuffled order each round. */
+  async function measure(t: Test): Promise<Record<string, number>> {
     const timings: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]))
-    // Interleaved, so load from anything else on the machine falls on all three alike.
+    // Interleaved and shuffled, so load from anything else on the machine falls on all three alike.
     for (let round = -2; round < ATTEMPTS; round++) {
-      for (const [name, attempt] of Object.entries(cases)) {
+      const order = Object.entries(cases).sort(() => Math.random() - 0.5)
+      for (const [name, attempt] of order) {
         const start = process.hrtime.bigint()
         const res = await attempt()
         const elapsed = Number(process.hrtime.bigint() - start) / 1e6
@@ -66,13 +69,23 @@ await eachDialect(t, async (t, dialect) => {
         if (round >= 0) timings[name]!.push(elapsed) // the first two rounds warm up
       }
     }
-    const medians = Object.fromEntries(Object.entries(timings).map(([name, ms]) => [name, median(ms)]))
-    const values = Object.values(medians)
-    const spread = Math.max(...values) / Math.min(...values) - 1
-    t.comment(
-      `median ms: ${JSON.stringify(medians, (_k, v) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v))}`,
-    )
-    t.ok(Math.min(...values) > 5, 'each attempt paid for a bcrypt compare at cost 10')
+    return Object.fromEntries(Object.entries(timings).map(([name, ms]) => [name, median(ms)]))
+  }
+
+  await t.test(`they take the same time: medians of ${ATTEMPTS} attempts each within 30 %`, async (t) => {
+    // A real difference (say, no dummy hash for unknown emails: 1 ms against 50) fails
+    // every measurement; a loaded CI machine can skew one, so up to three are taken.
+    let spread = Number.POSITIVE_INFINITY
+    for (let measurement = 1; measurement <= MEASUREMENTS && spread > MAX_MEDIAN_SPREAD; measurement++) {
+      const medians = await measure(t)
+      const values = Object.values(medians)
+      spread = Math.max(...values) / Math.min(...values) - 1
+      const rounded = JSON.stringify(medians, (_k, v) =>
+        typeof v === 'number' ? Math.round(v * 10) / 10 : v,
+      )
+      t.comment(`measurement ${measurement}, median ms: ${rounded}, spread ${Math.round(spread * 100)} %`)
+      t.ok(Math.min(...values) > 5, 'each attempt paid for a bcrypt compare at cost 10')
+    }
     t.ok(spread <= MAX_MEDIAN_SPREAD, `medians differ by ${Math.round(spread * 100)} % (at most 30 %)`)
   })
 })

@@ -61,6 +61,22 @@ function validRequests(world: FuzzWorld, pick: number): Array<[Route, Entries]> 
         ['grant_type', 'password'],
         ['username', email],
         ['password', PASSWORD],
+        ['refresh_token_delivery', 'cookie'],
+      ],
+    ],
+    [
+      token,
+      [
+        ['grant_type', 'refresh_token'],
+        ['refresh_token_delivery', 'cookie'],
+      ],
+    ],
+    [
+      token,
+      [
+        ['grant_type', 'password'],
+        ['username', email],
+        ['password', PASSWORD],
         ['scope', 'profile:read'],
       ],
     ],
@@ -159,18 +175,33 @@ export function requestArbitrary(world: FuzzWorld): fc.Arbitrary<InjectOptions> 
         { weight: 1, arbitrary: printable },
       ),
       authorization,
+      // Browser mode (CONTRACT §8): the refresh cookie and the CSRF headers, right or wrong.
+      browser: fc.option(
+        fc.record(
+          {
+            origin: fc.constantFrom('http://badge.test', 'http://badge.test', 'https://evil.example', 'null'),
+            'x-badge-csrf': fc.constantFrom('1', '1', '0', ''),
+            'sec-fetch-site': fc.constantFrom('same-origin', 'same-site', 'cross-site', 'none'),
+            cookie: fc.oneof(
+              fc.nat().map((i) => `__Secure-badge_rt=${world.refreshTokens[i % world.refreshTokens.length]}`),
+              printable.map((s) => `__Secure-badge_rt=${s}`),
+            ),
+          },
+          { requiredKeys: ['origin', 'x-badge-csrf'] },
+        ),
+      ),
       query: fc.option(
         fc.dictionary(fc.constantFrom('access_token', 'except', 'x'), printable, { maxKeys: 2 }),
       ),
     })
-    .map(({ anyRoute, body, encoding, raw, contentType, authorization, query }) => {
+    .map(({ anyRoute, body, encoding, raw, contentType, authorization, browser, query }) => {
       const route: Route = body.route ?? anyRoute
       const method = route[0]
       const url: string = route[1]
       const options: InjectOptions = {
         method,
         url: query ? `${url}?${new URLSearchParams(query as Record<string, string>)}` : url,
-        headers: {},
+        headers: { ...browser },
       }
       if (authorization !== undefined) options.headers!.authorization = authorization
       if (method !== 'GET') {

@@ -58,6 +58,7 @@ await eachDialect(t, async (t, dialect) => {
   const created = new Set<string>()
   const sessionsSeen = new Set(sessionsBefore.map((s) => s.id))
   const statuses = new Map<number, number>()
+  let cookieRefreshes = 0
 
   await t.test(`${RUNS} random and mutated requests: no 5xx, always the error shape`, async (t) => {
     await fc.assert(
@@ -71,15 +72,21 @@ await eachDialect(t, async (t, dialect) => {
           const body = res.json()
           world.accessTokens.push(body.access_token)
           // client_credentials issues an access token only: no session, no refresh token.
-          if (body.refresh_token !== undefined) {
-            sessionsSeen.add(decode(body.access_token).payload.sid as string)
-            world.refreshTokens.push(body.refresh_token)
+          const sid = decode(body.access_token).payload.sid
+          if (typeof sid === 'string') sessionsSeen.add(sid)
+          if (body.refresh_token !== undefined) world.refreshTokens.push(body.refresh_token)
+          // Browser mode: the refresh token arrives as a cookie instead.
+          const cookie = /__Secure-badge_rt=([^;]+)/.exec(String(res.headers['set-cookie'] ?? ''))
+          if (cookie?.[1]) {
+            world.refreshTokens.push(cookie[1])
+            cookieRefreshes++
           }
         }
       }),
       { numRuns: RUNS },
     )
     t.comment(`statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`)
+    t.comment(`refresh tokens delivered as cookies: ${cookieRefreshes}`)
     t.ok((statuses.get(200) ?? 0) > 0 && (statuses.get(201) ?? 0) > 0, 'some requests got through to success')
     t.ok((statuses.get(400) ?? 0) > 0 && (statuses.get(401) ?? 0) > 0, 'and many were refused')
   })

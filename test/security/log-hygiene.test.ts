@@ -152,6 +152,30 @@ await eachDialect(t, async (t, dialect) => {
     headers: FORM,
     payload: form({ token: second.access_token }),
   })
+  // Browser mode: the refresh token travels only in the cookie.
+  const browser = { origin: 'http://badge.test', 'x-badge-csrf': '1' }
+  const cookieLogin = await send({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: { ...FORM, ...browser },
+    payload: form({ grant_type: 'password', username: email, password, refresh_token_delivery: 'cookie' }),
+  })
+  t.equal(cookieLogin.statusCode, 200)
+  const cookieToken = /__Secure-badge_rt=([^;]+)/.exec(String(cookieLogin.headers['set-cookie']))![1]!
+  secret('cookie-delivered refresh token', cookieToken)
+  secret('cookie-login access token', cookieLogin.json().access_token)
+  const cookieRefresh = await send({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: { ...FORM, ...browser, cookie: `__Secure-badge_rt=${cookieToken}` },
+    payload: form({ grant_type: 'refresh_token', refresh_token_delivery: 'cookie' }),
+  })
+  t.equal(cookieRefresh.statusCode, 200)
+  secret(
+    'rotated cookie refresh token',
+    /__Secure-badge_rt=([^;]+)/.exec(String(cookieRefresh.headers['set-cookie']))![1]!,
+  )
+
   // A registered client: client_credentials by body and by Basic, and introspection.
   const { client, clientSecret } = await app.services.clients.createClient({
     name: 'svc',

@@ -1,5 +1,8 @@
 import type { Clock } from '../clock.js'
+import type { VerificationKey } from './signature.js'
 import { VerifiedTokenCache } from './verified-cache.js'
+
+export type { VerificationKey } from './signature.js'
 
 // The stateless bearer check (CONTRACT §2, §6), shared by Badge's own routes and by
 // the resource-server kit: one implementation, two users. It runs on every protected
@@ -38,14 +41,6 @@ export class UnknownKeyId extends TokenRejected {
   override name = 'UnknownKeyId'
 }
 
-/** A key the verifier can check signatures with; `alg` is fixed by the key, never by the token. */
-export interface VerificationKey {
-  kid: string
-  alg: string
-  /** Signature, algorithm and `typ: at+jwt`; returns the payload. Throws on any failure. */
-  verify(token: string): unknown
-}
-
 /** Where keys come from: Badge's own key set, or a resource server's cached JWKS. */
 export interface KeySource {
   get(kid: string): VerificationKey | undefined
@@ -66,18 +61,25 @@ function reject(description: string): never {
   throw new TokenRejected(description)
 }
 
-function parseHeader(token: string): Record<string, unknown> {
-  const dot = token.indexOf('.')
-  if (dot < 1) reject('The access token is not a compact JWS.')
-  let header: unknown
+/** Parses one base64url JSON segment of the compact token as a JSON object. */
+function parseSegment(segment: string, what: 'header' | 'payload'): Record<string, unknown> {
+  let value: unknown
   try {
-    header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'))
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
   } catch {
-    reject('The access token header is not base64url-encoded JSON.')
+    reject(`The access token ${what} is not base64url-encoded JSON.`)
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header))
-    reject('The access token header is not a JSON object.')
-  return header as Record<string, unknown>
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    reject(`The access token ${what} is not a JSON object.`)
+  return value as Record<string, unknown>
+}
+
+/** RFC 9068 §4: typ is "at+jwt"; RFC 7515 §4.1.9 lets "application/" be prefixed, in any case. */
+function isAccessTokenType(typ: unknown): boolean {
+  if (typ === 'at+jwt') return true
+  if (typeof typ !== 'string') return false
+  const lower = typ.toLowerCase()
+  return lower === 'at+jwt' || lower === 'application/at+jwt'
 }
 
 function audienceMatches(aud: unknown, audience: string): boolean {
@@ -91,10 +93,7 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
   const cache = new VerifiedTokenCache<VerifiedAccessToken>(options.cacheSize)
   keys.onChange(() => cache.retainKeys((kid) => keys.get(kid) !== undefined))
 
-  function checkClaims(payload: unknown, now: number): AccessTokenClaims {
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
-      reject('The access token payload is not a JSON object.')
-    const c = payload as Record<string, unknown>
+  function checkClaims(c: Record<string, unknown>, now: number): AccessTokenClaims {
     if (c.iss !== issuer) reject('The access token was issued by another issuer.')
     if (!audienceMatches(c.aud, audience)) reject('The access token is not meant for this audience.')
     if (typeof c.exp !== 'number') reject('The access token has no expiry.')
@@ -123,26 +122,38 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
       if (cached.exp + LEEWAY_SECONDS > now && keys.get(cached.kid) !== undefined) return cached
       cache.delete(token)
     }
-    const header = parseHeader(token)
+    // Compact JWS (RFC 7515 §7.1): exactly three segments, none of them empty.
+    const dot1 = token.indexOf('.')
+    const dot2 = token.indexOf('.', dot1 + 1)
+    if (dot1 < 1 || dot2 < dot1 + 2 || dot2 === token.length - 1 || token.indexOf('.', dot2 + 1) !== -1)
+      reject('The access token is not a compact JWS.')
+    const header = parseSegment(token.slice(0, dot1), 'header')
     // jku, x5u, jwk and x5c are never followed: the key comes from our own set only.
     if (header.crit !== undefined) reject('The access token has a crit header.')
     if (typeof header.kid !== 'string') reject('The access token has no key id.')
     const key = keys.get(header.kid)
     if (key === undefined) throw new UnknownKeyId('The access token was signed by an unknown key.')
     if (header.alg !== key.alg) reject('The access token algorithm does not match its key.')
-    let payload: unknown
-    try {
-      payload = key.verify(token)
-    } catch {
+    const encodedSignature = token.slice(dot2 + 1)
+    const signature = Buffer.from(encodedSignature, 'base64url')
+    // Node's base64url decoder skips stray characters; only the canonical encoding is
+    // accepted, so no two strings carry the same signature (the cache keys on the string).
+    if (
+      !isAccessTokenType(header.typ) ||
+      signature.toString('base64url') !== encodedSignature ||
+      !key.verifySignature(token.slice(0, dot2), signature)
+    ) {
       reject('The access token signature or type is invalid.')
     }
+    const payload = parseSegment(token.slice(dot1 + 1, dot2), 'payload')
     const claims = checkClaims(payload, now)
-    const verified: VerifiedAccessToken = {
-      claims,
+    // Frozen: the cache hands this same object to later requests, so no route may alter it.
+    const verified: VerifiedAccessToken = Object.freeze({
+      claims: Object.freeze(claims),
       scopes: new Set(claims.scope.split(' ').filter(Boolean)),
       kid: key.kid,
       exp: claims.exp,
-    }
+    })
     cache.set(token, verified)
     return verified
   }

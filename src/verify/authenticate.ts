@@ -76,33 +76,39 @@ function verify(verifier: AccessTokenVerifier, token: string): VerifiedAccessTok
   }
 }
 
+/**
+ * The `authenticate` hook over one verifier. Exported so a service can protect routes
+ * with a second verifier (another issuer, or the benchmark's cache-off variant);
+ * most code uses `app.authenticate`.
+ */
+export function createAuthenticateHook(verifier: AccessTokenVerifier) {
+  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const token = extractBearerToken(request)
+    if (token instanceof BearerError) return sendBearerError(reply, token)
+    try {
+      request.auth = verifier.verifyAccessToken(token)
+      return done()
+    } catch (error) {
+      if (!(error instanceof UnknownKeyId)) return sendBearerError(reply, toBearerError(error))
+    }
+    // A kid we do not know may come from a key rotated on another instance (or a new
+    // key in the issuer's JWKS): reload the key set (the source throttles this) and
+    // try once more.
+    verifier.keys.reloadForUnknownKid().then(
+      () => {
+        const result = verify(verifier, token)
+        if (result instanceof BearerError) return sendBearerError(reply, result)
+        request.auth = result
+        done()
+      },
+      () => sendBearerError(reply, BearerError.invalid('The access token was signed by an unknown key.')),
+    )
+  }
+}
+
 async function bearerAuth(app: FastifyInstance, { verifier }: BearerAuthOptions) {
   app.decorateRequest('auth', null)
-  app.decorate(
-    'authenticate',
-    (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-      const token = extractBearerToken(request)
-      if (token instanceof BearerError) return sendBearerError(reply, token)
-      try {
-        request.auth = verifier.verifyAccessToken(token)
-        return done()
-      } catch (error) {
-        if (!(error instanceof UnknownKeyId)) return sendBearerError(reply, toBearerError(error))
-      }
-      // A kid we do not know may come from a key rotated on another instance (or a new
-      // key in the issuer's JWKS): reload the key set (the source throttles this) and
-      // try once more.
-      verifier.keys.reloadForUnknownKid().then(
-        () => {
-          const result = verify(verifier, token)
-          if (result instanceof BearerError) return sendBearerError(reply, result)
-          request.auth = result
-          done()
-        },
-        () => sendBearerError(reply, BearerError.invalid('The access token was signed by an unknown key.')),
-      )
-    },
-  )
+  app.decorate('authenticate', createAuthenticateHook(verifier))
 }
 
 export const bearerAuthPlugin = fp(bearerAuth, { name: 'badge-bearer-auth', fastify: '5.x' })

@@ -1,7 +1,7 @@
 // `badge/verify`: the resource-server kit. Other Fastify services verify Badge's access
 // tokens with the very code Badge uses on its own routes.
 
-export { extractBearerToken, requireScopes, sendBearerError } from './authenticate.js'
+export { createAuthenticateHook, extractBearerToken, requireScopes, sendBearerError } from './authenticate.js'
 export { verificationKeyFromJwk } from './jwk.js'
 export { type BadgeVerifyOptions, badgeVerify, badgeVerify as default } from './plugin.js'
 export { freshnessSeconds, JwksFetchError, RemoteJwks, type RemoteJwksOptions } from './remote-jwks.js'

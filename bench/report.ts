@@ -1,0 +1,263 @@
+import type { ExpressResult } from './scenarios/express.js'
+import type { LoginResult } from './scenarios/login.js'
+import type { ProtectedResult } from './scenarios/protected.js'
+import type { RefreshResult } from './scenarios/refresh.js'
+import type { VerifyOpsResult } from './scenarios/verify-ops.js'
+import { MISSED } from './why-missed.js'
+
+// Turns one run's results into the target list and bench/RESULTS.md. Every figure is
+// shown as a ratio of a baseline measured in the same run; raw numbers follow in
+// brackets only to show scale.
+
+export interface Results {
+  meta: {
+    date: string
+    mode: string
+    node: string
+    cpu: string
+    cores: number
+    memoryGb: number
+    platform: string
+    pinned: string
+    loadAverage: { start: number[]; end: number[] }
+    seconds: number
+    note: string | undefined
+    settings: object
+  }
+  verify?: VerifyOpsResult
+  protected?: ProtectedResult
+  express?: ExpressResult
+  login?: LoginResult
+  refresh?: { sqlite: RefreshResult; postgres: RefreshResult | undefined }
+  targets?: Target[]
+}
+
+export interface Target {
+  id: string
+  label: string
+  value: number
+  target: number
+  /** Higher is better, or lower is better. */
+  better: 'higher' | 'lower'
+  met: boolean
+  display: string
+  targetDisplay: string
+}
+
+const x = (n: number) => `${n.toFixed(2)}×`
+const int = (n: number) => Math.round(n).toLocaleString('en-US')
+
+function target(
+  id: string,
+  label: string,
+  value: number,
+  goal: number,
+  better: 'higher' | 'lower',
+  unit = '×',
+): Target {
+  const met = better === 'higher' ? value >= goal : value <= goal
+  const show = (n: number) => (unit === '×' ? x(n) : `${int(n)}${unit}`)
+  return {
+    id,
+    label,
+    value,
+    target: goal,
+    better,
+    met,
+    display: show(value),
+    targetDisplay: `${better === 'higher' ? '≥' : '≤'} ${show(goal)}`,
+  }
+}
+
+export function targetsOf(r: Results): Target[] {
+  const out: Target[] = []
+  if (r.protected) {
+    out.push(
+      target(
+        'protected-one-token',
+        'protected/bare, cache on, one token',
+        r.protected.ratio.oneToken,
+        0.85,
+        'higher',
+      ),
+    )
+    out.push(
+      target(
+        'protected-rotation',
+        `protected/bare, cache on, ${int(r.protected.rotationTokens)} tokens in rotation`,
+        r.protected.ratio.rotation,
+        0.75,
+        'higher',
+      ),
+    )
+  }
+  if (r.verify)
+    for (const [alg, ratio] of Object.entries(r.verify.ratio))
+      out.push(target(`verify-${alg}`, `uncached verify ${alg} / node:crypto`, ratio, 0.85, 'higher'))
+  if (r.express)
+    out.push(target('badge-express', 'badge/express (same ES256 token)', r.express.ratio.cached, 3, 'higher'))
+  if (r.login) {
+    out.push(target('login-bcrypt', 'logins / bcrypt limit', r.login.ratio, 0.9, 'higher'))
+    out.push(target('login-p99', 'protected p99 under login load / idle p99', r.login.p99Ratio, 2, 'lower'))
+  }
+  if (r.refresh)
+    out.push(
+      target(
+        'refresh-sqlite',
+        'refresh/s on SQLite (file)',
+        r.refresh.sqlite.perSecond,
+        2500,
+        'higher',
+        '/s',
+      ),
+    )
+  return out
+}
+
+function section(title: string, lines: string[]): string {
+  return `## ${title}\n\n${lines.join('\n')}\n`
+}
+
+export function renderMarkdown(r: Results): string {
+  const m = r.meta
+  const parts: string[] = []
+  parts.push(`# Badge benchmark results
+
+Written by \`npm run bench\` (${m.mode} run). Every figure is a ratio of a baseline measured
+**in the same run on the same machine**; raw numbers, in brackets, only show scale.
+
+| | |
+|---|---|
+| date | ${m.date} |
+| machine | ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GiB, ${m.platform} |
+| Node.js | ${m.node} |
+| pinning | ${m.pinned} |
+| load average (1/5/15 min) | ${m.loadAverage.start.join(' / ')} at start, ${m.loadAverage.end.join(' / ')} at end |
+| duration | ${m.seconds} s |
+${m.note ? `| conditions | ${m.note} |\n` : ''}`)
+
+  if (r.targets?.length) {
+    const rows = r.targets.map(
+      (t) => `| ${t.label} | **${t.display}** | ${t.targetDisplay} | ${t.met ? 'met' : '**missed**'} |`,
+    )
+    parts.push(section('Targets', ['| measure | this run | target | |', '|---|---|---|---|', ...rows]))
+  }
+
+  if (r.protected) {
+    const p = r.protected
+    parts.push(
+      section('protected/bare', [
+        "A route doing no I/O behind `app.authenticate` + `requireScopes('profile:read')`, against the",
+        'same route unprotected, in one Badge process (EdDSA key, logging off, rate limits off).',
+        `autocannon, ${(m.settings as { connections: number }).connections} connections, median of the rounds.`,
+        '',
+        '| variant | protected / bare | [req/s] | peak RSS |',
+        '|---|---|---|---|',
+        `| bare route (baseline) | 1.00× | [${int(p.rps.bare)}] | ${int(p.peakRssMb.bare)} MiB |`,
+        `| cache on, one token | **${x(p.ratio.oneToken)}** | [${int(p.rps.oneToken)}] | ${int(p.peakRssMb.oneToken)} MiB |`,
+        `| cache on, ${int(p.rotationTokens)} distinct tokens in rotation | **${x(p.ratio.rotation)}** | [${int(p.rps.rotation)}] | ${int(p.peakRssMb.rotation)} MiB |`,
+        `| cache off (every request verifies a signature) | **${x(p.ratio.cacheOff)}** | [${int(p.rps.cacheOff)}] | ${int(p.peakRssMb.cacheOff)} MiB |`,
+      ]),
+    )
+  }
+
+  if (r.verify) {
+    const v = r.verify
+    const rows = Object.entries(v.opsPerSecond).map(
+      ([alg, o]) =>
+        `| ${alg} | **${x(v.ratio[alg as keyof typeof v.ratio])}** | ${x(v.fastJwtRatio[alg as keyof typeof v.fastJwtRatio])} | [${int(o.crypto)} / ${int(o.badge)} / ${int(o.fastJwt)}] |`,
+    )
+    parts.push(
+      section('verify ops/s vs node:crypto', [
+        "Badge's whole uncached check (parse, key lookup, signature, `typ`, claims) per second, against",
+        'the bare `crypto.verify` (HMAC + `timingSafeEqual` for HS256) on the same key and bytes: the most',
+        "this machine can do. fast-jwt's verifier is shown for reference. One core, in-process.",
+        '',
+        '| algorithm | Badge / crypto | fast-jwt / crypto | [crypto / Badge / fast-jwt ops/s] |',
+        '|---|---|---|---|',
+        ...rows,
+      ]),
+    )
+  }
+
+  if (r.express) {
+    const e = r.express
+    parts.push(
+      section('badge/express', [
+        'The same protected route and the same ES256 token (jsonwebtoken has no EdDSA) in Badge and in',
+        'Express 5 + passport-jwt + jsonwebtoken (`bench/baselines/`), each alone on the same core.',
+        '',
+        '| | / express protected | [req/s] | peak RSS |',
+        '|---|---|---|---|',
+        `| express + passport-jwt, protected (baseline) | 1.00× | [${int(e.rps.express)}] | ${int(e.peakRssMb.express)} MiB |`,
+        `| Badge, protected, cache on (default) | **${x(e.ratio.cached)}** | [${int(e.rps.badge)}] | ${int(e.peakRssMb.badge)} MiB |`,
+        `| Badge, protected, cache off | **${x(e.ratio.cacheOff)}** | [${int(e.rps.badgeCacheOff)}] | |`,
+        `| express, bare route | ${x(e.rps.expressBare / e.rps.express)} | [${int(e.rps.expressBare)}] | |`,
+      ]),
+    )
+  }
+
+  if (r.login) {
+    const l = r.login
+    parts.push(
+      section('login/bcrypt-limit', [
+        `Password-grant logins at BCRYPT_COST=12 against the bcrypt limit: ${l.cores} cores ÷ one compare`,
+        `(${l.compareMs.toFixed(0)} ms, measured in this run) = ${l.limitPerSecond.toFixed(1)} logins/s. Meanwhile a`,
+        `latency probe calls the protected route at a fixed rate; its p99 is compared with the idle p99.`,
+        '',
+        '| | ratio | [raw] |',
+        '|---|---|---|',
+        `| logins / bcrypt limit | **${x(l.ratio)}** | [${l.loginsPerSecond.toFixed(1)} / ${l.limitPerSecond.toFixed(1)} per s; ${l.shed} shed with 503] |`,
+        `| protected p99 under logins / idle | **${x(l.p99Ratio)}** | [${l.protectedP99Ms.underLogins.toFixed(2)} ms / ${l.protectedP99Ms.idle.toFixed(2)} ms] |`,
+        `| peak RSS under login load | | ${int(l.peakRssMb)} MiB |`,
+      ]),
+    )
+  }
+
+  if (r.refresh) {
+    const rows = [r.refresh.sqlite, r.refresh.postgres]
+      .filter((f): f is RefreshResult => f !== undefined)
+      .map(
+        (f) =>
+          `| ${f.database === 'sqlite' ? 'SQLite (file, WAL)' : 'PostgreSQL (loopback)'} | **${int(f.perSecond)}/s** | ${x(f.perSecond / 2500)} | ${f.failed} | ${int(f.peakRssMb)} MiB |`,
+      )
+    if (!r.refresh.postgres) rows.push('| PostgreSQL | not run: TEST_DATABASE_URL was not set | | | |')
+    parts.push(
+      section('refresh/s', [
+        'Refresh-token rotations per second, each connection walking its own session (every response',
+        "carries the next request's refresh token). The target is absolute: 2,500/s on SQLite.",
+        '',
+        '| database | rotations | / 2,500 target | failed | peak RSS |',
+        '|---|---|---|---|---|',
+        ...rows,
+      ]),
+    )
+  }
+
+  const missed = (r.targets ?? []).filter((t) => !t.met)
+  if (missed.length)
+    parts.push(
+      section(
+        'Missed targets: why, and what would close them',
+        missed.map(
+          (t) =>
+            `- **${t.label}** (${t.display}, target ${t.targetDisplay}): ${MISSED[t.id] ?? 'not analysed yet.'}`,
+        ),
+      ),
+    )
+
+  parts.push(
+    section('Method', [
+      '- Servers run in their own processes (`node --import tsx`, which adds ~30 MiB of RSS), pinned with',
+      '  `taskset` to CPU 1 while autocannon and the probes run on CPU 0; the login server is not pinned,',
+      '  since bcrypt is meant to use every core.',
+      '- Each HTTP comparison runs in interleaved rounds (order rotated every round) after a warm-up;',
+      '  the tables show medians. The latency probe is open-loop: requests are timed from when they were',
+      '  due, so a stalled event loop shows up in p99.',
+      '- Reproduce: `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (smoke, < 60 s,',
+      '  written to the git-ignored `bench/results.quick.json` and `bench/RESULTS.quick.md`). Set',
+      '  `TEST_DATABASE_URL` to include PostgreSQL, and `--note "…"` to record the conditions.',
+    ]),
+  )
+  return `${parts.join('\n')}`
+}

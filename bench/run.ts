@@ -1,0 +1,94 @@
+import { rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { CORES, canPin, pinSelf } from './lib/child.js'
+import { settings } from './lib/settings.js'
+import { round } from './lib/stats.js'
+import { type Results, renderMarkdown, targetsOf } from './report.js'
+import { badgeVsExpress } from './scenarios/express.js'
+import { loginVsBcrypt } from './scenarios/login.js'
+import { protectedVsBare } from './scenarios/protected.js'
+import { refreshPostgres, refreshSqlite } from './scenarios/refresh.js'
+import { verifyOps } from './scenarios/verify-ops.js'
+
+// npm run bench [-- --quick] [-- --only=verify,protected,express,refresh,login] [-- --note "..."]
+// Full runs write bench/results.json and bench/RESULTS.md; --quick (the CI smoke mode)
+// and --only runs write bench/results.quick.json and bench/RESULTS.quick.md instead.
+
+const argv = process.argv.slice(2)
+const quick = argv.includes('--quick')
+const only = argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
+const noteIndex = argv.indexOf('--note')
+const note = noteIndex >= 0 ? argv[noteIndex + 1] : process.env.BENCH_NOTE
+const wanted = (name: string) => !only || only.includes(name)
+
+const s = settings(quick)
+const pinned = CORES >= 2 && pinSelf()
+const started = performance.now()
+const loadStart = loadavg()
+const log = (line: string) =>
+  process.stderr.write(`[bench ${round((performance.now() - started) / 1000, 1)}s] ${line}\n`)
+
+const results: Results = {
+  meta: {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : only ? `only ${only.join(',')}` : 'full',
+    node: process.version,
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: CORES,
+    memoryGb: round(totalmem() / 2 ** 30, 1),
+    platform: `${process.platform} ${process.arch}`,
+    pinned: pinned
+      ? 'load generator on CPU 0, servers on CPU 1 (login server unpinned)'
+      : 'no (taskset unavailable or one core)',
+    loadAverage: { start: loadStart.map((n) => round(n)), end: [] },
+    seconds: 0,
+    note,
+    settings: { ...s, dir: undefined },
+  },
+}
+
+try {
+  if (wanted('verify')) {
+    log('verify ops/s vs node:crypto')
+    results.verify = await verifyOps(s)
+  }
+  if (wanted('protected')) {
+    log('protected/bare')
+    results.protected = await protectedVsBare(s)
+  }
+  if (wanted('express')) {
+    log('badge/express')
+    results.express = await badgeVsExpress(s)
+  }
+  if (wanted('refresh')) {
+    log('refresh/s on SQLite')
+    const sqlite = await refreshSqlite(s)
+    const adminUrl = process.env.TEST_DATABASE_URL
+    log(
+      adminUrl ? 'refresh/s on PostgreSQL' : 'refresh/s on PostgreSQL skipped: TEST_DATABASE_URL is not set',
+    )
+    results.refresh = { sqlite, postgres: adminUrl ? await refreshPostgres(s, adminUrl) : undefined }
+  }
+  if (wanted('login')) {
+    log('login/bcrypt-limit')
+    results.login = await loginVsBcrypt(s)
+  }
+} finally {
+  rmSync(s.dir, { recursive: true, force: true })
+}
+
+results.meta.seconds = round((performance.now() - started) / 1000, 1)
+results.meta.loadAverage.end = loadavg().map((n) => round(n))
+results.targets = targetsOf(results)
+const committed = !quick && !only
+const base = fileURLToPath(new URL('.', import.meta.url))
+const [json, md] = committed ? ['results.json', 'RESULTS.md'] : ['results.quick.json', 'RESULTS.quick.md']
+writeFileSync(`${base}${json}`, `${JSON.stringify(results, null, 2)}\n`)
+writeFileSync(`${base}${md}`, renderMarkdown(results))
+log(`wrote bench/${json} and bench/${md}${canPin ? '' : ' (taskset not found: nothing pinned)'}`)
+for (const t of results.targets)
+  log(`${t.met ? 'met   ' : 'MISSED'} ${t.label}: ${t.display} (target ${t.targetDisplay})`)

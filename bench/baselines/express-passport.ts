@@ -1,13 +1,13 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
 import passport from 'passport'
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt'
-import { rssSampler, serveCommands } from '../lib/child.js'
+import { serveCommands, statsSampler } from '../lib/child.js'
 
 // What many users would build instead of Badge's check: Express 5, passport-jwt over
 // jsonwebtoken, and a scope middleware. Same routes and same token as the Badge
 // bench server (ES256: jsonwebtoken has no EdDSA).
 
-const rss = rssSampler()
+const stats = statsSampler()
 const publicKey = process.env.BENCH_PUBLIC_KEY_PEM
 const issuer = process.env.ISSUER
 if (!publicKey || !issuer) throw new Error('BENCH_PUBLIC_KEY_PEM and ISSUER are required')
@@ -49,5 +49,5 @@ app.get(
 
 const server = app.listen(0, '127.0.0.1', () => {
   const address = server.address()
-  serveCommands(typeof address === 'object' && address ? address.port : 0, { rss: () => rss.take() })
+  serveCommands(typeof address === 'object' && address ? address.port : 0, { stats: () => stats.take() })
 })

@@ -30,6 +30,8 @@ export interface ServerProcess {
   url: string
   pid: number
   call<T>(cmd: string, args?: Record<string, unknown>): Promise<T>
+  /** Peak RSS and CPU time since the previous call. */
+  stats(): Promise<ServerStats>
   stop(): Promise<void>
 }
 
@@ -50,7 +52,11 @@ export async function startServer(
   env: Record<string, string>,
   cpu?: number,
 ): Promise<ServerProcess> {
-  const node = [process.execPath, '--import', 'tsx', script]
+  // BENCH_PROFILE=<dir> writes a V8 CPU profile of every server, for finding hot spots.
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+    : []
+  const node = [process.execPath, ...profile, '--import', 'tsx', script]
   // An unpinned server still needs taskset: it would inherit this process's single CPU.
   const cpuList = cpu !== undefined ? String(cpu) : `0-${CORES - 1}`
   const [command, ...args] = canPin ? ['taskset', '-c', cpuList, ...node] : node
@@ -78,18 +84,20 @@ export async function startServer(
       else waiter.resolve(message.result)
     })
   })
+  const call = <T>(cmd: string, args: Record<string, unknown> = {}) => {
+    const id = nextId++
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      child.send({ id, cmd, ...args })
+    })
+  }
   return {
     name,
     port,
     url: `http://127.0.0.1:${port}`,
     pid: child.pid!,
-    call<T>(cmd: string, args: Record<string, unknown> = {}) {
-      const id = nextId++
-      return new Promise<T>((resolve, reject) => {
-        pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
-        child.send({ id, cmd, ...args })
-      })
-    },
+    call,
+    stats: () => call<ServerStats>('stats'),
     async stop() {
       if (child.exitCode !== null) return
       const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -101,10 +109,10 @@ export async function startServer(
   }
 }
 
-/** The server side of the protocol: answers the parent's commands and reports readiness. */
 // biome-ignore lint/suspicious/noExplicitAny: each command reads its own fields of an untyped IPC message
 type Command = (args: any) => unknown
 
+/** The server side of the protocol: answers the parent's commands and reports readiness. */
 export function serveCommands(port: number, commands: Record<string, Command>): void {
   process.on('message', async (message: { id: number; cmd: string }) => {
     const handler = commands[message.cmd]
@@ -120,16 +128,31 @@ export function serveCommands(port: number, commands: Record<string, Command>): 
   process.send!({ type: 'ready', port })
 }
 
-/** Peak resident set size since the last reset, sampled every 50 ms. */
-export function rssSampler() {
+export interface ServerStats {
+  /** Peak resident set size since the last take, bytes (sampled every 50 ms). */
+  peakRss: number
+  /** CPU time this process used since the last take, microseconds (user + system). */
+  cpuMicros: number
+}
+
+/**
+ * Peak RSS and CPU time between two `take()`s. CPU time per request is the figure that
+ * survives a busy machine: wall-clock rates fall when other work steals the core,
+ * CPU time per request barely moves.
+ */
+export function statsSampler() {
   let peak = process.memoryUsage.rss()
+  let cpu = process.cpuUsage()
   setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss())
   }, 50).unref()
   return {
-    take() {
-      const result = { peak: Math.max(peak, process.memoryUsage.rss()), current: process.memoryUsage.rss() }
-      peak = result.current
+    take(): ServerStats {
+      const used = process.cpuUsage(cpu)
+      cpu = process.cpuUsage()
+      const current = process.memoryUsage.rss()
+      const result = { peakRss: Math.max(peak, current), cpuMicros: used.user + used.system }
+      peak = current
       return result
     },
   }

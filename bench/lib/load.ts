@@ -8,6 +8,8 @@ import { percentile } from './stats.js'
 export interface LoadResult {
   /** 2xx responses per second. */
   rps: number
+  /** 2xx responses in all. */
+  count: number
   non2xx: number
   errors: number
   p50: number
@@ -41,6 +43,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   const ok = result['2xx']
   return {
     rps: ok / Math.max(result.duration, 0.001),
+    count: ok,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     p50: result.latency.p50,

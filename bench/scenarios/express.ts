@@ -11,6 +11,10 @@ import { median } from '../lib/stats.js'
 export interface ExpressResult {
   rps: { badge: number; badgeCacheOff: number; express: number; expressBare: number }
   ratio: { cached: number; cacheOff: number }
+  /** Server CPU time per request (µs), median over rounds. */
+  cpuUsPerRequest: { badge: number; badgeCacheOff: number; express: number; expressBare: number }
+  /** express CPU per request / Badge CPU per request: the ratio a dedicated core would show. */
+  cpuRatio: { cached: number; cacheOff: number }
   peakRssMb: { badge: number; express: number }
 }
 
@@ -49,6 +53,7 @@ export async function badgeVsExpress(s: Settings): Promise<ExpressResult> {
     type Name = keyof typeof runs
     const names = Object.keys(runs) as Name[]
     const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>
+    const cpu = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>
     const peak = { badge: 0, express: 0 }
     // Warm-up, then interleaved rounds.
     for (const name of names) await runs[name](s.warmup)
@@ -56,18 +61,24 @@ export async function badgeVsExpress(s: Settings): Promise<ExpressResult> {
       for (let i = 0; i < names.length; i++) {
         const name = names[(i + round) % names.length]!
         const server = name.startsWith('badge') ? badge : express
-        await server.call('rss')
+        await server.stats()
         const result = await runs[name]()
-        const rss = await server.call<{ peak: number }>('rss')
+        const stats = await server.stats()
         samples[name].push(result.rps)
+        cpu[name].push(stats.cpuMicros / Math.max(1, result.count))
         const which = name.startsWith('badge') ? 'badge' : 'express'
-        peak[which] = Math.max(peak[which], rss.peak / 2 ** 20)
+        peak[which] = Math.max(peak[which], stats.peakRss / 2 ** 20)
       }
     }
     const rps = Object.fromEntries(names.map((n) => [n, median(samples[n])])) as ExpressResult['rps']
+    const cpuUs = Object.fromEntries(
+      names.map((n) => [n, median(cpu[n])]),
+    ) as ExpressResult['cpuUsPerRequest']
     return {
       rps,
       ratio: { cached: rps.badge / rps.express, cacheOff: rps.badgeCacheOff / rps.express },
+      cpuUsPerRequest: cpuUs,
+      cpuRatio: { cached: cpuUs.express / cpuUs.badge, cacheOff: cpuUs.express / cpuUs.badgeCacheOff },
       peakRssMb: peak,
     }
   } finally {

@@ -74,7 +74,7 @@ export async function loginVsBcrypt(s: Settings): Promise<LoginResult> {
     let peak = 0
     for (let round = 0; round < s.loginRounds; round++) {
       idle.push((await probeLatency(protectedUrl, auth, s.probeRate, s.probeSeconds)).p99)
-      await server.call('rss')
+      await server.stats()
       const logins = login()
       // Probe the middle of the login run, once bcrypt is saturated.
       await new Promise((resolve) => setTimeout(resolve, 1000))
@@ -85,7 +85,7 @@ export async function loginVsBcrypt(s: Settings): Promise<LoginResult> {
         Math.min(s.probeSeconds, s.loginSeconds - 2),
       )
       const result = await logins
-      peak = Math.max(peak, (await server.call<{ peak: number }>('rss')).peak / 2 ** 20)
+      peak = Math.max(peak, (await server.stats()).peakRss / 2 ** 20)
       loaded.push(probe.p99)
       rates.push(result.rps)
       shed += result.non2xx

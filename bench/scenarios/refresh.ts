@@ -17,6 +17,8 @@ export interface RefreshResult {
   database: 'sqlite' | 'postgres'
   perSecond: number
   rounds: number[]
+  /** Server CPU time per rotation (µs), median over rounds: 1e6 / this is a dedicated core's rate. */
+  cpuUsPerRotation: number
   failed: number
   peakRssMb: number
 }
@@ -64,24 +66,28 @@ async function measure(
       body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
     })
     if (signup.status !== 201) throw new Error(`signup failed: ${signup.status}`)
-    const run = async (seconds: number) => {
-      // Fresh sessions each run: the last in-flight rotations of a run are never read back.
-      // Twice as many as connections, so a failed rotation cannot starve a connection.
-      const pool = await Promise.all(Array.from({ length: s.connections * 2 }, () => login(server.url)))
-      return load({ url: server.url, seconds, connections: s.connections, requests: chained(pool) })
-    }
-    await run(s.warmup)
+    // Fresh sessions each run: the last in-flight rotations of a run are never read back.
+    // Twice as many as connections, so a failed rotation cannot starve a connection.
+    const sessions = () => Promise.all(Array.from({ length: s.connections * 2 }, () => login(server.url)))
+    const run = (seconds: number, pool: string[]) =>
+      load({ url: server.url, seconds, connections: s.connections, requests: chained(pool) })
+    await run(s.warmup, await sessions())
     const rounds: number[] = []
+    const cpu: number[] = []
     let failed = 0
     let peak = 0
     for (let round = 0; round < s.refreshRounds; round++) {
-      await server.call('rss')
-      const result = await run(s.refreshSeconds)
-      peak = Math.max(peak, (await server.call<{ peak: number }>('rss')).peak / 2 ** 20)
+      // Sessions are logged in first, so the CPU window holds the rotations only.
+      const pool = await sessions()
+      await server.stats()
+      const result = await run(s.refreshSeconds, pool)
+      const stats = await server.stats()
+      peak = Math.max(peak, stats.peakRss / 2 ** 20)
+      cpu.push(stats.cpuMicros / Math.max(1, result.count))
       rounds.push(result.rps)
       failed += result.non2xx + result.errors
     }
-    return { perSecond: median(rounds), rounds, failed, peakRssMb: peak }
+    return { perSecond: median(rounds), rounds, cpuUsPerRotation: median(cpu), failed, peakRssMb: peak }
   } finally {
     await server.stop()
   }

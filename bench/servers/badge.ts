@@ -2,7 +2,7 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createAuthenticateHook, requireScopes } from '../../src/verify/authenticate.js'
 import { createAccessTokenVerifier } from '../../src/verify/verifier.js'
-import { rssSampler, serveCommands } from '../lib/child.js'
+import { serveCommands, statsSampler } from '../lib/child.js'
 
 // Badge as configured by the environment, plus three routes that do no I/O:
 //   /bench/bare               unprotected
@@ -10,7 +10,7 @@ import { rssSampler, serveCommands } from '../lib/child.js'
 //   /bench/protected-nocache  the same hooks over a verifier with the cache off
 // The parent drives it over IPC (tokens to issue, peak RSS).
 
-const rss = rssSampler()
+const stats = statsSampler()
 const config = loadConfig(process.env)
 const app = await buildApp(config, { logger: false })
 const { services } = app
@@ -51,5 +51,5 @@ serveCommands(typeof address === 'object' && address ? address.port : 0, {
         }).token,
     ),
   jwks: () => services.keys.jwks(),
-  rss: () => rss.take(),
+  stats: () => stats.take(),
 })

@@ -82,6 +82,37 @@ function isAccessTokenType(typ: unknown): boolean {
   return lower === 'at+jwt' || lower === 'application/at+jwt'
 }
 
+/** What the check needs from a protected header; `alg` and `typ` are compared, never trusted. */
+interface ProtectedHeader {
+  kid: string
+  alg: unknown
+  isAccessToken: boolean
+}
+
+const HEADER_CACHE_SIZE = 64
+
+/**
+ * Every token a key signs carries the same header segment, so its parse is kept, keyed
+ * by the exact segment string (the same string always parses the same way). Only
+ * headers that passed the structural checks are kept; the map is emptied when full, so
+ * junk headers can cost a re-parse but never memory.
+ */
+function createHeaderParser() {
+  const parsed = new Map<string, ProtectedHeader>()
+  return (segment: string): ProtectedHeader => {
+    const known = parsed.get(segment)
+    if (known !== undefined) return known
+    const header = parseSegment(segment, 'header')
+    // jku, x5u, jwk and x5c are never followed: the key comes from our own set only.
+    if (header.crit !== undefined) reject('The access token has a crit header.')
+    if (typeof header.kid !== 'string') reject('The access token has no key id.')
+    const result = { kid: header.kid, alg: header.alg, isAccessToken: isAccessTokenType(header.typ) }
+    if (parsed.size >= HEADER_CACHE_SIZE) parsed.clear()
+    parsed.set(segment, result)
+    return result
+  }
+}
+
 function audienceMatches(aud: unknown, audience: string): boolean {
   // An array naming other audiences too is refused: a token for several services
   // could be replayed from one of them against another.
@@ -91,6 +122,7 @@ function audienceMatches(aud: unknown, audience: string): boolean {
 export function createAccessTokenVerifier(options: VerifierOptions) {
   const { keys, clock, issuer, audience } = options
   const cache = new VerifiedTokenCache<VerifiedAccessToken>(options.cacheSize)
+  const parseHeader = createHeaderParser()
   keys.onChange(() => cache.retainKeys((kid) => keys.get(kid) !== undefined))
 
   function checkClaims(c: Record<string, unknown>, now: number): AccessTokenClaims {
@@ -107,11 +139,10 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     }
     if (c.scope !== undefined && typeof c.scope !== 'string') reject('The access token scope is malformed.')
     if (c.sid !== undefined && typeof c.sid !== 'string') reject('The access token session is malformed.')
-    return {
-      ...(c as unknown as AccessTokenClaims),
-      aud: audience,
-      scope: (c.scope as string | undefined) ?? '',
-    }
+    // The parsed payload is ours alone: normalize it in place rather than copy it.
+    c.aud = audience
+    c.scope ??= ''
+    return c as unknown as AccessTokenClaims
   }
 
   function verifyAccessToken(token: string): VerifiedAccessToken {
@@ -127,10 +158,7 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     const dot2 = token.indexOf('.', dot1 + 1)
     if (dot1 < 1 || dot2 < dot1 + 2 || dot2 === token.length - 1 || token.indexOf('.', dot2 + 1) !== -1)
       reject('The access token is not a compact JWS.')
-    const header = parseSegment(token.slice(0, dot1), 'header')
-    // jku, x5u, jwk and x5c are never followed: the key comes from our own set only.
-    if (header.crit !== undefined) reject('The access token has a crit header.')
-    if (typeof header.kid !== 'string') reject('The access token has no key id.')
+    const header = parseHeader(token.slice(0, dot1))
     const key = keys.get(header.kid)
     if (key === undefined) throw new UnknownKeyId('The access token was signed by an unknown key.')
     if (header.alg !== key.alg) reject('The access token algorithm does not match its key.')
@@ -139,7 +167,7 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     // Node's base64url decoder skips stray characters; only the canonical encoding is
     // accepted, so no two strings carry the same signature (the cache keys on the string).
     if (
-      !isAccessTokenType(header.typ) ||
+      !header.isAccessToken ||
       signature.toString('base64url') !== encodedSignature ||
       !key.verifySignature(token.slice(0, dot2), signature)
     ) {
@@ -148,9 +176,11 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     const payload = parseSegment(token.slice(dot1 + 1, dot2), 'payload')
     const claims = checkClaims(payload, now)
     // Frozen: the cache hands this same object to later requests, so no route may alter it.
+    const scopes = new Set(claims.scope.split(' '))
+    scopes.delete('')
     const verified: VerifiedAccessToken = Object.freeze({
       claims: Object.freeze(claims),
-      scopes: new Set(claims.scope.split(' ').filter(Boolean)),
+      scopes,
       kid: key.kid,
       exp: claims.exp,
     })

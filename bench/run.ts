@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process'
 import { rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { CORES, canPin, pinSelf } from './lib/child.js'
@@ -25,6 +27,7 @@ const noteIndex = argv.indexOf('--note')
 const note = noteIndex >= 0 ? argv[noteIndex + 1] : process.env.BENCH_NOTE
 const wanted = (name: string) => !only || only.includes(name)
 
+const biome = createRequire(import.meta.url).resolve('@biomejs/biome/bin/biome')
 const s = settings(quick)
 const pinned = CORES >= 2 && pinSelf()
 const started = performance.now()
@@ -89,6 +92,8 @@ const base = fileURLToPath(new URL('.', import.meta.url))
 const [json, md] = committed ? ['results.json', 'RESULTS.md'] : ['results.quick.json', 'RESULTS.quick.md']
 writeFileSync(`${base}${json}`, `${JSON.stringify(results, null, 2)}\n`)
 writeFileSync(`${base}${md}`, renderMarkdown(results))
+// Lay the files out as the project's formatter would, so `npm run lint` stays clean.
+spawnSync(process.execPath, [biome, 'format', '--write', `${base}${json}`, `${base}${md}`], { stdio: 'ignore' })
 log(`wrote bench/${json} and bench/${md}${canPin ? '' : ' (taskset not found: nothing pinned)'}`)
 for (const t of results.targets)
   log(`${t.met ? 'met   ' : 'MISSED'} ${t.label}: ${t.display} (target ${t.targetDisplay})`)

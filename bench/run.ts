@@ -93,7 +93,9 @@ const [json, md] = committed ? ['results.json', 'RESULTS.md'] : ['results.quick.
 writeFileSync(`${base}${json}`, `${JSON.stringify(results, null, 2)}\n`)
 writeFileSync(`${base}${md}`, renderMarkdown(results))
 // Lay the files out as the project's formatter would, so `npm run lint` stays clean.
-spawnSync(process.execPath, [biome, 'format', '--write', `${base}${json}`, `${base}${md}`], { stdio: 'ignore' })
+spawnSync(process.execPath, [biome, 'format', '--write', `${base}${json}`, `${base}${md}`], {
+  stdio: 'ignore',
+})
 log(`wrote bench/${json} and bench/${md}${canPin ? '' : ' (taskset not found: nothing pinned)'}`)
 for (const t of results.targets)
   log(`${t.met ? 'met   ' : 'MISSED'} ${t.label}: ${t.display} (target ${t.targetDisplay})`)

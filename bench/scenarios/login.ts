@@ -1,3 +1,4 @@
+import { getPriority, setPriority } from 'node:os'
 import bcrypt from 'bcrypt'
 import { CORES, startServer } from '../lib/child.js'
 import { load, probeLatency } from '../lib/load.js'
@@ -67,6 +68,13 @@ export async function loginVsBcrypt(s: Settings): Promise<LoginResult> {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ grant_type: 'password', username: EMAIL, password: PASSWORD }).toString(),
       })
+    // While bcrypt fills every core, this process (load and probe) would queue behind it
+    // for CPU and charge its own wait to the server's latency. Raise its priority when
+    // allowed (root), as a separate client machine would be; the server's is untouched.
+    const priority = getPriority()
+    try {
+      setPriority(priority - 5)
+    } catch {}
     const idle: number[] = []
     const loaded: number[] = []
     const rates: number[] = []
@@ -90,6 +98,9 @@ export async function loginVsBcrypt(s: Settings): Promise<LoginResult> {
       rates.push(result.rps)
       shed += result.non2xx
     }
+    try {
+      setPriority(priority)
+    } catch {}
     const limitPerSecond = cores / (oneCompare / 1000)
     const loginsPerSecond = median(rates)
     const p99 = { idle: median(idle), underLogins: median(loaded) }

@@ -58,7 +58,7 @@ export function settings(quick: boolean): Settings {
         rotation: 10_000,
         verifyRounds: 5,
         verifyMs: 600,
-        bcryptCompares: 4,
+        bcryptCompares: 3,
         loginRounds: 3,
         loginSeconds: 10,
         probeRate: 200,

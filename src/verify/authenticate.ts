@@ -63,7 +63,7 @@ export function sendBearerError(reply: FastifyReply, error: BearerError): void {
     .send({ error: error.code, error_description: error.description })
 }
 
-// Library errors (fast-jwt's FAST_JWT_*, JSON, base64) never leak: every failure is invalid_token.
+// Unexpected errors (node:crypto, a key source's own) never leak: every failure is invalid_token.
 function toBearerError(error: unknown): BearerError {
   return BearerError.invalid(error instanceof TokenRejected ? error.message : 'The access token is invalid.')
 }

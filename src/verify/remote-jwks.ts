@@ -101,7 +101,7 @@ export class RemoteJwks implements KeySource {
   }
 
   async reloadForUnknownKid(): Promise<boolean> {
-    if (this.#inFlight) return this.#inFlight
+    if (this.#inFlight) return this.#inFlight.catch(() => false)
     if (this.#clock() - this.#lastFetchAt < this.#options.minFetchIntervalMs) return false
     return this.refresh().catch(() => false)
   }

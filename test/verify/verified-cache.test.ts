@@ -109,7 +109,7 @@ t.test('expiry is re-checked on every cache hit', async (t) => {
   t.equal(verifier.cache.size, 0, 'the expired entry is gone')
 })
 
-t.test('the cache holds at most its size, dropping the least recently used', async (t) => {
+t.test('the cache holds at most its size, and keeps a token in use over one that is not', async (t) => {
   const { verifier, checks, clock } = setup(3, ed)
   const tokens = Array.from({ length: 5 }, () => accessToken(ed, clock()))
   for (const token of tokens.slice(0, 3)) verifier.verifyAccessToken(token)
@@ -121,7 +121,19 @@ t.test('the cache holds at most its size, dropping the least recently used', asy
   verifier.verifyAccessToken(tokens[0]!)
   t.equal(checks.count, 5, 'the recently used token stayed')
   verifier.verifyAccessToken(tokens[1]!)
-  t.equal(checks.count, 6, 'the least recently used one was dropped')
+  t.equal(checks.count, 6, 'an unused one was dropped')
+})
+
+t.test('a token in constant use stays cached through a stream of new tokens', async (t) => {
+  const { verifier, checks, clock } = setup(3, ed)
+  const hot = accessToken(ed, clock(), { sub: 'hot' })
+  verifier.verifyAccessToken(hot)
+  for (let i = 0; i < 20; i++) {
+    verifier.verifyAccessToken(accessToken(ed, clock()))
+    verifier.verifyAccessToken(hot)
+  }
+  t.equal(checks.count, 21, 'the hot token was checked once, each passing token once')
+  t.equal(verifier.cache.size, 3)
 })
 
 t.test('a cache size of 0 disables the cache', async (t) => {

@@ -13,3 +13,11 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits
+
+/**
+ * Median of per-round ratios a[i] / b[i]. Each round measures both sides back to back,
+ * so a slow spell of the machine that spans a round cancels out of its ratio.
+ */
+export function pairedRatio(a: number[], b: number[]): number {
+  return median(a.map((value, i) => value / b[i]!))
+}

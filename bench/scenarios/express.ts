@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto'
 import { startServer } from '../lib/child.js'
 import { load } from '../lib/load.js'
 import { badgeEnv, type Settings } from '../lib/settings.js'
-import { median } from '../lib/stats.js'
+import { median, pairedRatio } from '../lib/stats.js'
 
 // badge/express: the same protected route in Badge and in Express 5 + passport-jwt +
 // jsonwebtoken, same ES256 token (jsonwebtoken cannot verify EdDSA), same run, each
@@ -10,6 +10,7 @@ import { median } from '../lib/stats.js'
 
 export interface ExpressResult {
   rps: { badge: number; badgeCacheOff: number; express: number; expressBare: number }
+  /** Median of the per-round ratios Badge / express (each round runs all four back to back). */
   ratio: { cached: number; cacheOff: number }
   /** Server CPU time per request (µs), median over rounds. */
   cpuUsPerRequest: { badge: number; badgeCacheOff: number; express: number; expressBare: number }
@@ -76,7 +77,10 @@ export async function badgeVsExpress(s: Settings): Promise<ExpressResult> {
     ) as ExpressResult['cpuUsPerRequest']
     return {
       rps,
-      ratio: { cached: rps.badge / rps.express, cacheOff: rps.badgeCacheOff / rps.express },
+      ratio: {
+        cached: pairedRatio(samples.badge, samples.express),
+        cacheOff: pairedRatio(samples.badgeCacheOff, samples.express),
+      },
       cpuUsPerRequest: cpuUs,
       cpuRatio: { cached: cpuUs.express / cpuUs.badge, cacheOff: cpuUs.express / cpuUs.badgeCacheOff },
       peakRssMb: peak,

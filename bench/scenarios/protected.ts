@@ -2,7 +2,7 @@ import type autocannon from 'autocannon'
 import { startServer } from '../lib/child.js'
 import { type LoadResult, load } from '../lib/load.js'
 import { badgeEnv, type Settings } from '../lib/settings.js'
-import { median } from '../lib/stats.js'
+import { median, pairedRatio } from '../lib/stats.js'
 
 // protected/bare: the same no-I/O route with and without authenticate + requireScopes,
 // in one Badge process (EdDSA, the default), rounds interleaved so drift hits both.
@@ -11,6 +11,7 @@ export type Variant = 'bare' | 'oneToken' | 'rotation' | 'cacheOff'
 
 export interface ProtectedResult {
   rps: Record<Variant, number>
+  /** Median of the per-round ratios variant / bare (each round runs both back to back). */
   ratio: Record<Exclude<Variant, 'bare'>, number>
   rounds: Record<Variant, number[]>
   /** Server CPU time per request (µs), median over rounds: robust to a busy machine. */
@@ -117,9 +118,9 @@ export async function protectedVsBare(s: Settings): Promise<ProtectedResult> {
     return {
       rps,
       ratio: {
-        oneToken: rps.oneToken / rps.bare,
-        rotation: rps.rotation / rps.bare,
-        cacheOff: rps.cacheOff / rps.bare,
+        oneToken: pairedRatio(rounds.oneToken, rounds.bare),
+        rotation: pairedRatio(rounds.rotation, rounds.bare),
+        cacheOff: pairedRatio(rounds.cacheOff, rounds.bare),
       },
       rounds,
       cpuUsPerRequest: cpuUs,

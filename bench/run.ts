@@ -97,5 +97,19 @@ spawnSync(process.execPath, [biome, 'format', '--write', `${base}${json}`, `${ba
   stdio: 'ignore',
 })
 log(`wrote bench/${json} and bench/${md}${canPin ? '' : ' (taskset not found: nothing pinned)'}`)
+// The smoke run's real check: every scenario exercised its success path.
+const problems = [
+  results.protected?.non2xx ? `protected/bare: ${results.protected.non2xx} requests failed` : '',
+  results.express?.non2xx ? `badge/express: ${results.express.non2xx} requests failed` : '',
+  results.refresh?.sqlite.failed
+    ? `refresh on SQLite: ${results.refresh.sqlite.failed} rotations failed`
+    : '',
+  results.refresh?.postgres?.failed
+    ? `refresh on PostgreSQL: ${results.refresh.postgres.failed} rotations failed`
+    : '',
+  results.login && !(results.login.loginsPerSecond > 0) ? 'login: no login succeeded' : '',
+].filter(Boolean)
+for (const problem of problems) log(`FAILED ${problem}`)
+if (problems.length) process.exitCode = 1
 for (const t of results.targets)
   log(`${t.met ? 'met   ' : 'MISSED'} ${t.label}: ${t.display} (target ${t.targetDisplay})`)

@@ -17,6 +17,8 @@ export interface ExpressResult {
   /** express CPU per request / Badge CPU per request: the ratio a dedicated core would show. */
   cpuRatio: { cached: number; cacheOff: number }
   peakRssMb: { badge: number; express: number }
+  /** Answers other than 2xx, and socket errors: should be none. */
+  non2xx: number
 }
 
 export async function badgeVsExpress(s: Settings): Promise<ExpressResult> {
@@ -56,6 +58,7 @@ export async function badgeVsExpress(s: Settings): Promise<ExpressResult> {
     const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>
     const cpu = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>
     const peak = { badge: 0, express: 0 }
+    let non2xx = 0
     // Warm-up, then interleaved rounds.
     for (const name of names) await runs[name](s.warmup)
     for (let round = 0; round < s.rounds; round++) {
@@ -66,6 +69,7 @@ export async function badgeVsExpress(s: Settings): Promise<ExpressResult> {
         const result = await runs[name]()
         const stats = await server.stats()
         samples[name].push(result.rps)
+        non2xx += result.non2xx + result.errors
         cpu[name].push(stats.cpuMicros / Math.max(1, result.count))
         const which = name.startsWith('badge') ? 'badge' : 'express'
         peak[which] = Math.max(peak[which], stats.peakRss / 2 ** 20)
@@ -84,6 +88,7 @@ export async function badgeVsExpress(s: Settings): Promise<ExpressResult> {
       cpuUsPerRequest: cpuUs,
       cpuRatio: { cached: cpuUs.express / cpuUs.badge, cacheOff: cpuUs.express / cpuUs.badgeCacheOff },
       peakRssMb: peak,
+      non2xx,
     }
   } finally {
     await express?.stop()

@@ -1,12 +1,10 @@
-import { spawnSync } from 'node:child_process'
-import { rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { rmSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import { CORES, canPin, pinSelf } from './lib/child.js'
+import { writeResults } from './lib/output.js'
 import { settings } from './lib/settings.js'
 import { round } from './lib/stats.js'
-import { type Results, renderMarkdown, targetsOf } from './report.js'
+import { type Results, targetsOf } from './report.js'
 import { badgeVsExpress } from './scenarios/express.js'
 import { loginVsBcrypt } from './scenarios/login.js'
 import { protectedVsBare } from './scenarios/protected.js'
@@ -27,7 +25,6 @@ const noteIndex = argv.indexOf('--note')
 const note = noteIndex >= 0 ? argv[noteIndex + 1] : process.env.BENCH_NOTE
 const wanted = (name: string) => !only || only.includes(name)
 
-const biome = createRequire(import.meta.url).resolve('@biomejs/biome/bin/biome')
 const s = settings(quick)
 const pinned = CORES >= 2 && pinSelf()
 const started = performance.now()
@@ -87,15 +84,7 @@ try {
 results.meta.seconds = round((performance.now() - started) / 1000, 1)
 results.meta.loadAverage.end = loadavg().map((n) => round(n))
 results.targets = targetsOf(results)
-const committed = !quick && !only
-const base = fileURLToPath(new URL('.', import.meta.url))
-const [json, md] = committed ? ['results.json', 'RESULTS.md'] : ['results.quick.json', 'RESULTS.quick.md']
-writeFileSync(`${base}${json}`, `${JSON.stringify(results, null, 2)}\n`)
-writeFileSync(`${base}${md}`, renderMarkdown(results))
-// Lay the files out as the project's formatter would, so `npm run lint` stays clean.
-spawnSync(process.execPath, [biome, 'format', '--write', `${base}${json}`, `${base}${md}`], {
-  stdio: 'ignore',
-})
+const [json, md] = writeResults(results, !quick && !only)
 log(`wrote bench/${json} and bench/${md}${canPin ? '' : ' (taskset not found: nothing pinned)'}`)
 // The smoke run's real check: every scenario exercised its success path.
 const problems = [

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { type Results, renderMarkdown } from '../report.js'
+import { renderMarkdown } from '../markdown.js'
+import type { Results } from '../report.js'
 
 export const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url))
 

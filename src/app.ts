@@ -1,12 +1,14 @@
 import helmet from '@fastify/helmet'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { DestinationStream } from 'pino'
 import { clientRoutes } from './clients/routes.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Config } from './config.js'
 import { type BadgeDatabase, createDatabase } from './db/index.js'
 import { migrateToLatest } from './db/migrations.js'
 import { healthRoutes } from './health/routes.js'
+import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/server-options.js'
 import { keyRoutes } from './keys/routes.js'
 import { loggerOptions } from './logger.js'
 import { MAINTENANCE_INTERVAL_MS } from './maintenance.js'
@@ -16,7 +18,8 @@ import { wellKnownRoutes } from './oauth/well-known.js'
 import { browserPlugin } from './plugins/browser.js'
 import { createMemoryCounterStore, createRedisCounterStore, withFallback } from './plugins/counters.js'
 import { API_CSP_DIRECTIVES, docsRoutes } from './plugins/docs.js'
-import { errorHandlerPlugin } from './plugins/error-handler.js'
+import { errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
+import { inputHygienePlugin } from './plugins/input-hygiene.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { connectRedis } from './plugins/redis.js'
@@ -40,13 +43,19 @@ export interface AppDeps {
   clock?: Clock
   /** Logger options; defaults to LOG_LEVEL with redaction. */
   logger?: FastifyServerOptions['logger']
+  /** Where the default logger writes (stdout when unset): lets tests read every log line. */
+  logStream?: DestinationStream
+  /** Overrides of the socket timeouts, so tests can play a slow client without waiting seconds. */
+  timeouts?: Partial<ServerTimeouts>
 }
 
 /** Builds the Badge app, migrated and with keys loaded, but not listening. */
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions(config.logLevel),
+    logger: deps.logger ?? loggerOptions(config.logLevel, deps.logStream),
     bodyLimit: 65536,
+    ...serverOptions({ ...SERVER_TIMEOUTS, ...deps.timeouts }),
+    frameworkErrors: frameworkErrorHandler,
     // A hop count is valid at run time; fastify's types only list the other forms.
     trustProxy: config.trustProxy as boolean | string,
     return503OnClosing: true,
@@ -106,6 +115,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   app.decorate('services', services)
   await app.register(errorHandlerPlugin)
+  await app.register(inputHygienePlugin)
   await app.register(helmet, {
     global: true,
     contentSecurityPolicy: { useDefaults: false, directives: API_CSP_DIRECTIVES },

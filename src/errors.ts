@@ -46,6 +46,15 @@ export class OAuthError extends BadgeError {
   override name = 'OAuthError'
 }
 
+/**
+ * RFC 6750 §3: error_description in a challenge may hold only %x20-21 / %x23-5B /
+ * %x5D-7E: no quote or backslash (which would end or corrupt the quoted-string), no
+ * control or non-ASCII character.
+ */
+function challengeText(description: string): string {
+  return description.replace(/["\\]/g, "'").replace(/[^\x20-\x7E]/g, '?')
+}
+
 /** RFC 6750 §3: failures of a bearer-protected route, with their WWW-Authenticate challenge. */
 export class BearerError extends BadgeError {
   override name = 'BearerError'
@@ -58,13 +67,13 @@ export class BearerError extends BadgeError {
 
   static invalid(description: string): BearerError {
     return new BearerError(401, 'invalid_token', description, {
-      'www-authenticate': `Bearer realm="badge", error="invalid_token", error_description="${description}"`,
+      'www-authenticate': `Bearer realm="badge", error="invalid_token", error_description="${challengeText(description)}"`,
     })
   }
 
   static malformed(description: string): BearerError {
     return new BearerError(400, 'invalid_request', description, {
-      'www-authenticate': `Bearer realm="badge", error="invalid_request", error_description="${description}"`,
+      'www-authenticate': `Bearer realm="badge", error="invalid_request", error_description="${challengeText(description)}"`,
     })
   }
 

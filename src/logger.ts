@@ -1,4 +1,5 @@
 import type { FastifyServerOptions } from 'fastify'
+import type { DestinationStream } from 'pino'
 
 // Nothing secret reaches a log line: credentials in headers, cookies and bodies are
 // redacted, and token-bearing query parameters are masked in logged URLs (a client
@@ -11,9 +12,11 @@ export function maskUrl(url: string): string {
   return url.includes('?') ? url.replace(SENSITIVE_QUERY, '$1[Redacted]') : url
 }
 
-export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+/** `stream` replaces stdout, e.g. so tests can read every line written. */
+export function loggerOptions(level: string, stream?: DestinationStream): FastifyServerOptions['logger'] {
   return {
     level,
+    ...(stream ? { stream } : {}),
     redact: {
       paths: [
         'req.headers.authorization',

@@ -28,11 +28,6 @@ try {
   process.exit(1)
 }
 
-// Slow or idle clients must not hold sockets forever.
-app.server.headersTimeout = 10_000
-app.server.requestTimeout = 30_000
-app.server.keepAliveTimeout = 65_000
-
 let closing = false
 async function shutdown(signal: string) {
   if (closing) return

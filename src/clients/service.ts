@@ -8,6 +8,8 @@ import { splitScopes } from '../users/service.js'
 import type { ClientRepository } from './repository.js'
 import { clientSecretMatches, generateClientId, generateClientSecret, hashClientSecret } from './secrets.js'
 
+const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
 /** A registered (confidential) client as admins see it: never its secret or hash. */
 export interface PublicClient {
   client_id: string
@@ -66,7 +68,9 @@ export function createClientService({ clients, sessions, clock, knownScopes }: C
 
   /** The client these credentials name, or undefined; unknown ids cost the same comparison. */
   async function authenticate(clientId: string, secret: string): Promise<ClientRow | undefined> {
-    const client = await clients.findByClientId(clientId)
+    // An id outside the client_id alphabet (CONTRACT §4) names no client: answered like an
+    // unknown one, without asking the database (PostgreSQL text cannot even hold a NUL).
+    const client = CLIENT_ID.test(clientId) ? await clients.findByClientId(clientId) : undefined
     return clientSecretMatches(secret, client?.secret_hash) ? client : undefined
   }
 

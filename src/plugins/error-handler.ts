@@ -40,7 +40,12 @@ const FASTIFY_CLIENT_ERRORS: Record<string, [number, ErrorCode, string]> = {
     'The Content-Length header does not match the body.',
   ],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid_request', 'The JSON body is empty.'],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_request', 'The body is not valid JSON.'],
+  // Also raised for __proto__ and constructor.prototype keys, refused as prototype poisoning.
+  FST_ERR_CTP_INVALID_JSON_BODY: [
+    400,
+    'invalid_request',
+    'The body is not valid JSON, or it has a __proto__ or constructor.prototype key.',
+  ],
   FST_ERR_CTP_MALFORMED_BODY: [400, 'invalid_request', 'The body could not be parsed.'],
   FST_ERR_BAD_URL: [400, 'invalid_request', 'The URL is malformed.'],
 }
@@ -90,6 +95,17 @@ function handleError(
   }
   request.log.error({ err: error }, 'unhandled error')
   return send(reply, 500, 'server_error', 'An internal error occurred.')
+}
+
+/**
+ * Fastify's `frameworkErrors`: router failures that happen before a route exists
+ * (an undecodable URL, an over-long path parameter). Without it Fastify answers in
+ * its own shape, with its internal error code.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const description =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long.' : 'The URL is malformed.'
+  return send(reply, 400, 'invalid_request', description)
 }
 
 async function errorHandler(app: FastifyInstance) {

@@ -11,6 +11,9 @@ import {
 // RFC 6750 bearer authentication as two onRequest hooks, applied per route:
 //   onRequest: [app.authenticate, requireScopes('profile:read')]
 // Callback-style hooks: the common path does no promise allocation and no I/O.
+// The hooks answer failures themselves (sendBearerError) rather than through the
+// app's error handler: the resource-server kit runs them in services whose error
+// handler Badge does not own, and both must give the same RFC 6750 answers.
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,8 +25,11 @@ declare module 'fastify' {
   }
 }
 
-// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+// RFC 6750 §2.1: "Bearer" 1*SP b64token. A header of that shape whose one credential
+// is not a b64token (a stray "=" or "!") carries a malformed *token*: it goes to the
+// verifier and is refused as invalid_token (§3.1). Only a header that is malformed as
+// a whole — no credential, several, repeated headers — is invalid_request.
+const BEARER = /^Bearer +(\S+) *$/i
 const BEARER_SCHEME = /^Bearer(?: |$)/i
 
 /** The bearer token of a request, or a BearerError describing why there is none. */
@@ -39,7 +45,7 @@ export function extractBearerToken(request: FastifyRequest): string | BearerErro
   const match = BEARER.exec(header)
   if (match) return match[1]!
   if (BEARER_SCHEME.test(header))
-    return BearerError.malformed('The Authorization header must be "Bearer <token>".')
+    return BearerError.malformed('The Authorization header must be Bearer followed by one token.')
   return BearerError.missing()
 }
 
@@ -47,7 +53,20 @@ export interface BearerAuthOptions {
   verifier: AccessTokenVerifier
 }
 
-// Library errors (fast-jwt's FAST_JWT_*, JSON, base64) never leak: every failure is invalid_token.
+/**
+ * Answers a failed bearer check: status, WWW-Authenticate challenge (RFC 6750 §3) and
+ * `{error, error_description}`, exactly as plugins/error-handler.ts serializes errors.
+ */
+export function sendBearerError(reply: FastifyReply, error: BearerError): void {
+  reply
+    .code(error.statusCode)
+    .headers(error.headers)
+    .header('cache-control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send({ error: error.code, error_description: error.description })
+}
+
+// Unexpected errors (node:crypto, a key source's own) never leak: every failure is invalid_token.
 function toBearerError(error: unknown): BearerError {
   return BearerError.invalid(error instanceof TokenRejected ? error.message : 'The access token is invalid.')
 }
@@ -60,43 +79,50 @@ function verify(verifier: AccessTokenVerifier, token: string): VerifiedAccessTok
   }
 }
 
+/**
+ * The `authenticate` hook over one verifier. Exported so a service can protect routes
+ * with a second verifier (another issuer, or the benchmark's cache-off variant);
+ * most code uses `app.authenticate`.
+ */
+export function createAuthenticateHook(verifier: AccessTokenVerifier) {
+  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const token = extractBearerToken(request)
+    if (token instanceof BearerError) return sendBearerError(reply, token)
+    try {
+      request.auth = verifier.verifyAccessToken(token)
+      return done()
+    } catch (error) {
+      if (!(error instanceof UnknownKeyId)) return sendBearerError(reply, toBearerError(error))
+    }
+    // A kid we do not know may come from a key rotated on another instance (or a new
+    // key in the issuer's JWKS): reload the key set (the source throttles this) and
+    // try once more.
+    verifier.keys.reloadForUnknownKid().then(
+      () => {
+        const result = verify(verifier, token)
+        if (result instanceof BearerError) return sendBearerError(reply, result)
+        request.auth = result
+        done()
+      },
+      () => sendBearerError(reply, BearerError.invalid('The access token was signed by an unknown key.')),
+    )
+  }
+}
+
 async function bearerAuth(app: FastifyInstance, { verifier }: BearerAuthOptions) {
   app.decorateRequest('auth', null)
-  app.decorate(
-    'authenticate',
-    (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
-      const token = extractBearerToken(request)
-      if (token instanceof BearerError) return done(token)
-      try {
-        request.auth = verifier.verifyAccessToken(token)
-        return done()
-      } catch (error) {
-        if (!(error instanceof UnknownKeyId)) return done(toBearerError(error))
-      }
-      // A kid we do not know may come from a key rotated on another instance: reload
-      // the key set (the source throttles this) and try once more.
-      verifier.keys.reloadForUnknownKid().then(
-        () => {
-          const result = verify(verifier, token)
-          if (result instanceof BearerError) return done(result)
-          request.auth = result
-          done()
-        },
-        () => done(BearerError.invalid('The access token was signed by an unknown key.')),
-      )
-    },
-  )
+  app.decorate('authenticate', createAuthenticateHook(verifier))
 }
 
 export const bearerAuthPlugin = fp(bearerAuth, { name: 'badge-bearer-auth', fastify: '5.x' })
 
 /** RFC 6750 §3.1 insufficient_scope when the verified token lacks any of `scopes`. */
 export function requireScopes(...scopes: string[]) {
-  return (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const auth = request.auth
-    if (auth === null) return done(BearerError.missing())
+    if (auth === null) return sendBearerError(reply, BearerError.missing())
     for (const scope of scopes)
-      if (!auth.scopes.has(scope)) return done(BearerError.insufficientScope(scopes))
+      if (!auth.scopes.has(scope)) return sendBearerError(reply, BearerError.insufficientScope(scopes))
     done()
   }
 }

@@ -1,5 +1,8 @@
 import type { Clock } from '../clock.js'
+import type { VerificationKey } from './signature.js'
 import { VerifiedTokenCache } from './verified-cache.js'
+
+export type { VerificationKey } from './signature.js'
 
 // The stateless bearer check (CONTRACT §2, §6), shared by Badge's own routes and by
 // the resource-server kit: one implementation, two users. It runs on every protected
@@ -38,14 +41,6 @@ export class UnknownKeyId extends TokenRejected {
   override name = 'UnknownKeyId'
 }
 
-/** A key the verifier can check signatures with; `alg` is fixed by the key, never by the token. */
-export interface VerificationKey {
-  kid: string
-  alg: string
-  /** Signature, algorithm and `typ: at+jwt`; returns the payload. Throws on any failure. */
-  verify(token: string): unknown
-}
-
 /** Where keys come from: Badge's own key set, or a resource server's cached JWKS. */
 export interface KeySource {
   get(kid: string): VerificationKey | undefined
@@ -66,18 +61,56 @@ function reject(description: string): never {
   throw new TokenRejected(description)
 }
 
-function parseHeader(token: string): Record<string, unknown> {
-  const dot = token.indexOf('.')
-  if (dot < 1) reject('The access token is not a compact JWS.')
-  let header: unknown
+/** Parses one base64url JSON segment of the compact token as a JSON object. */
+function parseSegment(segment: string, what: 'header' | 'payload'): Record<string, unknown> {
+  let value: unknown
   try {
-    header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'))
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
   } catch {
-    reject('The access token header is not base64url-encoded JSON.')
+    reject(`The access token ${what} is not base64url-encoded JSON.`)
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header))
-    reject('The access token header is not a JSON object.')
-  return header as Record<string, unknown>
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    reject(`The access token ${what} is not a JSON object.`)
+  return value as Record<string, unknown>
+}
+
+/** RFC 9068 §4: typ is "at+jwt"; RFC 7515 §4.1.9 lets "application/" be prefixed, in any case. */
+function isAccessTokenType(typ: unknown): boolean {
+  if (typ === 'at+jwt') return true
+  if (typeof typ !== 'string') return false
+  const lower = typ.toLowerCase()
+  return lower === 'at+jwt' || lower === 'application/at+jwt'
+}
+
+/** What the check needs from a protected header; `alg` and `typ` are compared, never trusted. */
+interface ProtectedHeader {
+  kid: string
+  alg: unknown
+  isAccessToken: boolean
+}
+
+const HEADER_CACHE_SIZE = 64
+
+/**
+ * Every token a key signs carries the same header segment, so its parse is kept, keyed
+ * by the exact segment string (the same string always parses the same way). Only
+ * headers that passed the structural checks are kept; the map is emptied when full, so
+ * junk headers can cost a re-parse but never memory.
+ */
+function createHeaderParser() {
+  const parsed = new Map<string, ProtectedHeader>()
+  return (segment: string): ProtectedHeader => {
+    const known = parsed.get(segment)
+    if (known !== undefined) return known
+    const header = parseSegment(segment, 'header')
+    // jku, x5u, jwk and x5c are never followed: the key comes from our own set only.
+    if (header.crit !== undefined) reject('The access token has a crit header.')
+    if (typeof header.kid !== 'string') reject('The access token has no key id.')
+    const result = { kid: header.kid, alg: header.alg, isAccessToken: isAccessTokenType(header.typ) }
+    if (parsed.size >= HEADER_CACHE_SIZE) parsed.clear()
+    parsed.set(segment, result)
+    return result
+  }
 }
 
 function audienceMatches(aud: unknown, audience: string): boolean {
@@ -89,12 +122,10 @@ function audienceMatches(aud: unknown, audience: string): boolean {
 export function createAccessTokenVerifier(options: VerifierOptions) {
   const { keys, clock, issuer, audience } = options
   const cache = new VerifiedTokenCache<VerifiedAccessToken>(options.cacheSize)
+  const parseHeader = createHeaderParser()
   keys.onChange(() => cache.retainKeys((kid) => keys.get(kid) !== undefined))
 
-  function checkClaims(payload: unknown, now: number): AccessTokenClaims {
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
-      reject('The access token payload is not a JSON object.')
-    const c = payload as Record<string, unknown>
+  function checkClaims(c: Record<string, unknown>, now: number): AccessTokenClaims {
     if (c.iss !== issuer) reject('The access token was issued by another issuer.')
     if (!audienceMatches(c.aud, audience)) reject('The access token is not meant for this audience.')
     if (typeof c.exp !== 'number') reject('The access token has no expiry.')
@@ -108,11 +139,10 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     }
     if (c.scope !== undefined && typeof c.scope !== 'string') reject('The access token scope is malformed.')
     if (c.sid !== undefined && typeof c.sid !== 'string') reject('The access token session is malformed.')
-    return {
-      ...(c as unknown as AccessTokenClaims),
-      aud: audience,
-      scope: (c.scope as string | undefined) ?? '',
-    }
+    // The parsed payload is ours alone: normalize it in place rather than copy it.
+    c.aud = audience
+    c.scope ??= ''
+    return c as unknown as AccessTokenClaims
   }
 
   function verifyAccessToken(token: string): VerifiedAccessToken {
@@ -123,26 +153,37 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
       if (cached.exp + LEEWAY_SECONDS > now && keys.get(cached.kid) !== undefined) return cached
       cache.delete(token)
     }
-    const header = parseHeader(token)
-    // jku, x5u, jwk and x5c are never followed: the key comes from our own set only.
-    if (header.crit !== undefined) reject('The access token has a crit header.')
-    if (typeof header.kid !== 'string') reject('The access token has no key id.')
+    // Compact JWS (RFC 7515 §7.1): exactly three segments, none of them empty.
+    const dot1 = token.indexOf('.')
+    const dot2 = token.indexOf('.', dot1 + 1)
+    if (dot1 < 1 || dot2 < dot1 + 2 || dot2 === token.length - 1 || token.indexOf('.', dot2 + 1) !== -1)
+      reject('The access token is not a compact JWS.')
+    const header = parseHeader(token.slice(0, dot1))
     const key = keys.get(header.kid)
     if (key === undefined) throw new UnknownKeyId('The access token was signed by an unknown key.')
     if (header.alg !== key.alg) reject('The access token algorithm does not match its key.')
-    let payload: unknown
-    try {
-      payload = key.verify(token)
-    } catch {
+    const encodedSignature = token.slice(dot2 + 1)
+    const signature = Buffer.from(encodedSignature, 'base64url')
+    // Node's base64url decoder skips stray characters; only the canonical encoding is
+    // accepted, so no two strings carry the same signature (the cache keys on the string).
+    if (
+      !header.isAccessToken ||
+      signature.toString('base64url') !== encodedSignature ||
+      !key.verifySignature(token.slice(0, dot2), signature)
+    ) {
       reject('The access token signature or type is invalid.')
     }
+    const payload = parseSegment(token.slice(dot1 + 1, dot2), 'payload')
     const claims = checkClaims(payload, now)
-    const verified: VerifiedAccessToken = {
-      claims,
-      scopes: new Set(claims.scope.split(' ').filter(Boolean)),
+    // Frozen: the cache hands this same object to later requests, so no route may alter it.
+    const scopes = new Set(claims.scope.split(' '))
+    scopes.delete('')
+    const verified: VerifiedAccessToken = Object.freeze({
+      claims: Object.freeze(claims),
+      scopes,
       kid: key.kid,
       exp: claims.exp,
-    }
+    })
     cache.set(token, verified)
     return verified
   }

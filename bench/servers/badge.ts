@@ -1,0 +1,55 @@
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { createAuthenticateHook, requireScopes } from '../../src/verify/authenticate.js'
+import { createAccessTokenVerifier } from '../../src/verify/verifier.js'
+import { serveCommands, statsSampler } from '../lib/child.js'
+
+// Badge as configured by the environment, plus three routes that do no I/O:
+//   /bench/bare               unprotected
+//   /bench/protected          app.authenticate + requireScopes('profile:read')
+//   /bench/protected-nocache  the same hooks over a verifier with the cache off
+// The parent drives it over IPC (tokens to issue, peak RSS).
+
+const stats = statsSampler()
+const config = loadConfig(process.env)
+const app = await buildApp(config, { logger: false })
+const { services } = app
+const uncached = createAccessTokenVerifier({
+  keys: services.keys,
+  clock: services.clock,
+  issuer: config.issuer,
+  audience: config.audience,
+  cacheSize: 0,
+})
+
+const body = { ok: true }
+app.get('/bench/bare', async () => body)
+app.get(
+  '/bench/protected',
+  { onRequest: [app.authenticate, requireScopes('profile:read')] },
+  async () => body,
+)
+app.get(
+  '/bench/protected-nocache',
+  { onRequest: [createAuthenticateHook(uncached), requireScopes('profile:read')] },
+  async () => body,
+)
+
+await app.listen({ port: 0, host: '127.0.0.1' })
+const address = app.server.address()
+serveCommands(typeof address === 'object' && address ? address.port : 0, {
+  /** Distinct access tokens, as Badge issues them to distinct sessions. */
+  tokens: ({ count }: { count: number }) =>
+    Array.from(
+      { length: count },
+      (_, i) =>
+        services.issueAccessToken({
+          sub: `bench-user-${i}`,
+          scope: 'profile:read profile:write',
+          clientId: 'badge',
+          sid: `bench-session-${i}`,
+        }).token,
+    ),
+  jwks: () => services.keys.jwks(),
+  stats: () => stats.take(),
+})

@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto'
+import { pathToFileURL } from 'node:url'
+import Fastify, { type FastifyInstance } from 'fastify'
+// In another project: import { badgeVerify, requireScopes } from 'badge/verify'
+import { badgeVerify, requireScopes } from '../src/verify/index.js'
+
+// A tiny notes API that trusts Badge's access tokens: each user sees only their own
+// notes, reading needs `notes:read` and writing `notes:write`. It never calls Badge per
+// request; it fetches Badge's JWKS once and verifies every token in memory.
+//
+// Run it beside Badge (add the scopes to Badge's SCOPES and DEFAULT_USER_SCOPES):
+//   ISSUER=http://localhost:3000 PORT=4000 npx tsx examples/resource-server.ts
+
+export interface NotesApiOptions {
+  /** Badge's ISSUER. */
+  issuer: string
+  /** Badge's AUDIENCE, when it differs from ISSUER. */
+  audience?: string
+  /** Badge's JWKS; defaults to <issuer>/.well-known/jwks.json. */
+  jwksUrl?: string
+  logger?: boolean
+}
+
+interface Note {
+  id: string
+  text: string
+  created_at: string
+}
+
+export async function buildNotesApi(options: NotesApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? false })
+  await app.register(badgeVerify, {
+    issuer: options.issuer,
+    audience: options.audience,
+    jwksUrl: options.jwksUrl,
+  })
+
+  const notesByUser = new Map<string, Note[]>()
+
+  app.get('/notes', { onRequest: [app.authenticate, requireScopes('notes:read')] }, async (request) => ({
+    items: notesByUser.get(request.auth!.claims.sub) ?? [],
+  }))
+
+  app.post<{ Body: { text?: unknown } }>(
+    '/notes',
+    { onRequest: [app.authenticate, requireScopes('notes:write')] },
+    async (request, reply) => {
+      const text = request.body?.text
+      if (typeof text !== 'string' || text.length === 0 || text.length > 1000) {
+        return reply
+          .code(400)
+          .send({ error: 'invalid_request', error_description: 'text must be 1 to 1000 characters.' })
+      }
+      const note: Note = { id: randomUUID(), text, created_at: new Date().toISOString() }
+      const sub = request.auth!.claims.sub
+      notesByUser.set(sub, [...(notesByUser.get(sub) ?? []), note])
+      return reply.code(201).send(note)
+    },
+  )
+  return app
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const app = await buildNotesApi({
+    issuer: process.env.ISSUER ?? 'http://localhost:3000',
+    audience: process.env.AUDIENCE,
+    jwksUrl: process.env.JWKS_URL,
+    logger: true,
+  })
+  await app.listen({ port: Number(process.env.PORT ?? 4000), host: process.env.HOST ?? '127.0.0.1' })
+}

@@ -1,0 +1,49 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import fp from 'fastify-plugin'
+import { invalidRequest } from '../errors.js'
+
+// Two kinds of string are never meaningful input and each does harm further in:
+// a NUL character (PostgreSQL text cannot hold one: the driver error would be a
+// 500) and an unpaired UTF-16 surrogate (silently turned into U+FFFD on its way to
+// the database or to bcrypt, so two different passwords would become one). Every
+// string of every body, query and path is checked here, once, for every route, so
+// no route has to remember it.
+
+// Without the `u` flag the pattern sees UTF-16 code units, which is what a lone surrogate is.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const isIllFormed = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s)
+
+/** The path of the first ill-formed string in `root`, or undefined. Iterative: bodies may nest deeply. */
+export function findIllFormedString(root: unknown, rootPath: string): string | undefined {
+  const stack: Array<[unknown, string]> = [[root, rootPath]]
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!
+    if (typeof value === 'string') {
+      if (isIllFormed(value)) return path
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], `${path}.${i}`])
+    } else if (typeof value === 'object' && value !== null) {
+      for (const key of Object.keys(value)) {
+        const name = key.replace(/[^\w$-]/g, '?').slice(0, 64)
+        stack.push([(value as Record<string, unknown>)[key], `${path}.${name}`])
+      }
+    }
+  }
+  return undefined
+}
+
+function checkStrings(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+  const where =
+    findIllFormedString(request.body, 'body') ??
+    findIllFormedString(request.query, 'query') ??
+    findIllFormedString(request.params, 'params')
+  if (where === undefined) return done()
+  done(invalidRequest(`${where}: must not contain NUL characters or unpaired surrogates.`))
+}
+
+async function inputHygiene(app: FastifyInstance) {
+  // preValidation: after the body is parsed, before any schema or handler sees it.
+  app.addHook('preValidation', checkStrings)
+}
+
+export const inputHygienePlugin = fp(inputHygiene, { name: 'badge-input-hygiene', fastify: '5.x' })

@@ -1,0 +1,19 @@
+// `badge/verify`: the resource-server kit. Other Fastify services verify Badge's access
+// tokens with the very code Badge uses on its own routes.
+
+export { createAuthenticateHook, extractBearerToken, requireScopes, sendBearerError } from './authenticate.js'
+export { verificationKeyFromJwk } from './jwk.js'
+export { type BadgeVerifyOptions, badgeVerify, badgeVerify as default } from './plugin.js'
+export { freshnessSeconds, JwksFetchError, RemoteJwks, type RemoteJwksOptions } from './remote-jwks.js'
+export { createVerificationKey, type VerificationAlg, type VerificationKey } from './signature.js'
+export {
+  type AccessTokenClaims,
+  type AccessTokenVerifier,
+  createAccessTokenVerifier,
+  type KeySource,
+  MAX_TOKEN_BYTES,
+  TokenRejected,
+  UnknownKeyId,
+  type VerifiedAccessToken,
+  type VerifierOptions,
+} from './verifier.js'

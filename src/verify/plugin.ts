@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { type Clock, systemClock } from '../clock.js'
+import { bearerAuthPlugin } from './authenticate.js'
+import { RemoteJwks } from './remote-jwks.js'
+import { type AccessTokenVerifier, createAccessTokenVerifier, type KeySource } from './verifier.js'
+
+// The resource-server kit: Badge's own bearer check (verifier.ts + authenticate.ts),
+// fed by the issuer's JWKS instead of Badge's database, for other Fastify services:
+//
+//   await app.register(badgeVerify, { issuer: 'https://auth.example.com' })
+//   app.get('/notes', { onRequest: [app.authenticate, requireScopes('notes:read')] }, handler)
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The kit's verifier, e.g. to check a token that arrives outside an HTTP header. */
+    badgeVerifier: AccessTokenVerifier
+  }
+}
+
+export interface BadgeVerifyOptions {
+  /** Badge's ISSUER: tokens must carry exactly this `iss`. */
+  issuer: string
+  /** Badge's AUDIENCE: tokens must carry exactly this `aud`. Defaults to `issuer`. */
+  audience?: string
+  /** Where the keys are. Defaults to `<issuer>/.well-known/jwks.json`; never taken from a token. */
+  jwksUrl?: string
+  /** Verified tokens kept in memory (like VERIFY_CACHE_SIZE); 0 disables. Default 10000. */
+  cacheSize?: number
+  /** JWKS fetch timeout (ms). Default 5000. */
+  fetchTimeoutMs?: number
+  /** JWKS fetches never start more often than this (ms), unknown kids included. Default 5000. */
+  minFetchIntervalMs?: number
+  /** Key-set freshness when Badge's response names no max-age (s). Default 300. */
+  defaultMaxAgeSeconds?: number
+  /** Another key source instead of a remote JWKS (tests, pinned keys). */
+  keys?: KeySource
+  clock?: Clock
+}
+
+async function badgeVerifyPlugin(app: FastifyInstance, options: BadgeVerifyOptions) {
+  if (typeof options.issuer !== 'string' || options.issuer === '')
+    throw new TypeError('badgeVerify needs the issuer (Badge’s ISSUER)')
+  const clock = options.clock ?? systemClock
+  let keys = options.keys
+  if (!keys) {
+    const remote = new RemoteJwks({
+      jwksUrl: options.jwksUrl ?? `${options.issuer.replace(/\/+$/, '')}/.well-known/jwks.json`,
+      clock,
+      timeoutMs: options.fetchTimeoutMs,
+      minFetchIntervalMs: options.minFetchIntervalMs,
+      defaultMaxAgeSeconds: options.defaultMaxAgeSeconds,
+      log: app.log,
+    })
+    // Start even if Badge is unreachable right now: the first token then triggers a
+    // (throttled) fetch, and the service recovers without a restart.
+    await remote.refresh().catch(() => {})
+    app.addHook('onClose', async () => remote.close())
+    keys = remote
+  }
+  const verifier = createAccessTokenVerifier({
+    keys,
+    clock,
+    issuer: options.issuer,
+    audience: options.audience ?? options.issuer,
+    cacheSize: options.cacheSize ?? 10_000,
+  })
+  app.decorate('badgeVerifier', verifier)
+  await app.register(bearerAuthPlugin, { verifier })
+}
+
+export const badgeVerify = fp(badgeVerifyPlugin, { name: 'badge-verify', fastify: '5.x' })

@@ -13,7 +13,8 @@ import { pruneComponentSchemas } from './schemas.js'
 // The last step of generating the OpenAPI document (@fastify/swagger's transformObject).
 // Routes declare what only they know: schemas, security, their error codes. The rules
 // that hold for every route are applied here, once:
-// - every operation may answer 500 server_error;
+// - every operation may answer 500 server_error, and 400 invalid_request: a malformed
+//   URL, or a NUL or lone surrogate in any query string (plugins/input-hygiene.ts);
 // - every error response carries Cache-Control: no-store (plugins/error-handler.ts);
 // - 401 and bearer 403s carry WWW-Authenticate; 429 and 503 carry Retry-After;
 // - an operation that declares 429 is rate limited: all its responses carry X-RateLimit-*;
@@ -43,8 +44,16 @@ function finishSecurity(operation: Operation): boolean {
   return bearer.length > 0
 }
 
+const INVALID_REQUEST = (codes: ErrorCode[] = []) =>
+  codes.includes('invalid_request') ? codes : (['invalid_request', ...codes] as ErrorCode[])
+
 function finishResponses(path: string, operation: Operation, traits: OperationTraits): void {
   const responses = operation.responses
+  const json = (schema: Json) => ({ content: { 'application/json': { schema } } })
+  const declared400 = (responses['400']?.content as Record<string, { schema?: Json }> | undefined)?.[
+    'application/json'
+  ]?.schema?.[ERROR_CODES_KEYWORD] as ErrorCode[] | undefined
+  responses['400'] = json({ [ERROR_CODES_KEYWORD]: INVALID_REQUEST(declared400) })
   for (const [status, response] of Object.entries(responses)) {
     const content = response.content as Record<string, { schema?: Json }> | undefined
     const codes = content?.['application/json']?.schema?.[ERROR_CODES_KEYWORD] as ErrorCode[] | undefined

@@ -69,6 +69,10 @@ t.test(
         { $ref: '#/components/responses/ServerError' },
         `${name(o)} documents 500`,
       )
+      t.ok(
+        errorCodes(o.op.responses['400']).includes('invalid_request'),
+        `${name(o)} documents 400 invalid_request (malformed URL, ill-formed query string)`,
+      )
       for (const [status, response] of Object.entries(o.op.responses as Json)) {
         if (Number(status) < 400) continue
         const media = resolve(response as Json).content['application/json']

@@ -1160,6 +1160,22 @@ export interface operations {
                     "application/json": components["schemas"]["JWKS"];
                 };
             };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
             500: components["responses"]["ServerError"];
         };
     };
@@ -1179,6 +1195,22 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuthorizationServerMetadata"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
                 };
             };
             500: components["responses"]["ServerError"];
@@ -3073,6 +3105,22 @@ export interface operations {
                     "application/json": components["schemas"]["HealthStatus"];
                 };
             };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
             500: components["responses"]["ServerError"];
         };
     };
@@ -3092,6 +3140,22 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthStatus"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
                 };
             };
             500: components["responses"]["ServerError"];

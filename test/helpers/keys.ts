@@ -1,18 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { bearer, passwordGrant } from './flows.js'
+import { bearer } from './flows.js'
 
-// Signing-key tests: an admin to call /v1/admin/keys/*, and the kids tokens and the JWKS name.
+// Signing-key tests: the admin (from admin.ts) to call /v1/admin/keys/*, and the kids tokens and the JWKS name.
 
-export const ADMIN_EMAIL = 'root@example.com'
-export const ADMIN_PASSWORD = 'bootstrap password'
-export const ADMIN_ENV = { BOOTSTRAP_ADMIN_EMAIL: ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD }
-
-/** An access token with scope admin (the app must have been built with ADMIN_ENV). */
-export async function adminToken(app: FastifyInstance): Promise<string> {
-  const res = await passwordGrant(app, { username: ADMIN_EMAIL, password: ADMIN_PASSWORD })
-  if (res.statusCode !== 200) throw new Error(`admin login failed: ${res.statusCode} ${res.body}`)
-  return res.json().access_token
-}
+export { ADMIN_EMAIL, ADMIN_ENV, ADMIN_PASSWORD, adminToken } from './admin.js'
 
 /** The `kid` in a compact JWS header. */
 export function kidOf(token: string): string {

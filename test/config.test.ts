@@ -59,6 +59,10 @@ const bad: Array<[Record<string, string>, RegExp]> = [
   [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL must be one of/],
   [{ DEFAULT_USER_SCOPES: 'root' }, /^Invalid configuration: DEFAULT_USER_SCOPES must be a subset of SCOPES/],
   [
+    { SCOPES: Array.from({ length: 101 }, (_, i) => `scope${i}`).join(' ') },
+    /^Invalid configuration: SCOPES must list at most 100 scopes of at most 200 characters$/,
+  ],
+  [
     { BOOTSTRAP_ADMIN_EMAIL: 'a@example.com' },
     /^Invalid configuration: BOOTSTRAP_ADMIN_PASSWORD and BOOTSTRAP_ADMIN_EMAIL/,
   ],

@@ -120,10 +120,22 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     const outcome = await db.transaction().execute(async (trx) => {
       const find = () =>
         trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
-      let row = await find()
-      if (!row) return { kind: 'invalid' as const }
-      const session = await sessions.findById(row.session_id, trx)
-      if (!session || !isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
+      // The token and its session in one round trip: refresh is the busiest write path.
+      const found = await trx
+        .selectFrom('refresh_tokens as t')
+        .innerJoin('sessions as s', 's.id', 't.session_id')
+        .selectAll('s')
+        .select([
+          't.id as token_id',
+          't.rotated_at as token_rotated_at',
+          't.successor_enc as token_successor_enc',
+        ])
+        .where('t.token_hash', '=', tokenHash)
+        .executeTakeFirst()
+      if (!found) return { kind: 'invalid' as const }
+      const { token_id, token_rotated_at, token_successor_enc, ...session } = found
+      let row = { id: token_id, rotated_at: token_rotated_at, successor_enc: token_successor_enc }
+      if (!isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
       if (delivery !== undefined && session.delivery !== delivery) return { kind: 'mixed' as const }
       if (row.rotated_at === null) {
         const spent = await trx
@@ -151,8 +163,9 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
             refreshToken: successor,
           }
         }
-        row = await find()
-        if (!row) return { kind: 'invalid' as const }
+        const reread = await find()
+        if (!reread) return { kind: 'invalid' as const }
+        row = reread
       }
       if (row.rotated_at !== null && now - row.rotated_at <= graceMs && row.successor_enc) {
         return {
@@ -183,12 +196,12 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
 
   /** The session a refresh token belongs to, whether or not it is still usable. */
   async function findSessionByToken(presented: string): Promise<SessionRow | undefined> {
-    const row = await db
-      .selectFrom('refresh_tokens')
-      .select('session_id')
-      .where('token_hash', '=', hashRefreshToken(presented))
+    return db
+      .selectFrom('refresh_tokens as t')
+      .innerJoin('sessions as s', 's.id', 't.session_id')
+      .selectAll('s')
+      .where('t.token_hash', '=', hashRefreshToken(presented))
       .executeTakeFirst()
-    return row ? sessions.findById(row.session_id) : undefined
   }
 
   /** Ends the family `presented` belongs to (RFC 7009). False if the token is unknown. */

@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi'
 import t, { type Test } from 'tap'
-import { discover, resourceRequest, signUp } from '../helpers/oauth4webapi.js'
+import { discover, passwordLogin, resourceRequest, signUp } from '../helpers/oauth4webapi.js'
 import { type RunningServer, startServer } from '../helpers/server.js'
 
 // Registered clients through a standard OAuth 2.0 library: the client_credentials
@@ -103,18 +103,7 @@ t.test('introspection tells a registered client whether a token is active', asyn
 
   const user = await signUp(server, 'ada@example.com', PASSWORD)
   const app: oauth.Client = { client_id: 'badge' }
-  const login = await oauth.processGenericTokenEndpointResponse(
-    as,
-    app,
-    await oauth.genericTokenEndpointRequest(
-      as,
-      app,
-      oauth.None(),
-      'password',
-      { username: 'ada@example.com', password: PASSWORD },
-      options,
-    ),
-  )
+  const login = await passwordLogin(as, options, { username: 'ada@example.com', password: PASSWORD })
 
   const access = await oauth.processIntrospectionResponse(
     as,

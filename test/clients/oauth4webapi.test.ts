@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi'
 import t from 'tap'
-import { discover, resourceRequest, signUp } from '../helpers/oauth4webapi.js'
+import { discover, passwordLogin, resourceRequest, signUp } from '../helpers/oauth4webapi.js'
 import { startServer } from '../helpers/server.js'
 
 // A standard OAuth 2.0 client library, knowing nothing of Badge but its issuer URL,
@@ -25,18 +25,11 @@ t.test('oauth4webapi discovers Badge, logs in, refreshes and revokes', async (t)
   t.ok(as.grant_types_supported?.includes('password'))
 
   const user = await signUp(server, 'grace@example.com', PASSWORD)
-  const login = await oauth.processGenericTokenEndpointResponse(
-    as,
-    app,
-    await oauth.genericTokenEndpointRequest(
-      as,
-      app,
-      oauth.None(),
-      'password',
-      { username: 'grace@example.com', password: PASSWORD, scope: 'profile:read' },
-      options,
-    ),
-  )
+  const login = await passwordLogin(as, options, {
+    username: 'grace@example.com',
+    password: PASSWORD,
+    scope: 'profile:read',
+  })
   t.equal(login.token_type, 'bearer', 'oauth4webapi normalizes token_type')
   t.equal(login.scope, 'profile:read')
   t.ok(login.refresh_token)
@@ -98,18 +91,10 @@ for (const alg of ['EdDSA', 'ES256', 'RS256']) {
     const server = await startServer(t, { SIGNING_ALG: alg })
     const { as, options } = await discover(t, server)
     await signUp(server, `${alg.toLowerCase()}@example.com`, PASSWORD)
-    const { access_token } = await oauth.processGenericTokenEndpointResponse(
-      as,
-      app,
-      await oauth.genericTokenEndpointRequest(
-        as,
-        app,
-        oauth.None(),
-        'password',
-        { username: `${alg.toLowerCase()}@example.com`, password: PASSWORD },
-        options,
-      ),
-    )
+    const { access_token } = await passwordLogin(as, options, {
+      username: `${alg.toLowerCase()}@example.com`,
+      password: PASSWORD,
+    })
     t.equal(JSON.parse(Buffer.from(access_token.split('.')[0]!, 'base64url').toString()).alg, alg)
     const claims = await oauth.validateJwtAccessToken(
       as,

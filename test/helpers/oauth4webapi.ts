@@ -59,3 +59,17 @@ export async function signUp(server: RunningServer, email: string, password: str
 /** A resource server's request carrying the access token. */
 export const resourceRequest = (server: RunningServer, accessToken: string) =>
   new Request(`${server.url}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } })
+
+/** The password grant through oauth4webapi's generic grant helper, as the first-party public app "badge". */
+export async function passwordLogin(
+  as: oauth.AuthorizationServer,
+  options: ReturnType<typeof clientOptions>,
+  parameters: Record<string, string>,
+) {
+  const app: oauth.Client = { client_id: 'badge' }
+  return oauth.processGenericTokenEndpointResponse(
+    as,
+    app,
+    await oauth.genericTokenEndpointRequest(as, app, oauth.None(), 'password', parameters, options),
+  )
+}

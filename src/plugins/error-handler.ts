@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { BadgeError, type ErrorCode } from '../errors.js'
+import { sendError as send } from '../http/send-error.js'
 
 // The one place errors become HTTP (CONTRACT §5): always {error, error_description},
 // never a stack trace, SQL, driver message or internal path. 5xx bodies are generic;
@@ -11,16 +12,6 @@ import { BadgeError, type ErrorCode } from '../errors.js'
 export interface ErrorBody {
   error: ErrorCode
   error_description: string
-}
-
-function send(reply: FastifyReply, status: number, error: ErrorCode, description: string, headers?: object) {
-  if (headers) reply.headers(headers)
-  // Errors on the token endpoint must not be cached either (RFC 6749 §5.2).
-  reply.header('cache-control', 'no-store')
-  return reply
-    .code(status)
-    .type('application/json; charset=utf-8')
-    .send({ error, error_description: description })
 }
 
 function describeValidation(error: FastifyError): string {

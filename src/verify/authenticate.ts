@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { BearerError } from '../errors.js'
+import { sendError } from '../http/send-error.js'
 import {
   type AccessTokenVerifier,
   TokenRejected,
@@ -58,12 +59,7 @@ export interface BearerAuthOptions {
  * `{error, error_description}`, exactly as plugins/error-handler.ts serializes errors.
  */
 export function sendBearerError(reply: FastifyReply, error: BearerError): void {
-  reply
-    .code(error.statusCode)
-    .headers(error.headers)
-    .header('cache-control', 'no-store')
-    .type('application/json; charset=utf-8')
-    .send({ error: error.code, error_description: error.description })
+  sendError(reply, error.statusCode, error.code, error.description, error.headers)
 }
 
 // Unexpected errors (node:crypto, a key source's own) never leak: every failure is invalid_token.

@@ -1,0 +1,23 @@
+import type { FastifyReply } from 'fastify'
+import type { ErrorCode } from '../errors.js'
+
+/**
+ * Writes an error response in the contract's shape (CONTRACT §5): `{error,
+ * error_description}`, never cached (RFC 6749 §5.2). Shared by the error handler and
+ * the bearer hooks, which answer on their own so the resource-server kit needs no
+ * Badge error handler.
+ */
+export function sendError(
+  reply: FastifyReply,
+  status: number,
+  error: ErrorCode,
+  description: string,
+  headers?: Record<string, string>,
+) {
+  if (headers) reply.headers(headers)
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send({ error, error_description: description })
+}

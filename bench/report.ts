@@ -1,4 +1,5 @@
 import type { ExpressResult } from './scenarios/express.js'
+import type { FloorResult } from './scenarios/floor.js'
 import type { LoginResult } from './scenarios/login.js'
 import type { ProtectedResult } from './scenarios/protected.js'
 import type { RefreshResult } from './scenarios/refresh.js'
@@ -22,6 +23,7 @@ export interface Results {
     note: string | undefined
     settings: object
   }
+  floor?: FloorResult
   verify?: VerifyOpsResult
   protected?: ProtectedResult
   express?: ExpressResult
@@ -69,6 +71,55 @@ function target(
 
 export function targetsOf(r: Results): Target[] {
   const out: Target[] = []
+  if (r.floor) {
+    // Issue 18: server CPU per request against the floors, lower is better.
+    const f = r.floor.cpuRatio
+    out.push(
+      target(
+        'floor-live',
+        'unprotected route / bare Fastify (CPU per request)',
+        f.liveVsBareFastify,
+        1.5,
+        'lower',
+      ),
+    )
+    out.push(
+      target(
+        'floor-protected',
+        'protected, cache off / Fastify + jose ES256 (CPU per request)',
+        f.protectedCacheOffVsJose,
+        0.8,
+        'lower',
+      ),
+    )
+    out.push(
+      target(
+        'floor-refresh',
+        'refresh (SQLite) / oidc-provider memory (CPU per request)',
+        f.refreshVsOidc,
+        0.67,
+        'lower',
+      ),
+    )
+    out.push(
+      target(
+        'floor-introspect',
+        'introspection / oidc-provider (CPU per request)',
+        f.introspectVsOidc,
+        0.67,
+        'lower',
+      ),
+    )
+    out.push(
+      target(
+        'floor-client-credentials',
+        'client_credentials / oidc-provider (CPU per request)',
+        f.clientCredentialsVsOidc,
+        0.67,
+        'lower',
+      ),
+    )
+  }
   if (r.protected) {
     out.push(
       target(

@@ -6,12 +6,13 @@ import { settings } from './lib/settings.js'
 import { round } from './lib/stats.js'
 import { type Results, targetsOf } from './report.js'
 import { badgeVsExpress } from './scenarios/express.js'
+import { floor } from './scenarios/floor.js'
 import { loginVsBcrypt } from './scenarios/login.js'
 import { protectedVsBare } from './scenarios/protected.js'
 import { refreshPostgres, refreshSqlite } from './scenarios/refresh.js'
 import { verifyOps } from './scenarios/verify-ops.js'
 
-// npm run bench [-- --quick] [-- --only=verify,protected,express,refresh,login] [-- --note "..."]
+// npm run bench [-- --quick] [-- --only=floor,verify,protected,express,refresh,login] [-- --note "..."]
 // Full runs write bench/results.json and bench/RESULTS.md; --quick (the CI smoke mode)
 // and --only runs write bench/results.quick.json and bench/RESULTS.quick.md instead.
 
@@ -52,6 +53,10 @@ const results: Results = {
 }
 
 try {
+  if (wanted('floor')) {
+    log('floor: Badge vs bare Fastify, Fastify + jose and oidc-provider (server CPU per request)')
+    results.floor = await floor(s)
+  }
   if (wanted('verify')) {
     log('verify ops/s vs node:crypto')
     results.verify = await verifyOps(s)
@@ -88,6 +93,9 @@ const [json, md] = writeResults(results, !quick && !only)
 log(`wrote bench/${json} and bench/${md}${canPin ? '' : ' (taskset not found: nothing pinned)'}`)
 // The smoke run's real check: every scenario exercised its success path.
 const problems = [
+  ...Object.entries(results.floor?.failed ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([variant, n]) => `floor ${variant}: ${n} requests failed`),
   results.protected?.non2xx ? `protected/bare: ${results.protected.non2xx} requests failed` : '',
   results.express?.non2xx ? `badge/express: ${results.express.non2xx} requests failed` : '',
   results.refresh?.sqlite.failed

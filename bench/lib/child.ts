@@ -120,7 +120,12 @@ export function serveCommands(port: number, commands: Record<string, Command>): 
       if (!handler) throw new Error(`unknown command ${message.cmd}`)
       process.send!({ id: message.id, result: await handler(message) })
     } catch (error) {
-      process.send!({ id: message.id, error: (error as Error).message })
+      process.send!({
+        id: message.id,
+        error: [(error as Error).message, (error as { error_description?: string }).error_description]
+          .filter(Boolean)
+          .join(": "),
+      })
     }
   })
   process.on('SIGTERM', () => process.exit(0))

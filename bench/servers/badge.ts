@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createAuthenticateHook, requireScopes } from '../../src/verify/authenticate.js'
@@ -8,11 +9,13 @@ import { serveCommands, statsSampler } from '../lib/child.js'
 //   /bench/bare               unprotected
 //   /bench/protected          app.authenticate + requireScopes('profile:read')
 //   /bench/protected-nocache  the same hooks over a verifier with the cache off
-// The parent drives it over IPC (tokens to issue, peak RSS).
+// The parent drives it over IPC (tokens to issue, clients to register, peak RSS).
+// Badge's own logger, as `npm start` builds it, at LOG_LEVEL (silent in the bench): the
+// per-request logging work is part of what Badge costs.
 
 const stats = statsSampler()
 const config = loadConfig(process.env)
-const app = await buildApp(config, { logger: false })
+const app = await buildApp(config)
 const { services } = app
 const uncached = createAccessTokenVerifier({
   keys: services.keys,
@@ -47,9 +50,14 @@ serveCommands(typeof address === 'object' && address ? address.port : 0, {
           sub: `bench-user-${i}`,
           scope: 'profile:read profile:write',
           clientId: 'badge',
-          sid: `bench-session-${i}`,
+          sid: randomUUID(),
         }).token,
     ),
   jwks: () => services.keys.jwks(),
+  /** A registered client (client_credentials, introspection), as the admin API creates one. */
+  client: async ({ scopes }: { scopes: string[] }) => {
+    const { client, clientSecret } = await services.clients.createClient({ name: 'bench', scopes })
+    return { clientId: client.client_id, clientSecret }
+  },
   stats: () => stats.take(),
 })

@@ -1,0 +1,243 @@
+import type autocannon from 'autocannon'
+import { type ServerProcess, startServer } from '../lib/child.js'
+import { type LoadResult, load } from '../lib/load.js'
+import { badgeEnv, type Settings } from '../lib/settings.js'
+import { median } from '../lib/stats.js'
+
+// floor: Badge against the right floors, by server CPU time per request (issue 18).
+//   - bare Fastify 5 (no plugins, no hooks, no schema, no logger): the framework's own
+//     fixed cost, against Badge's unprotected GET /health/live;
+//   - one Fastify route + jose verifying ES256: the peer of Badge's uncached protected route;
+//   - node-oidc-provider with its in-memory adapter: the peer of Badge's client_credentials,
+//     refresh (rotated) and introspection.
+// Every server runs in its own process pinned to CPU 1 (one at a time under load, rounds
+// interleaved), autocannon on CPU 0. Every token is signed with ES256 on both sides.
+//
+// TODO(issue 16): once revoking a session also refuses its access tokens (an in-memory
+// revoked-session set consulted by the verifier) is on main, add the variant
+// "badgeProtectedRevoked10k": the protected route, cache on, with 10,000 revoked sessions
+// in that set (the server command would revoke them before the rounds), against badgeProtected.
+
+const EMAIL = 'floor@example.com'
+const PASSWORD = 'correct horse battery staple'
+const SCOPE = 'profile:read profile:write'
+const OIDC_SECRET = 'service-secret-that-is-long-enough-for-the-bench'
+
+export const FLOOR_VARIANTS = [
+  'fastifyBare',
+  'badgeLive',
+  'joseProtected',
+  'badgeProtectedCacheOff',
+  'badgeProtected',
+  'oidcClientCredentials',
+  'badgeClientCredentials',
+  'oidcIntrospect',
+  'badgeIntrospect',
+  'oidcRefresh',
+  'badgeRefresh',
+] as const
+export type FloorVariant = (typeof FLOOR_VARIANTS)[number]
+
+export interface FloorResult {
+  /** 2xx responses per second, median over rounds. */
+  rps: Record<FloorVariant, number>
+  /** Server CPU time per answered request (µs), median over rounds. */
+  cpuUsPerRequest: Record<FloorVariant, number>
+  /** Badge CPU µs / its floor's CPU µs (lower is better). */
+  cpuRatio: {
+    liveVsBareFastify: number
+    protectedCacheOffVsJose: number
+    clientCredentialsVsOidc: number
+    introspectVsOidc: number
+    refreshVsOidc: number
+  }
+  peakRssMb: Record<string, number>
+  /** Answers other than 2xx, and socket errors, by variant: should all be 0. */
+  failed: Record<FloorVariant, number>
+  non2xx: number
+}
+
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
+
+/** Refresh requests that each spend a ready token and put its successor back (see refresh.ts). */
+export function chainedRefresh(path: string, ready: string[], extra = ''): autocannon.Request[] {
+  return [
+    {
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      setupRequest: (request) => ({
+        ...request,
+        body: `grant_type=refresh_token&refresh_token=${ready.shift()}${extra}`,
+      }),
+      onResponse: (status, body) => {
+        if (status === 200) ready.push((JSON.parse(body) as { refresh_token: string }).refresh_token)
+      },
+    },
+  ]
+}
+
+async function badgeLogin(url: string): Promise<string> {
+  const res = await fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'password', username: EMAIL, password: PASSWORD }),
+  })
+  if (res.status !== 200) throw new Error(`login failed: ${res.status}`)
+  return ((await res.json()) as { refresh_token: string }).refresh_token
+}
+
+export async function floor(s: Settings): Promise<FloorResult> {
+  const servers: ServerProcess[] = []
+  const start = async (name: string, script: string, env: Record<string, string>) => {
+    const server = await startServer(name, script, env, 1)
+    servers.push(server)
+    return server
+  }
+  try {
+    const fastify = await start('fastify (bare)', 'bench/baselines/fastify-bare.ts', {})
+    const badge = await start(
+      'badge (ES256)',
+      'bench/servers/badge.ts',
+      badgeEnv(s, 'floor', { SIGNING_ALG: 'ES256' }),
+    )
+    const oidc = await start('oidc-provider (memory)', 'bench/baselines/oidc-provider.ts', {
+      BENCH_ALG: 'ES256',
+    })
+    const [token] = await badge.call<string[]>('tokens', { count: 1 })
+    const { keys } = await badge.call<{ keys: object[] }>('jwks')
+    const jose = await start('fastify + jose (ES256)', 'bench/baselines/fastify-jose.ts', {
+      BENCH_PUBLIC_JWK: JSON.stringify(keys[0]),
+      ISSUER: 'http://badge.bench',
+    })
+    const signup = await fetch(`${badge.url}/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
+    })
+    if (signup.status !== 201) throw new Error(`signup failed: ${signup.status}`)
+    const client = await badge.call<{ clientId: string; clientSecret: string }>('client', {
+      scopes: SCOPE.split(' '),
+    })
+    const opaque = await oidc.call<string>('opaqueAccessToken')
+    const form = { 'content-type': 'application/x-www-form-urlencoded' }
+    const badgeBasic = basic(client.clientId, client.clientSecret)
+    const oidcBasic = basic('service', OIDC_SECRET)
+    const bearer = { authorization: `Bearer ${token}` }
+    const pool = s.connections * 2
+    const post = (url: string, authorization: string, body: string) => (seconds: number) =>
+      load({
+        url,
+        seconds,
+        connections: s.connections,
+        method: 'POST',
+        headers: { ...form, authorization },
+        body,
+      })
+    const get =
+      (url: string, headers: Record<string, string> = {}) =>
+      (seconds: number) =>
+        load({ url, seconds, connections: s.connections, headers })
+    // Fresh refresh tokens for every run, logged in before the CPU window opens.
+    const prepared: Partial<Record<FloorVariant, () => Promise<string[]>>> = {
+      badgeRefresh: () => Promise.all(Array.from({ length: pool }, () => badgeLogin(badge.url))),
+      oidcRefresh: () => oidc.call<string[]>('refreshTokens', { count: pool }),
+    }
+    const runs: Record<
+      FloorVariant,
+      [ServerProcess, (seconds: number, ready: string[]) => Promise<LoadResult>]
+    > = {
+      fastifyBare: [fastify, get(`${fastify.url}/health/live`)],
+      badgeLive: [badge, get(`${badge.url}/health/live`)],
+      joseProtected: [jose, get(`${jose.url}/bench/protected`, bearer)],
+      badgeProtectedCacheOff: [badge, get(`${badge.url}/bench/protected-nocache`, bearer)],
+      badgeProtected: [badge, get(`${badge.url}/bench/protected`, bearer)],
+      oidcClientCredentials: [
+        oidc,
+        post(
+          `${oidc.url}/token`,
+          oidcBasic,
+          `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}`,
+        ),
+      ],
+      badgeClientCredentials: [
+        badge,
+        post(
+          `${badge.url}/oauth/token`,
+          badgeBasic,
+          `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}`,
+        ),
+      ],
+      oidcIntrospect: [oidc, post(`${oidc.url}/token/introspection`, oidcBasic, `token=${opaque}`)],
+      badgeIntrospect: [badge, post(`${badge.url}/oauth/introspect`, badgeBasic, `token=${token}`)],
+      oidcRefresh: [
+        oidc,
+        (seconds, ready) =>
+          load({
+            url: oidc.url,
+            seconds,
+            connections: s.connections,
+            requests: chainedRefresh('/token', ready, '&client_id=app'),
+          }),
+      ],
+      badgeRefresh: [
+        badge,
+        (seconds, ready) =>
+          load({
+            url: badge.url,
+            seconds,
+            connections: s.connections,
+            requests: chainedRefresh('/oauth/token', ready),
+          }),
+      ],
+    }
+    const cpu = Object.fromEntries(FLOOR_VARIANTS.map((v) => [v, [] as number[]])) as Record<
+      FloorVariant,
+      number[]
+    >
+    const rps = Object.fromEntries(FLOOR_VARIANTS.map((v) => [v, [] as number[]])) as Record<
+      FloorVariant,
+      number[]
+    >
+    const failed = Object.fromEntries(FLOOR_VARIANTS.map((v) => [v, 0])) as Record<FloorVariant, number>
+    const peak: Record<string, number> = {}
+    for (const variant of FLOOR_VARIANTS) {
+      const [, run] = runs[variant]
+      await run(s.warmup, (await prepared[variant]?.()) ?? [])
+    }
+    for (let round = 0; round < s.rounds; round++) {
+      for (let i = 0; i < FLOOR_VARIANTS.length; i++) {
+        const variant = FLOOR_VARIANTS[(i + round) % FLOOR_VARIANTS.length]!
+        const [server, run] = runs[variant]
+        const ready = (await prepared[variant]?.()) ?? []
+        await server.stats()
+        const result = await run(s.seconds, ready)
+        const stats = await server.stats()
+        cpu[variant].push(stats.cpuMicros / Math.max(1, result.count))
+        rps[variant].push(result.rps)
+        failed[variant] += result.non2xx + result.errors
+        peak[server.name] = Math.max(peak[server.name] ?? 0, stats.peakRss / 2 ** 20)
+      }
+    }
+    const cpuUs = Object.fromEntries(FLOOR_VARIANTS.map((v) => [v, median(cpu[v])])) as Record<
+      FloorVariant,
+      number
+    >
+    return {
+      rps: Object.fromEntries(FLOOR_VARIANTS.map((v) => [v, median(rps[v])])) as Record<FloorVariant, number>,
+      cpuUsPerRequest: cpuUs,
+      cpuRatio: {
+        liveVsBareFastify: cpuUs.badgeLive / cpuUs.fastifyBare,
+        protectedCacheOffVsJose: cpuUs.badgeProtectedCacheOff / cpuUs.joseProtected,
+        clientCredentialsVsOidc: cpuUs.badgeClientCredentials / cpuUs.oidcClientCredentials,
+        introspectVsOidc: cpuUs.badgeIntrospect / cpuUs.oidcIntrospect,
+        refreshVsOidc: cpuUs.badgeRefresh / cpuUs.oidcRefresh,
+      },
+      peakRssMb: peak,
+      failed,
+      non2xx: Object.values(failed).reduce((a, b) => a + b, 0),
+    }
+  } finally {
+    for (const server of servers.reverse()) await server.stop()
+  }
+}

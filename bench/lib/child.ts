@@ -124,7 +124,7 @@ export function serveCommands(port: number, commands: Record<string, Command>): 
         id: message.id,
         error: [(error as Error).message, (error as { error_description?: string }).error_description]
           .filter(Boolean)
-          .join(": "),
+          .join(': '),
       })
     }
   })

@@ -201,13 +201,16 @@ export async function floor(s: Settings): Promise<FloorResult> {
     >
     const failed = Object.fromEntries(FLOOR_VARIANTS.map((v) => [v, 0])) as Record<FloorVariant, number>
     const peak: Record<string, number> = {}
-    for (const variant of FLOOR_VARIANTS) {
+    // BENCH_FLOOR=badgeLive,fastifyBare measures only those (while working on one of them).
+    const only = process.env.BENCH_FLOOR?.split(',')
+    const variants = FLOOR_VARIANTS.filter((v) => !only || only.includes(v))
+    for (const variant of variants) {
       const [, run] = runs[variant]
       await run(s.warmup, (await prepared[variant]?.()) ?? [])
     }
     for (let round = 0; round < s.rounds; round++) {
-      for (let i = 0; i < FLOOR_VARIANTS.length; i++) {
-        const variant = FLOOR_VARIANTS[(i + round) % FLOOR_VARIANTS.length]!
+      for (let i = 0; i < variants.length; i++) {
+        const variant = variants[(i + round) % variants.length]!
         const [server, run] = runs[variant]
         const ready = (await prepared[variant]?.()) ?? []
         await server.stats()

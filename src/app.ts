@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { DestinationStream } from 'pino'
@@ -8,6 +7,7 @@ import type { Config } from './config.js'
 import { type BadgeDatabase, createDatabase } from './db/index.js'
 import { migrateToLatest } from './db/migrations.js'
 import { healthRoutes } from './health/routes.js'
+import { securityHeadersPlugin } from './http/security-headers.js'
 import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/server-options.js'
 import { keyRoutes } from './keys/routes.js'
 import { loggerOptions } from './logger.js'
@@ -116,10 +116,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   app.decorate('services', services)
   await app.register(errorHandlerPlugin)
   await app.register(inputHygienePlugin)
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: { useDefaults: false, directives: API_CSP_DIRECTIVES },
-  })
+  // helmet's headers, computed once at start-up rather than per request (http/security-headers.ts).
+  await app.register(securityHeadersPlugin, { directives: API_CSP_DIRECTIVES })
   await app.register(browserPlugin, { config })
   await app.register(openapiPlugin, { scopes: config.scopes })
   await app.register(bearerAuthPlugin, { verifier: services.verifier })

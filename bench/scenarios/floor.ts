@@ -39,7 +39,7 @@ export const FLOOR_VARIANTS = [
 export type FloorVariant = (typeof FLOOR_VARIANTS)[number]
 
 export interface FloorResult {
-  /** 2xx responses per second, median over rounds. */
+  /** 2xx responses per second, median over rounds (with BENCH_BEFORE, "before.*" keys too). */
   rps: Record<FloorVariant, number>
   /** Server CPU time per answered request (µs), median over rounds. */
   cpuUsPerRequest: Record<FloorVariant, number>
@@ -87,6 +87,20 @@ async function badgeLogin(url: string): Promise<string> {
   return ((await res.json()) as { refresh_token: string }).refresh_token
 }
 
+/** Signs the bench user up and registers a client: what the Badge variants need. */
+async function prepareBadge(badge: ServerProcess): Promise<{ basic: string }> {
+  const signup = await fetch(`${badge.url}/v1/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
+  })
+  if (signup.status !== 201) throw new Error(`signup failed: ${signup.status}`)
+  const client = await badge.call<{ clientId: string; clientSecret: string }>('client', {
+    scopes: SCOPE.split(' '),
+  })
+  return { basic: basic(client.clientId, client.clientSecret) }
+}
+
 export async function floor(s: Settings): Promise<FloorResult> {
   const servers: ServerProcess[] = []
   const start = async (name: string, script: string, env: Record<string, string>) => {
@@ -110,18 +124,9 @@ export async function floor(s: Settings): Promise<FloorResult> {
       BENCH_PUBLIC_JWK: JSON.stringify(keys[0]),
       ISSUER: 'http://badge.bench',
     })
-    const signup = await fetch(`${badge.url}/v1/users`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
-    })
-    if (signup.status !== 201) throw new Error(`signup failed: ${signup.status}`)
-    const client = await badge.call<{ clientId: string; clientSecret: string }>('client', {
-      scopes: SCOPE.split(' '),
-    })
+    const badgeSetup = await prepareBadge(badge)
     const opaque = await oidc.call<string>('opaqueAccessToken')
     const form = { 'content-type': 'application/x-www-form-urlencoded' }
-    const badgeBasic = basic(client.clientId, client.clientSecret)
     const oidcBasic = basic('service', OIDC_SECRET)
     const bearer = { authorization: `Bearer ${token}` }
     const pool = s.connections * 2
@@ -138,38 +143,39 @@ export async function floor(s: Settings): Promise<FloorResult> {
       (url: string, headers: Record<string, string> = {}) =>
       (seconds: number) =>
         load({ url, seconds, connections: s.connections, headers })
+    type Run = [ServerProcess, (seconds: number, ready: string[]) => Promise<LoadResult>]
+    const ccBody = `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}`
+    const badgeRuns = (server: ServerProcess, auth: string, accessToken: string) => {
+      const withToken = { authorization: `Bearer ${accessToken}` }
+      return {
+        badgeLive: [server, get(`${server.url}/health/live`)],
+        badgeProtectedCacheOff: [server, get(`${server.url}/bench/protected-nocache`, withToken)],
+        badgeProtected: [server, get(`${server.url}/bench/protected`, withToken)],
+        badgeClientCredentials: [server, post(`${server.url}/oauth/token`, auth, ccBody)],
+        badgeIntrospect: [server, post(`${server.url}/oauth/introspect`, auth, `token=${accessToken}`)],
+        badgeRefresh: [
+          server,
+          (seconds: number, ready: string[]) =>
+            load({
+              url: server.url,
+              seconds,
+              connections: s.connections,
+              requests: chainedRefresh('/oauth/token', ready),
+            }),
+        ],
+      } satisfies Record<string, Run>
+    }
     // Fresh refresh tokens for every run, logged in before the CPU window opens.
-    const prepared: Partial<Record<FloorVariant, () => Promise<string[]>>> = {
+    const prepared: Record<string, () => Promise<string[]>> = {
       badgeRefresh: () => Promise.all(Array.from({ length: pool }, () => badgeLogin(badge.url))),
       oidcRefresh: () => oidc.call<string[]>('refreshTokens', { count: pool }),
     }
-    const runs: Record<
-      FloorVariant,
-      [ServerProcess, (seconds: number, ready: string[]) => Promise<LoadResult>]
-    > = {
+    const runs: Record<string, Run> = {
+      ...badgeRuns(badge, badgeSetup.basic, token!),
       fastifyBare: [fastify, get(`${fastify.url}/health/live`)],
-      badgeLive: [badge, get(`${badge.url}/health/live`)],
       joseProtected: [jose, get(`${jose.url}/bench/protected`, bearer)],
-      badgeProtectedCacheOff: [badge, get(`${badge.url}/bench/protected-nocache`, bearer)],
-      badgeProtected: [badge, get(`${badge.url}/bench/protected`, bearer)],
-      oidcClientCredentials: [
-        oidc,
-        post(
-          `${oidc.url}/token`,
-          oidcBasic,
-          `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}`,
-        ),
-      ],
-      badgeClientCredentials: [
-        badge,
-        post(
-          `${badge.url}/oauth/token`,
-          badgeBasic,
-          `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}`,
-        ),
-      ],
+      oidcClientCredentials: [oidc, post(`${oidc.url}/token`, oidcBasic, ccBody)],
       oidcIntrospect: [oidc, post(`${oidc.url}/token/introspection`, oidcBasic, `token=${opaque}`)],
-      badgeIntrospect: [badge, post(`${badge.url}/oauth/introspect`, badgeBasic, `token=${token}`)],
       oidcRefresh: [
         oidc,
         (seconds, ready) =>
@@ -180,54 +186,55 @@ export async function floor(s: Settings): Promise<FloorResult> {
             requests: chainedRefresh('/token', ready, '&client_id=app'),
           }),
       ],
-      badgeRefresh: [
-        badge,
-        (seconds, ready) =>
-          load({
-            url: badge.url,
-            seconds,
-            connections: s.connections,
-            requests: chainedRefresh('/oauth/token', ready),
-          }),
-      ],
     }
-    const cpu = Object.fromEntries(FLOOR_VARIANTS.map((v) => [v, [] as number[]])) as Record<
-      FloorVariant,
-      number[]
-    >
-    const rps = Object.fromEntries(FLOOR_VARIANTS.map((v) => [v, [] as number[]])) as Record<
-      FloorVariant,
-      number[]
-    >
-    const failed = Object.fromEntries(FLOOR_VARIANTS.map((v) => [v, 0])) as Record<FloorVariant, number>
-    const peak: Record<string, number> = {}
+    // BENCH_BEFORE=<another checkout of Badge> also measures that checkout's Badge in the
+    // same rounds ("before.badgeLive", …): a before/after of a change on a noisy machine.
+    const extra: string[] = []
+    const beforeDir = process.env.BENCH_BEFORE
+    if (beforeDir) {
+      const before = await start(
+        'badge before (ES256)',
+        `${beforeDir}/bench/servers/badge.ts`,
+        badgeEnv(s, 'floor-before', { SIGNING_ALG: 'ES256' }),
+      )
+      const [beforeToken] = await before.call<string[]>('tokens', { count: 1 })
+      const beforeSetup = await prepareBadge(before)
+      for (const [name, run] of Object.entries(badgeRuns(before, beforeSetup.basic, beforeToken!))) {
+        runs[`before.${name}`] = run
+        extra.push(`before.${name}`)
+      }
+      prepared['before.badgeRefresh'] = () =>
+        Promise.all(Array.from({ length: pool }, () => badgeLogin(before.url)))
+    }
     // BENCH_FLOOR=badgeLive,fastifyBare measures only those (while working on one of them).
     const only = process.env.BENCH_FLOOR?.split(',')
-    const variants = FLOOR_VARIANTS.filter((v) => !only || only.includes(v))
+    const all = [...FLOOR_VARIANTS, ...extra]
+    const variants = all.filter((v) => !only || only.includes(v.replace(/^before\./, '')))
+    const cpu = Object.fromEntries(all.map((v) => [v, [] as number[]]))
+    const rps = Object.fromEntries(all.map((v) => [v, [] as number[]]))
+    const failed = Object.fromEntries(all.map((v) => [v, 0]))
+    const peak: Record<string, number> = {}
     for (const variant of variants) {
-      const [, run] = runs[variant]
+      const [, run] = runs[variant]!
       await run(s.warmup, (await prepared[variant]?.()) ?? [])
     }
     for (let round = 0; round < s.rounds; round++) {
       for (let i = 0; i < variants.length; i++) {
         const variant = variants[(i + round) % variants.length]!
-        const [server, run] = runs[variant]
+        const [server, run] = runs[variant]!
         const ready = (await prepared[variant]?.()) ?? []
         await server.stats()
         const result = await run(s.seconds, ready)
         const stats = await server.stats()
-        cpu[variant].push(stats.cpuMicros / Math.max(1, result.count))
-        rps[variant].push(result.rps)
-        failed[variant] += result.non2xx + result.errors
+        cpu[variant]!.push(stats.cpuMicros / Math.max(1, result.count))
+        rps[variant]!.push(result.rps)
+        failed[variant]! += result.non2xx + result.errors
         peak[server.name] = Math.max(peak[server.name] ?? 0, stats.peakRss / 2 ** 20)
       }
     }
-    const cpuUs = Object.fromEntries(FLOOR_VARIANTS.map((v) => [v, median(cpu[v])])) as Record<
-      FloorVariant,
-      number
-    >
+    const cpuUs = Object.fromEntries(all.map((v) => [v, median(cpu[v]!)])) as Record<FloorVariant, number>
     return {
-      rps: Object.fromEntries(FLOOR_VARIANTS.map((v) => [v, median(rps[v])])) as Record<FloorVariant, number>,
+      rps: Object.fromEntries(all.map((v) => [v, median(rps[v]!)])) as Record<FloorVariant, number>,
       cpuUsPerRequest: cpuUs,
       cpuRatio: {
         liveVsBareFastify: cpuUs.badgeLive / cpuUs.fastifyBare,
@@ -237,7 +244,7 @@ export async function floor(s: Settings): Promise<FloorResult> {
         refreshVsOidc: cpuUs.badgeRefresh / cpuUs.oidcRefresh,
       },
       peakRssMb: peak,
-      failed,
+      failed: failed as Record<FloorVariant, number>,
       non2xx: Object.values(failed).reduce((a, b) => a + b, 0),
     }
   } finally {

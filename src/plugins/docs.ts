@@ -1,5 +1,6 @@
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
+import { helmetHeaders } from '../http/security-headers.js'
 
 // GET /docs: interactive documentation (Swagger UI) served entirely from this server,
 // so it works offline and behind firewalls. Only these routes get a Content Security
@@ -27,12 +28,14 @@ export const DOCS_CSP_DIRECTIVES = {
 }
 
 export async function docsRoutes(app: FastifyInstance) {
-  // Encapsulated: applies to the routes registered below (the UI and its static files) only.
-  app.addHook('onRoute', (route) => {
-    route.config = {
-      ...route.config,
-      helmet: { contentSecurityPolicy: { useDefaults: false, directives: DOCS_CSP_DIRECTIVES } },
-    } as typeof route.config
+  // Encapsulated: applies to the routes registered below (the UI and its static files) only,
+  // and runs after the app-wide hook that set the API's policy (http/security-headers.ts).
+  const csp = helmetHeaders({
+    contentSecurityPolicy: { useDefaults: false, directives: DOCS_CSP_DIRECTIVES },
+  })['content-security-policy']!
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('content-security-policy', csp)
+    done()
   })
   await app.register(swaggerUi, {
     routePrefix: '/docs',

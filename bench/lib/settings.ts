@@ -51,8 +51,9 @@ export function settings(quick: boolean): Settings {
       }
     : {
         quick,
-        rounds: 5,
-        seconds: 4,
+        // BENCH_ROUNDS / BENCH_SECONDS: more, shorter rounds steady the paired ratios on a busy machine.
+        rounds: Number(process.env.BENCH_ROUNDS) || 5,
+        seconds: Number(process.env.BENCH_SECONDS) || 4,
         warmup: 2,
         connections: 10,
         rotation: 10_000,

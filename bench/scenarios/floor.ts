@@ -2,7 +2,7 @@ import type autocannon from 'autocannon'
 import { type ServerProcess, startServer } from '../lib/child.js'
 import { type LoadResult, load } from '../lib/load.js'
 import { badgeEnv, type Settings } from '../lib/settings.js'
-import { median } from '../lib/stats.js'
+import { median, pairedRatio } from '../lib/stats.js'
 
 // floor: Badge against the right floors, by server CPU time per request (issue 18).
 //   - bare Fastify 5 (no plugins, no hooks, no schema, no logger): the framework's own
@@ -52,6 +52,8 @@ export interface FloorResult {
     refreshVsOidc: number
   }
   peakRssMb: Record<string, number>
+  /** BENCH_BEFORE runs only: per variant, the median of per-round CPU ratios this checkout / the other. */
+  afterOverBefore?: Record<string, number>
   /** Answers other than 2xx, and socket errors, by variant: should all be 0. */
   failed: Record<FloorVariant, number>
   non2xx: number
@@ -208,7 +210,8 @@ export async function floor(s: Settings): Promise<FloorResult> {
     }
     // BENCH_FLOOR=badgeLive,fastifyBare measures only those (while working on one of them).
     const only = process.env.BENCH_FLOOR?.split(',')
-    const all = [...FLOOR_VARIANTS, ...extra]
+    // Each "before.X" right after its X, so the pair shares a round's conditions.
+    const all = FLOOR_VARIANTS.flatMap((v) => [v, ...extra.filter((e) => e === `before.${v}`)])
     const variants = all.filter((v) => !only || only.includes(v.replace(/^before\./, '')))
     const cpu = Object.fromEntries(all.map((v) => [v, [] as number[]]))
     const rps = Object.fromEntries(all.map((v) => [v, [] as number[]]))
@@ -244,6 +247,15 @@ export async function floor(s: Settings): Promise<FloorResult> {
         refreshVsOidc: cpuUs.badgeRefresh / cpuUs.oidcRefresh,
       },
       peakRssMb: peak,
+      // With BENCH_BEFORE: median over rounds of (this checkout's CPU µs / the other's), per variant.
+      afterOverBefore: extra.length
+        ? Object.fromEntries(
+            extra
+              .map((e) => e.slice('before.'.length))
+              .filter((v) => cpu[v]!.length > 0)
+              .map((v) => [v, pairedRatio(cpu[v]!, cpu[`before.${v}`]!)]),
+          )
+        : undefined,
       failed: failed as Record<FloorVariant, number>,
       non2xx: Object.values(failed).reduce((a, b) => a + b, 0),
     }

@@ -50,7 +50,12 @@ export function remainingLife(session: Pick<SessionRow, 'expires_at'>, now: numb
 }
 
 export function readRefreshCookie(request: FastifyRequest): string | undefined {
-  const value = request.cookies?.[REFRESH_COOKIE]
+  // Parsed here, by the only code that reads a cookie, rather than for every request:
+  // plugins/browser.ts registers @fastify/cookie with hook: false (docs/performance.md).
+  const header = request.headers.cookie
+  if (header === undefined || header === '') return undefined
+  request.cookies ??= request.server.parseCookie(header)
+  const value = request.cookies[REFRESH_COOKIE]
   return value === undefined || value === '' ? undefined : value
 }
 

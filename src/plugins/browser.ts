@@ -99,7 +99,10 @@ declare module 'fastify' {
 }
 
 async function browser(app: FastifyInstance, { config }: { config: BrowserConfig }) {
-  await app.register(cookie)
+  // hook: false — no cookie parsing (and no Map allocated) on every request of every route;
+  // oauth/cookie.ts readRefreshCookie parses the header on the routes that read the cookie.
+  // Setting cookies (reply.setCookie) is unaffected.
+  await app.register(cookie, { hook: false })
   const options = refreshCookieOptions(config.cookieSameSite)
   app.decorateReply('setRefreshCookie', function (this: FastifyReply, token: string, maxAge: number) {
     return this.setCookie(REFRESH_COOKIE, token, { ...options, maxAge })

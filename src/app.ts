@@ -10,7 +10,7 @@ import { healthRoutes } from './health/routes.js'
 import { securityHeadersPlugin } from './http/security-headers.js'
 import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/server-options.js'
 import { keyRoutes } from './keys/routes.js'
-import { loggerOptions } from './logger.js'
+import { childLoggerFactory, loggerOptions } from './logger.js'
 import { MAINTENANCE_INTERVAL_MS } from './maintenance.js'
 import { introspectRoutes } from './oauth/introspect.js'
 import { tokenRoutes } from './oauth/token.js'
@@ -53,6 +53,8 @@ export interface AppDeps {
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? loggerOptions(config.logLevel, deps.logStream),
+    // No per-request child logger when nothing can be logged (logger.ts).
+    childLoggerFactory,
     bodyLimit: 65536,
     ...serverOptions({ ...SERVER_TIMEOUTS, ...deps.timeouts }),
     frameworkErrors: frameworkErrorHandler,

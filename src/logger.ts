@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify'
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 import type { DestinationStream } from 'pino'
 
 // Nothing secret reaches a log line: credentials in headers, cookies and bodies are
@@ -44,4 +44,21 @@ export function loggerOptions(level: string, stream?: DestinationStream): Fastif
       },
     },
   }
+}
+
+/**
+ * Fastify's `childLoggerFactory`. Fastify gives every request a child logger carrying
+ * its reqId; with pino that means serializing the bindings through the redaction paths
+ * above, on every request. At LOG_LEVEL=silent nothing can ever be written, so the
+ * root logger serves every request instead (a route with its own log level still gets
+ * a real child). At any other level the children are built as before: the access log
+ * needs their reqId. (docs/performance.md: "Request loggers".)
+ */
+export function childLoggerFactory(
+  logger: FastifyBaseLogger,
+  bindings: Record<string, unknown>,
+  opts: { level?: string },
+): FastifyBaseLogger {
+  if (logger.level === 'silent' && (opts.level === undefined || opts.level === 'silent')) return logger
+  return logger.child(bindings, opts)
 }

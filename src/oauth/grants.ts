@@ -69,10 +69,17 @@ export function createGrants({
    * CONTRACT §4: a client_id naming a registered confidential client is only usable by
    * that client, authenticated (RFC 6749 §6: confidential clients authenticate to refresh).
    */
+  function refuseUnauthenticatedRegisteredClient(
+    registered: boolean,
+    client: AuthenticatedClient | undefined,
+  ) {
+    if (!client && registered)
+      throw invalidClient('This client_id belongs to a registered client, which must authenticate.')
+  }
+
   async function requireClientAuthentication(clientId: string, client: AuthenticatedClient | undefined) {
     if (client) return
-    if (await clients.findByClientId(clientId))
-      throw invalidClient('This client_id belongs to a registered client, which must authenticate.')
+    refuseUnauthenticatedRegisteredClient((await clients.findByClientId(clientId)) !== undefined, client)
   }
 
   function respond(session: SessionRow, scope: string[], refreshToken: string): TokenResponse {
@@ -127,17 +134,28 @@ export function createGrants({
   async function refreshTokenGrant(
     input: RefreshGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
-    // The client binding is checked before rotating, so a request from the wrong client
-    // (or a confidential client that did not authenticate) does not spend the token.
-    const bound = await refreshTokens.findSessionByToken(input.refreshToken)
-    if (bound) {
-      if (input.clientId !== undefined && input.clientId !== bound.client_id)
+    // The client binding is checked before anything is spent, so a request from the wrong
+    // client (or a confidential client that did not authenticate) does not spend the token.
+    // It runs inside the rotation, on the row the rotation reads (whether the session's
+    // client is registered comes from the same statement): no separate lookups.
+    const checkClientBinding = ({
+      session,
+      clientRegistered,
+    }: {
+      session: SessionRow
+      clientRegistered: boolean
+    }) => {
+      if (input.clientId !== undefined && input.clientId !== session.client_id)
         throw invalidGrant('The refresh token was issued to another client.')
-      await requireClientAuthentication(bound.client_id, input.client)
+      refuseUnauthenticatedRegisteredClient(clientRegistered, input.client)
     }
     let rotation: Awaited<ReturnType<RefreshTokens['rotateRefreshToken']>>
     try {
-      rotation = await refreshTokens.rotateRefreshToken(input.refreshToken, input.delivery)
+      rotation = await refreshTokens.rotateRefreshToken(
+        input.refreshToken,
+        input.delivery,
+        checkClientBinding,
+      )
     } catch (error) {
       if (error instanceof RefreshTokenReused) {
         log.warn({ sessionId: error.sessionId }, 'refresh token reused after rotation: session revoked')
@@ -145,8 +163,8 @@ export function createGrants({
       }
       throw error
     }
-    const { session, refreshToken } = rotation
-    const user = await users.findById(session.user_id)
+    // The user as the rotation read it, in the same statement (no re-read after commit).
+    const { session, refreshToken, user } = rotation
     if (!user || user.disabled_at !== null)
       throw invalidGrant('The refresh token is invalid, expired or revoked.')
     // The session keeps its scope; a narrower request shapes this access token only

@@ -60,7 +60,16 @@ export interface Rotation {
   refreshToken: string
   /** True when this answered a retry inside the grace window with the existing successor. */
   retried: boolean
+  /** The session's user as the rotation read it (same statement), or undefined if deleted. */
+  user: { scopes: string; disabled_at: number | null } | undefined
 }
+
+/**
+ * A check of the presented token's session that runs before anything is spent (oauth/grants.ts
+ * uses it for the client binding). It throws to refuse; the transaction then writes nothing.
+ * `clientRegistered`: the session's client_id names a registered (confidential) client.
+ */
+export type RotationCheck = (found: { session: SessionRow; clientRegistered: boolean }) => void
 
 export class RefreshTokenReused extends Error {
   override name = 'RefreshTokenReused'
@@ -113,27 +122,56 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
    * family is revoked (RFC 9700 §4.14.2). A token presented the other way than its
    * session was started (body vs. cookie) is refused before anything is spent.
    */
-  async function rotateRefreshToken(presented: string, delivery?: 'body' | 'cookie'): Promise<Rotation> {
+  async function rotateRefreshToken(
+    presented: string,
+    delivery?: 'body' | 'cookie',
+    check?: RotationCheck,
+  ): Promise<Rotation> {
     const now = clock()
     const tokenHash = hashRefreshToken(presented)
     const successor = generateRefreshToken()
     const outcome = await db.transaction().execute(async (trx) => {
       const find = () =>
         trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
-      // The token and its session in one round trip: refresh is the busiest write path.
+      // Everything a refresh reads, in one statement: refresh is the busiest write path.
+      // The token and its session; the session's user (its scopes and whether it is
+      // disabled), so the grant does not read it again after commit; and whether the
+      // session's client_id names a registered client, for the client-binding check, which
+      // used to be two statements of its own before the transaction (docs/performance.md).
       const found = await trx
         .selectFrom('refresh_tokens as t')
         .innerJoin('sessions as s', 's.id', 't.session_id')
+        .leftJoin('users as u', 'u.id', 's.user_id')
+        .leftJoin('clients as c', 'c.client_id', 's.client_id')
         .selectAll('s')
         .select([
           't.id as token_id',
           't.rotated_at as token_rotated_at',
           't.successor_enc as token_successor_enc',
+          'u.id as user_row_id',
+          'u.scopes as user_scopes',
+          'u.disabled_at as user_disabled_at',
+          'c.id as client_row_id',
         ])
         .where('t.token_hash', '=', tokenHash)
         .executeTakeFirst()
       if (!found) return { kind: 'invalid' as const }
-      const { token_id, token_rotated_at, token_successor_enc, ...session } = found
+      const {
+        token_id,
+        token_rotated_at,
+        token_successor_enc,
+        user_row_id,
+        user_scopes,
+        user_disabled_at,
+        client_row_id,
+        ...session
+      } = found
+      // Before anything is spent, whatever state the session is in (a refusal writes nothing).
+      check?.({ session, clientRegistered: client_row_id !== null })
+      const user =
+        user_row_id === null
+          ? undefined
+          : { scopes: user_scopes ?? '', disabled_at: user_disabled_at ?? null }
       let row = { id: token_id, rotated_at: token_rotated_at, successor_enc: token_successor_enc }
       if (!isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
       if (delivery !== undefined && session.delivery !== delivery) return { kind: 'mixed' as const }
@@ -161,6 +199,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
             kind: 'rotated' as const,
             session: { ...session, last_used_at: now },
             refreshToken: successor,
+            user,
           }
         }
         const reread = await find()
@@ -172,6 +211,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
           kind: 'retried' as const,
           session,
           refreshToken: openSuccessor(row.successor_enc, presented),
+          user,
         }
       }
       await sessions.revoke(session.id, now, trx)
@@ -191,6 +231,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       session: outcome.session,
       refreshToken: outcome.refreshToken,
       retried: outcome.kind === 'retried',
+      user: outcome.user,
     }
   }
 

@@ -1,10 +1,15 @@
 import type { Kysely } from 'kysely'
+import { precompile } from '../db/precompiled.js'
 import type { ClientRow, Database } from '../db/schema.js'
 
 export function createClientRepository(db: Kysely<Database>) {
+  // Every client authentication reads this: compiled once (db/precompiled.ts).
+  const byClientId = precompile(db, 1, (db, clientId: string) =>
+    db.selectFrom('clients').selectAll().where('client_id', '=', clientId),
+  )
   return {
-    findByClientId(clientId: string): Promise<ClientRow | undefined> {
-      return db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst()
+    async findByClientId(clientId: string): Promise<ClientRow | undefined> {
+      return (await byClientId(db, clientId)).rows[0]
     },
 
     /** Oldest first; clients are few (one per calling service), so there is no paging. */

@@ -1,10 +1,15 @@
 import type { Kysely, Transaction } from 'kysely'
+import { precompile } from '../db/precompiled.js'
 import type { Database, SessionRow } from '../db/schema.js'
 
 type Db = Kysely<Database> | Transaction<Database>
 
 /** Sessions are refresh-token families: revoking one ends every token in it. */
 export function createSessionRepository(db: Kysely<Database>) {
+  // Every refresh touches its session: compiled once (db/precompiled.ts).
+  const touch = precompile(db, 2, (db, id: string, now: number) =>
+    db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', id),
+  )
   return {
     findById(id: string, trx: Db = db): Promise<SessionRow | undefined> {
       return trx.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst()
@@ -15,7 +20,7 @@ export function createSessionRepository(db: Kysely<Database>) {
     },
 
     async touch(id: string, now: number, trx: Db = db): Promise<void> {
-      await trx.updateTable('sessions').set({ last_used_at: now }).where('id', '=', id).execute()
+      await touch(trx, id, now)
     },
 
     /** Returns true if this call revoked it (false if unknown or already revoked). */

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
+import { precompile } from '../db/precompiled.js'
 import type { Database, SessionRow } from '../db/schema.js'
 import { invalidGrant } from '../errors.js'
 import { isSessionActive, type SessionRepository } from '../sessions/repository.js'
@@ -83,6 +84,49 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
   const idleMs = deps.refreshTokenIdleTtl * 1000
   const graceMs = deps.reuseGraceSeconds * 1000
 
+  // The rotation's statements, built and compiled to SQL once (db/precompiled.ts).
+  // Everything a refresh reads, in one statement: refresh is the busiest write path.
+  // The token and its session; the session's user (its scopes and whether it is
+  // disabled), so the grant does not read it again after commit; and whether the
+  // session's client_id names a registered client, for the client-binding check, which
+  // used to be two statements of its own before the transaction (docs/performance.md).
+  const findForRotation = precompile(db, 1, (db, tokenHash: string) =>
+    db
+      .selectFrom('refresh_tokens as t')
+      .innerJoin('sessions as s', 's.id', 't.session_id')
+      .leftJoin('users as u', 'u.id', 's.user_id')
+      .leftJoin('clients as c', 'c.client_id', 's.client_id')
+      .selectAll('s')
+      .select([
+        't.id as token_id',
+        't.rotated_at as token_rotated_at',
+        't.successor_enc as token_successor_enc',
+        'u.id as user_row_id',
+        'u.scopes as user_scopes',
+        'u.disabled_at as user_disabled_at',
+        'c.id as client_row_id',
+      ])
+      .where('t.token_hash', '=', tokenHash),
+  )
+  // The conditional UPDATE is the lock: exactly one concurrent caller spends the token.
+  const spendToken = precompile(db, 3, (db, id: string, now: number, successorEnc: string) =>
+    db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: now, successor_enc: successorEnc })
+      .where('id', '=', id)
+      .where('rotated_at', 'is', null),
+  )
+  const insertToken = precompile(db, 4, (db, id: string, sessionId: string, tokenHash: string, now: number) =>
+    db.insertInto('refresh_tokens').values({
+      id,
+      session_id: sessionId,
+      token_hash: tokenHash,
+      created_at: now,
+      rotated_at: null,
+      successor_enc: null,
+    }),
+  )
+
   async function startSession(input: NewSession): Promise<{ session: SessionRow; refreshToken: string }> {
     const now = clock()
     const refreshToken = generateRefreshToken()
@@ -133,28 +177,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     const outcome = await db.transaction().execute(async (trx) => {
       const find = () =>
         trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
-      // Everything a refresh reads, in one statement: refresh is the busiest write path.
-      // The token and its session; the session's user (its scopes and whether it is
-      // disabled), so the grant does not read it again after commit; and whether the
-      // session's client_id names a registered client, for the client-binding check, which
-      // used to be two statements of its own before the transaction (docs/performance.md).
-      const found = await trx
-        .selectFrom('refresh_tokens as t')
-        .innerJoin('sessions as s', 's.id', 't.session_id')
-        .leftJoin('users as u', 'u.id', 's.user_id')
-        .leftJoin('clients as c', 'c.client_id', 's.client_id')
-        .selectAll('s')
-        .select([
-          't.id as token_id',
-          't.rotated_at as token_rotated_at',
-          't.successor_enc as token_successor_enc',
-          'u.id as user_row_id',
-          'u.scopes as user_scopes',
-          'u.disabled_at as user_disabled_at',
-          'c.id as client_row_id',
-        ])
-        .where('t.token_hash', '=', tokenHash)
-        .executeTakeFirst()
+      const found = (await findForRotation(trx, tokenHash)).rows[0]
       if (!found) return { kind: 'invalid' as const }
       const {
         token_id,
@@ -176,24 +199,9 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       if (!isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
       if (delivery !== undefined && session.delivery !== delivery) return { kind: 'mixed' as const }
       if (row.rotated_at === null) {
-        const spent = await trx
-          .updateTable('refresh_tokens')
-          .set({ rotated_at: now, successor_enc: sealSuccessor(successor, presented) })
-          .where('id', '=', row.id)
-          .where('rotated_at', 'is', null)
-          .executeTakeFirst()
-        if (Number(spent.numUpdatedRows) === 1) {
-          await trx
-            .insertInto('refresh_tokens')
-            .values({
-              id: randomUUID(),
-              session_id: session.id,
-              token_hash: hashRefreshToken(successor),
-              created_at: now,
-              rotated_at: null,
-              successor_enc: null,
-            })
-            .execute()
+        const spent = await spendToken(trx, row.id, now, sealSuccessor(successor, presented))
+        if (Number(spent.numAffectedRows) === 1) {
+          await insertToken(trx, randomUUID(), session.id, hashRefreshToken(successor), now)
           await sessions.touch(session.id, now, trx)
           return {
             kind: 'rotated' as const,

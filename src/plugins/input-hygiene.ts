@@ -32,7 +32,17 @@ export function findIllFormedString(root: unknown, rootPath: string): string | u
   return undefined
 }
 
+/** True for undefined, null and objects without own keys: nothing to scan (most GETs). */
+function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null) return true
+  if (typeof value !== 'object') return false
+  for (const key in value) if (Object.hasOwn(value, key)) return false
+  return true
+}
+
 function checkStrings(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+  // The common bodiless request has nothing to check: skip the scans' allocations.
+  if (isEmpty(request.body) && isEmpty(request.query) && isEmpty(request.params)) return done()
   const where =
     findIllFormedString(request.body, 'body') ??
     findIllFormedString(request.query, 'query') ??

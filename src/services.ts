@@ -79,6 +79,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
   })
   const refreshTokens = createRefreshTokens({
     db,
+    dialect: database.dialect,
     sessions,
     clock,
     refreshTokenTtl: config.refreshTokenTtl,

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely'
 import type { Clock } from '../clock.js'
 import { precompile } from '../db/precompiled.js'
 import type { Database, SessionRow } from '../db/schema.js'
@@ -46,6 +46,8 @@ export interface RefreshTokenDeps {
   refreshTokenTtl: number
   refreshTokenIdleTtl: number
   reuseGraceSeconds: number
+  /** PostgreSQL rotates in two round trips instead of a transaction; default SQLite. */
+  dialect?: 'sqlite' | 'postgres'
 }
 
 export interface NewSession {
@@ -78,6 +80,19 @@ export class RefreshTokenReused extends Error {
     super('refresh token reuse detected; session revoked')
   }
 }
+
+// $1 token id, $2 now, $3 sealed successor, $4 successor id, $5 successor hash.
+const SPEND_AND_REPLACE_PG = `WITH spent AS (
+  UPDATE refresh_tokens SET rotated_at = $2, successor_enc = $3
+  WHERE id = $1 AND rotated_at IS NULL
+  RETURNING session_id
+), inserted AS (
+  INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, rotated_at, successor_enc)
+  SELECT $4, session_id, $5, $2, NULL, NULL FROM spent
+), touched AS (
+  UPDATE sessions SET last_used_at = $2 WHERE id IN (SELECT session_id FROM spent)
+)
+SELECT count(*)::int AS spent FROM spent`
 
 export function createRefreshTokens(deps: RefreshTokenDeps) {
   const { db, sessions, clock } = deps
@@ -116,6 +131,33 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       .where('id', '=', id)
       .where('rotated_at', 'is', null),
   )
+  /**
+   * Spends token `id` (if no one else did first) and, in the same atomic step, inserts
+   * its successor and touches the session. True if this call spent it.
+   */
+  async function spendAndReplace(
+    exec: Kysely<Database> | Transaction<Database>,
+    id: string,
+    now: number,
+    successorEnc: string,
+    successorId: string,
+    sessionId: string,
+    successorHash: string,
+  ): Promise<boolean> {
+    if (deps.dialect === 'postgres') {
+      // One statement, one round trip: PostgreSQL runs the data-modifying CTEs together,
+      // atomically; the insert and the touch happen only if the UPDATE spent the token.
+      const result = await exec.executeQuery<{ spent: number }>(
+        CompiledQuery.raw(SPEND_AND_REPLACE_PG, [id, now, successorEnc, successorId, successorHash]),
+      )
+      return Number(result.rows[0]?.spent) === 1
+    }
+    const spent = await spendToken(exec, id, now, successorEnc)
+    if (Number(spent.numAffectedRows) !== 1) return false
+    await insertToken(exec, successorId, sessionId, successorHash, now)
+    await sessions.touch(sessionId, now, exec)
+    return true
+  }
   const insertToken = precompile(db, 4, (db, id: string, sessionId: string, tokenHash: string, now: number) =>
     db.insertInto('refresh_tokens').values({
       id,
@@ -174,7 +216,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     const now = clock()
     const tokenHash = hashRefreshToken(presented)
     const successor = generateRefreshToken()
-    const outcome = await db.transaction().execute(async (trx) => {
+    const decide = async (trx: Kysely<Database> | Transaction<Database>) => {
       const find = () =>
         trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
       const found = (await findForRotation(trx, tokenHash)).rows[0]
@@ -199,10 +241,16 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       if (!isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
       if (delivery !== undefined && session.delivery !== delivery) return { kind: 'mixed' as const }
       if (row.rotated_at === null) {
-        const spent = await spendToken(trx, row.id, now, sealSuccessor(successor, presented))
-        if (Number(spent.numAffectedRows) === 1) {
-          await insertToken(trx, randomUUID(), session.id, hashRefreshToken(successor), now)
-          await sessions.touch(session.id, now, trx)
+        const spent = await spendAndReplace(
+          trx,
+          row.id,
+          now,
+          sealSuccessor(successor, presented),
+          randomUUID(),
+          session.id,
+          hashRefreshToken(successor),
+        )
+        if (spent) {
           return {
             kind: 'rotated' as const,
             session: { ...session, last_used_at: now },
@@ -224,7 +272,11 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       }
       await sessions.revoke(session.id, now, trx)
       return { kind: 'reused' as const, sessionId: session.id }
-    })
+    }
+    // SQLite: one transaction (in-process, so its statements cost no round trips).
+    // PostgreSQL: no transaction: the read, then spendAndReplace's one statement, whose
+    // conditional UPDATE is the lock either way; two round trips on the common path.
+    const outcome = deps.dialect === 'postgres' ? await decide(db) : await db.transaction().execute(decide)
     // Thrown after commit, so the family's revocation is kept.
     if (outcome.kind === 'invalid') throw invalidGrant('The refresh token is invalid, expired or revoked.')
     if (outcome.kind === 'mixed') {

@@ -1,9 +1,38 @@
 import { int, type Results, x } from './report.js'
+import type { FloorResult } from './scenarios/floor.js'
 import type { RefreshResult } from './scenarios/refresh.js'
 import { MISSED } from './why-missed.js'
 
 // bench/RESULTS.md from one run's results. Every figure is shown as a ratio of a baseline
 // measured in the same run; raw numbers follow in brackets only to show scale.
+
+const FLOOR_LABELS: Record<string, string> = {
+  badgeLive: '`GET /health/live`',
+  badgeProtectedCacheOff: 'protected route, cache off (ES256 verify each time)',
+  badgeProtected: 'protected route, cache on',
+  badgeClientCredentials: 'client_credentials',
+  badgeIntrospect: 'introspection',
+  badgeRefresh: 'refresh (SQLite file, rotated)',
+}
+
+/** The before/after table of a BENCH_BEFORE run: both checkouts measured in the same rounds. */
+function beforeAfter(f: FloorResult): string[] {
+  if (!f.afterOverBefore) return []
+  const c = f.cpuUsPerRequest as Record<string, number>
+  return [
+    '',
+    `**Before/after, same run**: Badge at \`${f.beforeCommit ?? '?'}\` (before this work) measured in the same`,
+    'rounds as this checkout, each pair back to back (`BENCH_BEFORE`). The ratio is the median of the',
+    "per-round ratios, which cancels most of a shared machine's drift.",
+    '',
+    '| Badge request | before [CPU µs/req] | after [CPU µs/req] | after / before |',
+    '|---|---|---|---|',
+    ...Object.entries(f.afterOverBefore).map(
+      ([v, ratio]) =>
+        `| ${FLOOR_LABELS[v] ?? v} | [${c[`before.${v}`]?.toFixed(1)}] | [${c[v]?.toFixed(1)}] | **${x(ratio)}** |`,
+    ),
+  ]
+}
 
 function section(title: string, lines: string[]): string {
   return `## ${title}\n\n${lines.join('\n')}\n`
@@ -72,6 +101,7 @@ ${m.note ? `| conditions | ${m.note} |\n` : ''}`)
         `Peak RSS: ${Object.entries(f.peakRssMb)
           .map(([name, mb]) => `${name} ${int(mb)} MiB`)
           .join(', ')}.`,
+        ...beforeAfter(f),
         '',
         // Issue 16 (revocation of access tokens by session) is not on main yet: the scenario
         // "protected/bare with 10,000 revoked sessions in the in-memory revoked set" belongs here.

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import type autocannon from 'autocannon'
 import { type ServerProcess, startServer } from '../lib/child.js'
 import { type LoadResult, load } from '../lib/load.js'
@@ -52,6 +53,8 @@ export interface FloorResult {
     refreshVsOidc: number
   }
   peakRssMb: Record<string, number>
+  /** BENCH_BEFORE runs only: the other checkout's commit. */
+  beforeCommit?: string
   /** BENCH_BEFORE runs only: per variant, the median of per-round CPU ratios this checkout / the other. */
   afterOverBefore?: Record<string, number>
   /** Answers other than 2xx, and socket errors, by variant: should all be 0. */
@@ -192,6 +195,7 @@ export async function floor(s: Settings): Promise<FloorResult> {
     // BENCH_BEFORE=<another checkout of Badge> also measures that checkout's Badge in the
     // same rounds ("before.badgeLive", …): a before/after of a change on a noisy machine.
     const extra: string[] = []
+    let beforeCommit: string | undefined
     const beforeDir = process.env.BENCH_BEFORE
     if (beforeDir) {
       const before = await start(
@@ -199,6 +203,9 @@ export async function floor(s: Settings): Promise<FloorResult> {
         `${beforeDir}/bench/servers/badge.ts`,
         badgeEnv(s, 'floor-before', { SIGNING_ALG: 'ES256' }),
       )
+      beforeCommit = spawnSync('git', ['-C', beforeDir, 'rev-parse', '--short', 'HEAD'])
+        .stdout?.toString()
+        .trim()
       const [beforeToken] = await before.call<string[]>('tokens', { count: 1 })
       const beforeSetup = await prepareBadge(before)
       for (const [name, run] of Object.entries(badgeRuns(before, beforeSetup.basic, beforeToken!))) {
@@ -247,6 +254,7 @@ export async function floor(s: Settings): Promise<FloorResult> {
         refreshVsOidc: cpuUs.badgeRefresh / cpuUs.oidcRefresh,
       },
       peakRssMb: peak,
+      beforeCommit,
       // With BENCH_BEFORE: median over rounds of (this checkout's CPU µs / the other's), per variant.
       afterOverBefore: extra.length
         ? Object.fromEntries(

@@ -10,6 +10,7 @@ import { createVerifier } from 'fast-jwt'
 import type { SigningAlg } from '../../src/config.js'
 import { generateSigningKey } from '../../src/keys/generate.js'
 import { loadKey } from '../../src/keys/loaded-key.js'
+import { p1363ToDer } from '../../src/verify/signature.js'
 import { createAccessTokenVerifier } from '../../src/verify/verifier.js'
 import type { Settings } from '../lib/settings.js'
 import { median } from '../lib/stats.js'
@@ -94,9 +95,11 @@ async function subjects(alg: SigningAlg) {
     fastJwtKey = secret.export()
   } else {
     const publicKey = createPublicKey({ key: generated.publicJwk as never, format: 'jwk' })
-    const keyArg = alg === 'ES256' ? { key: publicKey, dsaEncoding: 'ieee-p1363' as const } : publicKey
     const digest = alg === 'EdDSA' ? null : 'sha256'
-    bare = () => verify(digest, data, keyArg, signature)
+    // ES256: the fastest bare form on Node 24 is the KeyObject itself with a DER signature
+    // (converted here once, outside the timed call); {key, dsaEncoding: 'ieee-p1363'} is slower.
+    const bareSignature = alg === 'ES256' ? p1363ToDer(signature) : signature
+    bare = () => verify(digest, data, publicKey, bareSignature)
     fastJwtKey = publicKey.export({ type: 'spki', format: 'pem' }) as string
   }
   const fastJwt = createVerifier({

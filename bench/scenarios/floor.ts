@@ -114,15 +114,12 @@ export async function floor(s: Settings): Promise<FloorResult> {
     return server
   }
   try {
-    const fastify = await start('fastify (bare)', 'bench/baselines/fastify-bare.ts', {})
-    const badge = await start(
-      'badge (ES256)',
-      'bench/servers/badge.ts',
-      badgeEnv(s, 'floor', { SIGNING_ALG: 'ES256' }),
-    )
-    const oidc = await start('oidc-provider (memory)', 'bench/baselines/oidc-provider.ts', {
-      BENCH_ALG: 'ES256',
-    })
+    // Started together: start-up (tsx) is most of a --quick run's time.
+    const [fastify, badge, oidc] = await Promise.all([
+      start('fastify (bare)', 'bench/baselines/fastify-bare.ts', {}),
+      start('badge (ES256)', 'bench/servers/badge.ts', badgeEnv(s, 'floor', { SIGNING_ALG: 'ES256' })),
+      start('oidc-provider (memory)', 'bench/baselines/oidc-provider.ts', { BENCH_ALG: 'ES256' }),
+    ])
     const [token] = await badge.call<string[]>('tokens', { count: 1 })
     const { keys } = await badge.call<{ keys: object[] }>('jwks')
     const jose = await start('fastify + jose (ES256)', 'bench/baselines/fastify-jose.ts', {
@@ -224,10 +221,12 @@ export async function floor(s: Settings): Promise<FloorResult> {
     const rps = Object.fromEntries(all.map((v) => [v, [] as number[]]))
     const failed = Object.fromEntries(all.map((v) => [v, 0]))
     const peak: Record<string, number> = {}
-    for (const variant of variants) {
-      const [, run] = runs[variant]!
-      await run(s.warmup, (await prepared[variant]?.()) ?? [])
-    }
+    // Warm-up (JIT, connections); the smoke run only checks that every variant answers.
+    if (!s.quick)
+      for (const variant of variants) {
+        const [, run] = runs[variant]!
+        await run(s.warmup, (await prepared[variant]?.()) ?? [])
+      }
     for (let round = 0; round < s.rounds; round++) {
       for (let i = 0; i < variants.length; i++) {
         const variant = variants[(i + round) % variants.length]!

@@ -111,6 +111,39 @@ ${m.note ? `| conditions | ${m.note} |\n` : ''}`)
     )
   }
 
+  if (r.floor)
+    parts.push(
+      section('What changed to cut the per-request cost (issue 18), and why', [
+        'Each cut is one commit whose message carries its own paired before/after; the table above',
+        'measures them all together when the run had `BENCH_BEFORE`. The full reasoning is in',
+        '[`docs/performance.md`](../docs/performance.md). Every defence still runs on every request.',
+        '',
+        "1. **Security headers computed once.** `@fastify/helmet` rebuilt helmet's middleware from its",
+        '   options on every request (re-parsing the CSP) behind two promise hooks: ~40% of a',
+        '   `/health/live`. helmet now runs once at start-up against a recording response, and one',
+        '   callback hook copies the frozen headers (`src/http/security-headers.ts`). Same headers.',
+        '2. **Cookies parsed only where read.** `@fastify/cookie` with `hook: false`; the refresh-cookie',
+        '   reader parses the header itself. No cookie object and `Map` per request.',
+        '3. **No per-request child logger at `LOG_LEVEL=silent`** (`src/logger.ts`); at other levels the',
+        '   children (and their `reqId`) are built as before.',
+        "4. **Refresh reads once.** The rotation's one SELECT also joins the user and the client registry;",
+        '   the client-binding check runs on that row before anything is spent; no re-read of the user.',
+        '   8 statements → 6 on SQLite.',
+        '5. **Precompiled SQL** for the rotation, the session touch and the client lookup',
+        '   (`src/db/precompiled.ts`): Kysely no longer rebuilds and recompiles them per call.',
+        '6. **Input hygiene skips empty requests**: nothing to scan when body, query and params are empty.',
+        '7. **Refresh on PostgreSQL in two round trips**: the read, then one statement (data-modifying',
+        '   CTEs) that spends, inserts the successor and touches the session atomically (was 8).',
+        '8. **ES256 verification with the KeyObject and DER**: Node 24 takes a slow path for',
+        "   `{key, dsaEncoding: 'ieee-p1363'}` (~88 µs vs ~61 µs); the JWS signature is re-encoded as",
+        '   canonical DER instead (`src/verify/signature.ts`).',
+        '',
+        'Left as they are, on purpose: the zod check of every response before it is serialized (it',
+        'guarantees no undeclared field leaves the server; a few µs), the session touch on every',
+        'refresh (idle expiry), and sealing the successor for the reuse grace window.',
+      ]),
+    )
+
   if (r.protected) {
     const p = r.protected
     parts.push(

@@ -12,11 +12,12 @@ import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/serv
 import { keyRoutes } from './keys/routes.js'
 import { loggerOptions } from './logger.js'
 import { MAINTENANCE_INTERVAL_MS } from './maintenance.js'
-import { introspectRoutes } from './oauth/introspect.js'
-import { tokenRoutes } from './oauth/token.js'
-import { wellKnownRoutes } from './oauth/well-known.js'
+import { createMemoryCounterStore, createRedisCounterStore, withFallback } from './oauth/counters.js'
+import { introspectRoutes } from './oauth/introspect-routes.js'
+import { revokeRoutes } from './oauth/revoke-routes.js'
+import { tokenRoutes } from './oauth/token-routes.js'
+import { wellKnownRoutes } from './oauth/well-known-routes.js'
 import { browserPlugin } from './plugins/browser.js'
-import { createMemoryCounterStore, createRedisCounterStore, withFallback } from './plugins/counters.js'
 import { API_CSP_DIRECTIVES, docsRoutes } from './plugins/docs.js'
 import { errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { inputHygienePlugin } from './plugins/input-hygiene.js'
@@ -131,15 +132,18 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     })
   }
 
-  await app.register(tokenRoutes, { services })
-  await app.register(wellKnownRoutes, { services })
-  await app.register(introspectRoutes, { services })
-  await app.register(userRoutes, { services })
-  await app.register(sessionRoutes, { services })
-  await app.register(adminUserRoutes, { services })
-  await app.register(clientRoutes, { services })
-  await app.register(healthRoutes, { services })
-  await app.register(keyRoutes, { services })
+  // Each route plugin gets exactly the services it uses (docs/architecture.md).
+  const { grants, clients, refreshTokens, verifier, sessions, keys, users } = services
+  await app.register(tokenRoutes, { grants, clients, clock })
+  await app.register(revokeRoutes, { refreshTokens, verifier, sessions, clients, clock })
+  await app.register(wellKnownRoutes, { keys, issuer: config.issuer, scopes: config.scopes })
+  await app.register(introspectRoutes, { clients, introspection: services.introspection })
+  await app.register(userRoutes, { users, signupEnabled: config.signupEnabled })
+  await app.register(sessionRoutes, { sessionService: services.sessionService })
+  await app.register(adminUserRoutes, { adminUsers: services.adminUsers })
+  await app.register(clientRoutes, { clients })
+  await app.register(healthRoutes, { database })
+  await app.register(keyRoutes, { keys, signingAlg: config.signingAlg })
   await app.register(docsRoutes)
   return app
 }

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { errorResponses, scopeListSchema } from '../http/schemas.js'
-import type { Services } from '../services.js'
 import { requireScopes } from '../verify/authenticate.js'
-import { toPublicClient } from './service.js'
+import { type ClientService, toPublicClient } from './service.js'
 
 // Registered clients for service-to-service calls (scope `admin`, CONTRACT §3).
 
@@ -25,8 +24,11 @@ const createdClientSchema = clientSchema
   })
   .meta({ id: 'CreatedClient' })
 
-export const clientRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { clients } = services
+export interface ClientRouteOptions {
+  clients: ClientService
+}
+
+export const clientRoutes: FastifyPluginAsyncZod<ClientRouteOptions> = async (app, { clients }) => {
   const admin = { onRequest: [app.authenticate, requireScopes('admin')] }
   // A fresh array per route: a shared one would come out of the YAML writer as anchors and aliases.
   const security = () => [{ bearerAuth: ['admin'] }]

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { ErrorCode } from '../errors.js'
+import { SCOPE_STRING, SCOPE_TOKEN } from '../scopes.js'
 import { ERROR_CODE_DOCS, ERROR_CODES } from './error-codes.js'
 
 // Schemas shared by several routes. Those registered with an id become one component
@@ -8,17 +9,11 @@ import { ERROR_CODE_DOCS, ERROR_CODES } from './error-codes.js'
 // and checked again by the test suite against the generated document.
 
 /** RFC 6749 §3.3 scope-token. */
-export const scopeTokenSchema = z
-  .string()
-  .max(200)
-  .regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/)
+export const scopeTokenSchema = z.string().max(200).regex(SCOPE_TOKEN)
 /** At most 100: config.ts refuses a longer SCOPES list, so no holder can exceed it. */
 export const scopeListSchema = z.array(scopeTokenSchema).max(100)
 /** A space-separated list of scope tokens (RFC 6749 §3.3), empty when none are held. */
-export const scopeStringSchema = z
-  .string()
-  .max(8192)
-  .regex(/^([\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*)?$/)
+export const scopeStringSchema = z.string().max(8192).regex(SCOPE_STRING)
 
 export const userSchema = z
   .object({

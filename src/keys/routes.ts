@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { SIGNING_ALGS } from '../config.js'
+import { SIGNING_ALGS, type SigningAlg } from '../config.js'
 import { errorResponses } from '../http/schemas.js'
-import type { Services } from '../services.js'
 import { requireScopes } from '../verify/authenticate.js'
+import type { KeyStore } from './key-store.js'
 
 const algSchema = z.enum(SIGNING_ALGS)
 
@@ -28,9 +28,13 @@ const keyInfoSchema = z
   })
   .meta({ id: 'SigningKey' })
 
-export const keyRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { keys, config } = services
+export interface KeyRouteOptions {
+  keys: KeyStore
+  /** SIGNING_ALG: what a rotation without an explicit alg generates. */
+  signingAlg: SigningAlg
+}
 
+export const keyRoutes: FastifyPluginAsyncZod<KeyRouteOptions> = async (app, { keys, signingAlg }) => {
   app.post(
     '/v1/admin/keys/rotate',
     {
@@ -55,7 +59,7 @@ export const keyRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
       },
     },
     async (request, reply) => {
-      const rotated = await keys.rotate(request.body?.alg ?? config.signingAlg)
+      const rotated = await keys.rotate(request.body?.alg ?? signingAlg)
       request.log.info({ kid: rotated.kid, by: request.auth!.claims.sub }, 'signing key rotated by an admin')
       return reply.code(201).header('cache-control', 'no-store').send(rotated)
     },

@@ -54,14 +54,6 @@ export function readRefreshCookie(request: FastifyRequest): string | undefined {
   return value === undefined || value === '' ? undefined : value
 }
 
-/**
- * Clears the caller's refresh-token cookie. For routes that end the caller's session
- * by other means, e.g. `DELETE /v1/me/sessions` ("log out everywhere").
- */
-export function clearRefreshCookie(reply: FastifyReply): FastifyReply {
-  return reply.clearRefreshCookie()
-}
-
 /** Moves the refresh token of a grant's response into the cookie: the body never carries it. */
 export function deliverByCookie(
   reply: FastifyReply,

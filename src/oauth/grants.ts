@@ -3,11 +3,11 @@ import type { AuthenticatedClient } from '../clients/authenticate.js'
 import type { ClientService } from '../clients/service.js'
 import type { SessionRow } from '../db/schema.js'
 import { invalidClient, invalidGrant } from '../errors.js'
+import { effectiveSessionScope, resolveScope, splitScopes } from '../scopes.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
-import { normalizeEmail, splitScopes, type UserService } from '../users/service.js'
+import { normalizeEmail, type UserService } from '../users/service.js'
 import type { LoginThrottle } from './login-throttle.js'
-import { intersectScopes, resolveScope } from './scope.js'
 
 /** RFC 6749 §5.1 successful response. */
 export interface TokenResponse {
@@ -38,7 +38,7 @@ export interface PasswordGrantInput {
   client?: AuthenticatedClient
   userAgent: string | null
   delivery: 'body' | 'cookie'
-  /** The client's address as rate limits count it (plugins/rate-limit.ts clientAddress). */
+  /** The client's address as rate limits count it (http/client-address.ts). */
   address: string
 }
 
@@ -151,7 +151,7 @@ export function createGrants({
       throw invalidGrant('The refresh token is invalid, expired or revoked.')
     // The session keeps its scope; a narrower request shapes this access token only
     // (RFC 6749 §6). Scopes an admin has since taken away are gone from both.
-    const sessionScope = intersectScopes(splitScopes(session.scope), splitScopes(user.scopes))
+    const sessionScope = effectiveSessionScope(session.scope, user.scopes)
     const scope = resolveScope(input.scope, sessionScope)
     return { response: respond(session, scope, refreshToken), session }
   }

@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import type { Database } from '../db/schema.js'
+import { effectiveSessionScope } from '../scopes.js'
 import { isSessionActive, type SessionRepository } from '../sessions/repository.js'
 import { hashRefreshToken } from '../tokens/refresh-token.js'
-import { splitScopes, type UserService } from '../users/service.js'
+import type { UserService } from '../users/service.js'
 import { type AccessTokenVerifier, UnknownKeyId, type VerifiedAccessToken } from '../verify/verifier.js'
-import { intersectScopes } from './scope.js'
 
 // RFC 7662 token introspection. Access tokens are checked exactly as a bearer check
 // does (statelessly: an access token stays active until it expires, CONTRACT §6);
@@ -104,7 +104,7 @@ export function createIntrospection(deps: IntrospectionDeps) {
     if (!session || !isSessionActive(session, now, idleMs)) return INACTIVE
     const user = await users.findById(session.user_id)
     if (!user || user.disabled_at !== null) return INACTIVE
-    const scope = intersectScopes(splitScopes(session.scope), splitScopes(user.scopes))
+    const scope = effectiveSessionScope(session.scope, user.scopes)
     return {
       active: true,
       scope: scope.join(' '),

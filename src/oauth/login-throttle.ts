@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Limit } from '../config.js'
 import { tooManyRequests } from '../errors.js'
-import type { CounterStore, Hit } from '../plugins/counters.js'
+import type { CounterStore, Hit } from './counters.js'
 
 // CONTRACT §7: failed password logins are limited per (account, client address), so one
 // account cannot be guessed at more than RATE_LIMIT_LOGIN_ACCOUNT times per window from

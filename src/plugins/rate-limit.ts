@@ -1,26 +1,16 @@
-import rateLimit, { normalizeIP } from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
 import type { Config, Limit } from '../config.js'
 import { tooManyRequests } from '../errors.js'
+import { clientAddress } from '../http/client-address.js'
 
 // CONTRACT §7 per-address limits on the endpoints anyone can call without a token.
 // Counters live in Redis when REDIS_URL is set (shared by every instance), in memory
 // otherwise. A Redis failure skips the limit (fail open): abuse limits must not turn
 // a Redis outage into a sign-in outage. The failed-login limit per account lives in
 // oauth/login-throttle.ts; this file only counts requests per address.
-
-/** IPv6 clients usually hold a whole /64: counting per address would let one client rotate freely. */
-export const IPV6_PREFIX = 64
-
-/**
- * The address limits count against: the peer, or with TRUST_PROXY the client named in
- * X-Forwarded-For (fastify resolves request.ip), IPv4-mapped IPv6 as IPv4, IPv6 by /64.
- */
-export function clientAddress(request: FastifyRequest): string {
-  return normalizeIP(request.ip, IPV6_PREFIX)
-}
 
 type LimitName = keyof Config['rateLimits']
 

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { errorResponses } from '../http/schemas.js'
-import { clearRefreshCookie } from '../oauth/cookie.js'
-import type { Services } from '../services.js'
 import { requireScopes } from '../verify/authenticate.js'
+import type { SessionService } from './service.js'
 
 // The caller's sessions (CONTRACT §3). "Current" is the session the calling access
 // token's `sid` names; tokens without one (client_credentials) have no current session.
@@ -30,9 +29,11 @@ const sessionListSchema = z
   .object({ items: z.array(sessionSchema).max(100).describe('Newest first; at most the 100 newest') })
   .meta({ id: 'SessionList' })
 
-export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { sessionService } = services
+export interface SessionRouteOptions {
+  sessionService: SessionService
+}
 
+export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteOptions> = async (app, { sessionService }) => {
   app.get(
     '/v1/me/sessions',
     {
@@ -77,7 +78,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       const { sub, sid } = request.auth!.claims
       await sessionService.revokeSession(sub, request.params.id)
       // Ending the caller's own session also drops its browser-mode cookie (CONTRACT §8).
-      if (request.params.id === sid) clearRefreshCookie(reply)
+      if (request.params.id === sid) reply.clearRefreshCookie()
       return reply.code(204).send(null)
     },
   )
@@ -107,7 +108,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       const keep = request.query.except === 'current' ? sid : undefined
       await sessionService.revokeAllSessions(sub, keep)
       // Browser mode (CONTRACT §8): the calling session ended too, so its cookie goes.
-      if (keep === undefined) clearRefreshCookie(reply)
+      if (keep === undefined) reply.clearRefreshCookie()
       return reply.code(204).send(null)
     },
   )

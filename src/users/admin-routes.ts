@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { adminUserSchema, errorResponses } from '../http/schemas.js'
-import type { Services } from '../services.js'
 import { requireScopes } from '../verify/authenticate.js'
+import type { AdminUserService } from './admin-service.js'
 import { toAdminUser } from './service.js'
 
 // User administration (scope `admin`, CONTRACT §3). Unknown ids, including ones that
@@ -28,8 +28,11 @@ const scopeListSchema = z
   .max(100)
   .describe('Every scope must be listed in SCOPES (else 400 invalid_scope); replaces the current list.')
 
-export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { adminUsers } = services
+export interface AdminUserRouteOptions {
+  adminUsers: AdminUserService
+}
+
+export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = async (app, { adminUsers }) => {
   const admin = { onRequest: [app.authenticate, requireScopes('admin')] }
   // A fresh array per route: a shared one would come out of the YAML writer as anchors and aliases.
   const security = () => [{ bearerAuth: ['admin'] }]

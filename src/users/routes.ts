@@ -9,9 +9,8 @@ import {
   scopeStringSchema,
   userSchema,
 } from '../http/schemas.js'
-import type { Services } from '../services.js'
 import { requireScopes } from '../verify/authenticate.js'
-import { toPublicUser } from './service.js'
+import { toPublicUser, type UserService } from './service.js'
 
 const epochSeconds = z.int().min(0).meta({ format: 'int64' })
 
@@ -44,9 +43,13 @@ const claimsSchema = z
     ],
   })
 
-export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { users, config } = services
+export interface UserRouteOptions {
+  users: UserService
+  /** SIGNUP_ENABLED */
+  signupEnabled: boolean
+}
 
+export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, { users, signupEnabled }) => {
   app.post(
     '/v1/users',
     {
@@ -75,8 +78,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
       },
     },
     async (request, reply) => {
-      if (!config.signupEnabled)
-        throw new BadgeError(403, 'signup_disabled', 'Sign-up is disabled on this server.')
+      if (!signupEnabled) throw new BadgeError(403, 'signup_disabled', 'Sign-up is disabled on this server.')
       const user = await users.createUser(request.body)
       return reply.code(201).send(toPublicUser(user))
     },

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import type { Database, UserRow } from '../db/schema.js'
 import { BadgeError, invalidGrant, notFound } from '../errors.js'
+import { splitScopes } from '../scopes.js'
 import type { SessionRepository } from '../sessions/repository.js'
 import type { PasswordHasher } from './passwords.js'
 import { isUniqueViolation, type UserRepository } from './repository.js'
@@ -31,10 +32,6 @@ export function toPublicUser(row: UserRow): PublicUser {
 
 export function toAdminUser(row: UserRow): AdminUser {
   return { ...toPublicUser(row), disabled: row.disabled_at !== null }
-}
-
-export function splitScopes(scopes: string): string[] {
-  return scopes.split(' ').filter(Boolean)
 }
 
 /** Emails are compared trimmed and lower-cased (CONTRACT §3). */

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { authenticateClient } from '../clients/authenticate.js'
 import type { ClientService } from '../clients/service.js'
 import type { Clock } from '../clock.js'
-import { invalidRequest, OAuthError } from '../errors.js'
+import { invalidRequest, unsupportedGrantType } from '../errors.js'
 import { clientAddress } from '../http/client-address.js'
 import { errorResponses, scopeStringSchema } from '../http/schemas.js'
 import { deliverByCookie, REFRESH_COOKIE, refreshWithCookie } from './cookie.js'
@@ -180,11 +180,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
         case 'client_credentials':
           return grants.clientCredentialsGrant({ client, scope: body.scope })
         default:
-          throw new OAuthError(
-            400,
-            'unsupported_grant_type',
-            `The grant type "${body.grant_type.slice(0, 64)}" is not supported.`,
-          )
+          throw unsupportedGrantType(`The grant type "${body.grant_type.slice(0, 64)}" is not supported.`)
       }
     },
   )

@@ -3,7 +3,7 @@ import cors, { type FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { BadgeError } from '../errors.js'
+import { csrfRejected } from '../errors.js'
 import { REFRESH_COOKIE, refreshCookieOptions } from '../oauth/cookie.js'
 
 // Browser mode's infrastructure (CONTRACT §8): cookie parsing and the refresh-cookie
@@ -14,8 +14,6 @@ import { REFRESH_COOKIE, refreshCookieOptions } from '../oauth/cookie.js'
 type BrowserConfig = Pick<Config, 'issuer' | 'corsOrigins' | 'cookieSameSite'>
 
 export const CSRF_HEADER = 'x-badge-csrf'
-
-const csrfRejected = (description: string) => new BadgeError(403, 'csrf_rejected', description)
 
 /**
  * The CSRF guard for cookie requests. Each rule stops a different attacker:

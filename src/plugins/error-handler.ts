@@ -3,7 +3,8 @@ import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { BadgeError, type ErrorCode } from '../errors.js'
-import { sendError as send } from '../http/send-error.js'
+import { BearerError } from '../verify/bearer-error.js'
+import { sendError as send } from '../verify/send-error.js'
 
 // The one place errors become HTTP (CONTRACT §5): always {error, error_description},
 // never a stack trace, SQL, driver message or internal path. 5xx bodies are generic;
@@ -47,7 +48,7 @@ function handleError(
   request: FastifyRequest,
   reply: FastifyReply,
 ) {
-  if (error instanceof BadgeError) {
+  if (error instanceof BadgeError || error instanceof BearerError) {
     if (error.statusCode >= 500) request.log.warn({ err: error }, error.description)
     return send(reply, error.statusCode, error.code, error.description, error.headers)
   }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { BadgeError, notFound } from '../errors.js'
+import { notFound, signupDisabled } from '../errors.js'
 import {
   emailSchema,
   errorResponses,
@@ -78,7 +78,7 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
       },
     },
     async (request, reply) => {
-      if (!signupEnabled) throw new BadgeError(403, 'signup_disabled', 'Sign-up is disabled on this server.')
+      if (!signupEnabled) throw signupDisabled()
       const user = await users.createUser(request.body)
       return reply.code(201).send(toPublicUser(user))
     },

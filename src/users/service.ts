@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import type { Database, UserRow } from '../db/schema.js'
-import { BadgeError, invalidGrant, notFound } from '../errors.js'
+import { emailTaken, invalidGrant, notFound } from '../errors.js'
 import { splitScopes } from '../scopes.js'
 import type { SessionRepository } from '../sessions/repository.js'
 import type { PasswordHasher } from './passwords.js'
@@ -56,7 +56,6 @@ export function createUserService({ db, users, sessions, passwords, clock, defau
     scopes?: readonly string[]
   }): Promise<UserRow> {
     const email = normalizeEmail(input.email)
-    const emailTaken = () => new BadgeError(409, 'email_taken', 'An account with this email already exists.')
     if (await users.findByEmail(email)) throw emailTaken()
     const now = clock()
     const row: UserRow = {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
-import { BearerError } from '../errors.js'
-import { sendError } from '../http/send-error.js'
+import { BearerError } from './bearer-error.js'
+import { sendError } from './send-error.js'
 import {
   type AccessTokenVerifier,
   TokenRejected,

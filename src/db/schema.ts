@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely'
+import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely'
 
 // Table types shared by both dialects. Times are epoch milliseconds set in code,
 // ids are crypto.randomUUID() strings, flags are nullable timestamps: nothing here
@@ -75,3 +75,6 @@ export type SessionRow = Selectable<SessionsTable>
 export type RefreshTokenRow = Selectable<RefreshTokensTable>
 export type SigningKeyRow = Selectable<SigningKeysTable>
 export type ClientRow = Selectable<ClientsTable>
+
+/** A connection or an open transaction: repositories take either. */
+export type Db = Kysely<Database> | Transaction<Database>

@@ -7,6 +7,7 @@ import { effectiveSessionScope, resolveScope, splitScopes } from '../scopes.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
 import { normalizeEmail, type UserService } from '../users/service.js'
+import { isUserUsable } from '../users/user-usable.js'
 import type { LoginThrottle } from './login-throttle.js'
 
 /** RFC 6749 §5.1 successful response. */
@@ -147,8 +148,7 @@ export function createGrants({
     }
     const { session, refreshToken } = rotation
     const user = await users.findById(session.user_id)
-    if (!user || user.disabled_at !== null)
-      throw invalidGrant('The refresh token is invalid, expired or revoked.')
+    if (!isUserUsable(user)) throw invalidGrant('The refresh token is invalid, expired or revoked.')
     // The session keeps its scope; a narrower request shapes this access token only
     // (RFC 6749 §6). Scopes an admin has since taken away are gone from both.
     const sessionScope = effectiveSessionScope(session.scope, user.scopes)

@@ -11,6 +11,7 @@ import {
 } from '../http/schemas.js'
 import { requireScopes } from '../verify/authenticate.js'
 import { toPublicUser, type UserService } from './service.js'
+import { isUserUsable } from './user-usable.js'
 
 const epochSeconds = z.int().min(0).meta({ format: 'int64' })
 
@@ -100,7 +101,7 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
     },
     async (request) => {
       const user = await users.findById(request.auth!.claims.sub)
-      if (!user || user.disabled_at !== null) throw notFound('The user of this token no longer exists.')
+      if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
       return toPublicUser(user)
     },
   )

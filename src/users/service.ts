@@ -7,6 +7,7 @@ import { splitScopes } from '../scopes.js'
 import type { SessionRepository } from '../sessions/repository.js'
 import type { PasswordHasher } from './passwords.js'
 import { isUniqueViolation, type UserRepository } from './repository.js'
+import { isUserUsable } from './user-usable.js'
 
 export interface PublicUser {
   id: string
@@ -89,7 +90,7 @@ export function createUserService({ db, users, sessions, passwords, clock, defau
       return undefined
     }
     const ok = await passwords.verify(password, user.password_hash)
-    return ok && user.disabled_at === null ? user : undefined
+    return ok && isUserUsable(user) ? user : undefined
   }
 
   async function updateProfile(id: string, changes: { name?: string | null }): Promise<UserRow | undefined> {
@@ -106,7 +107,7 @@ export function createUserService({ db, users, sessions, passwords, clock, defau
    */
   async function changePassword(id: string, currentPassword: string, newPassword: string): Promise<void> {
     const user = await users.findById(id)
-    if (!user || user.disabled_at !== null) throw notFound('The user of this token no longer exists.')
+    if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
     if (!(await passwords.verify(currentPassword, user.password_hash)))
       throw invalidGrant('The current password is incorrect.')
     const passwordHash = await passwords.hash(newPassword)

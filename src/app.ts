@@ -24,6 +24,7 @@ import { inputHygienePlugin } from './plugins/input-hygiene.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { connectRedis } from './plugins/redis.js'
+import { routeSecurityPlugin } from './plugins/route-security.js'
 import { createServices, type Services } from './services.js'
 import { sessionRoutes } from './sessions/routes.js'
 import { adminUserRoutes } from './users/admin-routes.js'
@@ -124,6 +125,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(browserPlugin, { config })
   await app.register(openapiPlugin, { scopes: config.scopes })
   await app.register(bearerAuthPlugin, { verifier: services.verifier })
+  await app.register(routeSecurityPlugin)
   if (config.rateLimitEnabled) {
     await app.register(rateLimitPlugin, {
       limits: config.rateLimits,

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { SIGNING_ALGS, type SigningAlg } from '../config.js'
 import { errorResponses } from '../http/schemas.js'
-import { requireScopes } from '../verify/authenticate.js'
 import type { KeyStore } from './key-store.js'
 
 const algSchema = z.enum(SIGNING_ALGS)
@@ -38,7 +37,7 @@ export const keyRoutes: FastifyPluginAsyncZod<KeyRouteOptions> = async (app, { k
   app.post(
     '/v1/admin/keys/rotate',
     {
-      onRequest: [app.authenticate, requireScopes('admin')],
+      config: { scopes: ['admin'] },
       schema: {
         operationId: 'rotateSigningKey',
         summary: 'Rotate the signing key',
@@ -48,7 +47,6 @@ export const keyRoutes: FastifyPluginAsyncZod<KeyRouteOptions> = async (app, { k
           "JWKS until every token it signed has expired. `alg` picks this key's algorithm (default SIGNING_ALG); " +
           'automatic rotations always use SIGNING_ALG. HS256 keys are never published in the JWKS.',
         tags: ['admin'],
-        security: [{ bearerAuth: ['admin'] }],
         body: z
           .object({ alg: algSchema.optional().describe('Algorithm of the new key; default SIGNING_ALG.') })
           .strict()
@@ -68,14 +66,13 @@ export const keyRoutes: FastifyPluginAsyncZod<KeyRouteOptions> = async (app, { k
   app.get(
     '/v1/admin/keys',
     {
-      onRequest: [app.authenticate, requireScopes('admin')],
+      config: { scopes: ['admin'] },
       schema: {
         operationId: 'listSigningKeys',
         summary: 'List signing keys',
         description:
           'Every signing key, newest first, with its lifecycle status and times. Never private material.',
         tags: ['admin'],
-        security: [{ bearerAuth: ['admin'] }],
         response: {
           200: z
             .object({

@@ -56,6 +56,7 @@ export const introspectRoutes: FastifyPluginAsyncZod<IntrospectRouteOptions> = a
   app.post(
     '/oauth/introspect',
     {
+      config: { limit: 'introspect' },
       schema: {
         operationId: 'introspectToken',
         summary: 'Introspection endpoint (RFC 7662): is this token active, and what does it carry?',
@@ -67,7 +68,7 @@ export const introspectRoutes: FastifyPluginAsyncZod<IntrospectRouteOptions> = a
         body: introspectionRequestSchema,
         response: {
           200: introspectionResponseSchema,
-          ...errorResponses(400, { 401: ['invalid_client'] }, 413, 415, 429, 503),
+          ...errorResponses(400, { 401: ['invalid_client'] }, 413, 415, 503),
         },
       },
     },

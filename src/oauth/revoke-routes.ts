@@ -52,6 +52,7 @@ export const revokeRoutes: FastifyPluginAsyncZod<RevokeRouteOptions> = async (
   app.post(
     '/oauth/revoke',
     {
+      config: { limit: 'revoke' },
       schema: {
         operationId: 'revokeToken',
         summary: 'Revocation endpoint (RFC 7009): ends the session of a refresh or access token',
@@ -62,7 +63,7 @@ export const revokeRoutes: FastifyPluginAsyncZod<RevokeRouteOptions> = async (
         body: revokeRequestSchema,
         response: {
           200: z.undefined().describe('Revoked, or nothing to revoke (empty body)'),
-          ...errorResponses(400, { 401: ['invalid_client'], 403: ['csrf_rejected'] }, 413, 415, 429, 503),
+          ...errorResponses(400, { 401: ['invalid_client'], 403: ['csrf_rejected'] }, 413, 415, 503),
         },
       },
     },

@@ -106,6 +106,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
   app.post(
     '/oauth/token',
     {
+      config: { limit: 'token' },
       schema: {
         operationId: 'requestToken',
         summary: 'Token endpoint (RFC 6749): password, refresh_token and client_credentials grants',
@@ -124,7 +125,6 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
             },
             413,
             415,
-            429,
             503,
           ),
         },

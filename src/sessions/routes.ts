@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { errorResponses } from '../http/schemas.js'
-import { requireScopes } from '../verify/authenticate.js'
 import type { SessionService } from './service.js'
 
 // The caller's sessions (CONTRACT §3). "Current" is the session the calling access
@@ -37,14 +36,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteOptions> = async (
   app.get(
     '/v1/me/sessions',
     {
-      onRequest: [app.authenticate, requireScopes('profile:read')],
+      config: { scopes: ['profile:read'] },
       schema: {
         operationId: 'listMySessions',
         summary: "The caller's active sessions, newest first",
         description:
           'Where you are logged in: one entry per session (refresh-token family); `current` marks the one the calling token belongs to.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:read'] }],
         response: { 200: sessionListSchema, ...errorResponses(400, 401, 403, 503) },
       },
     },
@@ -57,14 +55,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteOptions> = async (
   app.delete(
     '/v1/me/sessions/:id',
     {
-      onRequest: [app.authenticate, requireScopes('profile:write')],
+      config: { scopes: ['profile:write'] },
       schema: {
         operationId: 'revokeMySession',
         summary: 'Log out one of your sessions',
         description:
           'Ends the session: its refresh token stops working. 404 not_found for an id that is not one of your sessions.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:write'] }],
         params: z.object({
           id: z.string().max(200).describe('The session id (the sid claim of its tokens)'),
         }),
@@ -86,14 +83,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteOptions> = async (
   app.delete(
     '/v1/me/sessions',
     {
-      onRequest: [app.authenticate, requireScopes('profile:write')],
+      config: { scopes: ['profile:write'] },
       schema: {
         operationId: 'revokeMySessions',
         summary: 'Log out everywhere',
         description:
           'Ends every session of the caller, or with ?except=current every session but the one the calling token belongs to.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:write'] }],
         querystring: z.object({
           except: z.enum(['current']).optional().describe('"current" keeps the calling session.'),
         }),

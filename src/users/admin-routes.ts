@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { adminUserSchema, errorResponses } from '../http/schemas.js'
-import { requireScopes } from '../verify/authenticate.js'
 import type { AdminUserService } from './admin-service.js'
 import { toAdminUser } from './service.js'
 
@@ -33,9 +32,7 @@ export interface AdminUserRouteOptions {
 }
 
 export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = async (app, { adminUsers }) => {
-  const admin = { onRequest: [app.authenticate, requireScopes('admin')] }
-  // A fresh array per route: a shared one would come out of the YAML writer as anchors and aliases.
-  const security = () => [{ bearerAuth: ['admin'] }]
+  const admin = { config: { scopes: ['admin'] } }
 
   app.get(
     '/v1/admin/users',
@@ -47,7 +44,6 @@ export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = asy
         description:
           'Ordered by (created_at, id). Following next_cursor walks every user exactly once, even while users are being added. A malformed cursor is 400 invalid_request.',
         tags: ['admin'],
-        security: security(),
         querystring: z.object({
           limit: z.coerce
             .number()
@@ -78,7 +74,6 @@ export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = asy
         description:
           'The user with this id, including whether it is disabled. 404 not_found for an unknown id.',
         tags: ['admin'],
-        security: security(),
         params: userIdParams,
         response: { 200: adminUserSchema, ...errorResponses(400, 401, 403, 404, 503) },
       },
@@ -96,7 +91,6 @@ export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = asy
         description:
           'Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire.',
         tags: ['admin'],
-        security: security(),
         params: userIdParams,
         body: z.strictObject({
           scopes: scopeListSchema.optional(),
@@ -121,7 +115,6 @@ export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = asy
         description:
           'Removes the user and revokes every session; access tokens already issued stay valid until they expire. 404 not_found for an unknown id.',
         tags: ['admin'],
-        security: security(),
         params: userIdParams,
         response: { 204: z.null().describe('Deleted'), ...errorResponses(400, 401, 403, 404, 503) },
       },

@@ -9,7 +9,6 @@ import {
   scopeStringSchema,
   userSchema,
 } from '../http/schemas.js'
-import { requireScopes } from '../verify/authenticate.js'
 import { toPublicUser, type UserService } from './service.js'
 import { isUserUsable } from './user-usable.js'
 
@@ -54,6 +53,7 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
   app.post(
     '/v1/users',
     {
+      config: { limit: 'signup' },
       schema: {
         operationId: 'createUser',
         summary: 'Sign up',
@@ -74,7 +74,7 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
         }),
         response: {
           201: userSchema,
-          ...errorResponses(400, { 403: ['signup_disabled'], 409: ['email_taken'] }, 413, 415, 429, 503),
+          ...errorResponses(400, { 403: ['signup_disabled'], 409: ['email_taken'] }, 413, 415, 503),
         },
       },
     },
@@ -88,14 +88,13 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
   app.get(
     '/v1/me',
     {
-      onRequest: [app.authenticate, requireScopes('profile:read')],
+      config: { scopes: ['profile:read'] },
       schema: {
         operationId: 'getMe',
         summary: 'The calling user',
         description:
           'The profile of the user the access token was issued to. 404 if that user was deleted or disabled.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:read'] }],
         response: { 200: userSchema, ...errorResponses(400, 401, 403, 404, 503) },
       },
     },
@@ -109,13 +108,12 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
   app.patch(
     '/v1/me',
     {
-      onRequest: [app.authenticate, requireScopes('profile:write')],
+      config: { scopes: ['profile:write'] },
       schema: {
         operationId: 'updateMe',
         summary: 'Update the calling user',
         description: 'Changes the display name; null clears it. Returns the updated user.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:write'] }],
         body: z.object({ name: nameSchema }).meta({
           'x-examples': { rename: { summary: 'Change the display name', value: { name: 'Ada King' } } },
         }),
@@ -132,14 +130,13 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
   app.post(
     '/v1/me/password',
     {
-      onRequest: [app.authenticate, requireScopes('profile:write')],
+      config: { scopes: ['profile:write'] },
       schema: {
         operationId: 'changeMyPassword',
         summary: "Change the calling user's password",
         description:
           'Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant. Access tokens already issued stay valid until they expire.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:write'] }],
         body: z.object({ current_password: z.string().max(1024), new_password: passwordSchema }),
         response: {
           204: z.null().describe('Changed; every session revoked'),
@@ -157,13 +154,12 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
   app.get(
     '/v1/me/claims',
     {
-      onRequest: [app.authenticate],
+      config: { scopes: [] },
       schema: {
         operationId: 'getMyClaims',
         summary: 'The verified claims of the presented access token',
         description: 'Touches no database: answers while the database is down.',
         tags: ['me'],
-        security: [{ bearerAuth: [] }],
         response: { 200: claimsSchema, ...errorResponses(400, 401) },
       },
     },

@@ -9,6 +9,7 @@ import { generateSigningKey } from './generate.js'
 import { type KeyInfo, toKeyInfo } from './info.js'
 import { type LoadedKey, loadKey } from './loaded-key.js'
 import type { KeyRepository } from './repository.js'
+import { bySignerOrder } from './signer-order.js'
 
 export interface KeyStoreOptions {
   repo: KeyRepository
@@ -83,11 +84,7 @@ export class KeyStore {
       if (row.status === 'retiring' && retiringUntil(row.retiring_at ?? 0, accessTokenTtl) < now) continue
       next.set(row.kid, loadKey(row, openPrivateKey(row.private_jwk, row.kid, keyEncryptionSecret)))
     }
-    const active = [...next.values()]
-      .filter((k) => k.status === 'active')
-      // Two rotations that raced can leave two active keys until maintenance retires one:
-      // every instance picks the same signer (latest activation, then kid).
-      .sort((a, b) => (b.activatedAt ?? 0) - (a.activatedAt ?? 0) || (a.kid < b.kid ? 1 : -1))
+    const active = [...next.values()].filter((k) => k.status === 'active').sort(bySignerOrder)
     this.#keys = next
     this.#signer = active[0]
     this.#jwks = {

@@ -39,4 +39,9 @@ async function rateLimits(app: FastifyInstance, { limits, redis, keyPrefix }: Ra
   })
 }
 
-export const rateLimitPlugin = fp(rateLimits, { name: 'badge-rate-limit', fastify: '5.x' })
+export const rateLimitPlugin = fp(rateLimits, {
+  name: 'badge-rate-limit',
+  fastify: '5.x',
+  // Its 429s are BadgeErrors, written by the error handler.
+  dependencies: ['badge-error-handler'],
+})

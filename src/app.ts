@@ -65,14 +65,14 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
-  // CONTRACT §3: bodies are JSON (and form-encoded on /oauth/*, registered there).
+  // docs/contract.md §3: bodies are JSON (and form-encoded on /oauth/*, registered there).
   app.removeContentTypeParser('text/plain')
 
   const database =
     deps.database ?? createDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax })
   if (!deps.database) app.addHook('onClose', () => database.close())
 
-  // Shared rate-limit counters (CONTRACT §7); Badge starts and serves without them if Redis is down.
+  // Shared rate-limit counters (docs/contract.md §7); Badge starts and serves without them if Redis is down.
   const redis =
     config.rateLimitEnabled && config.redisUrl ? await connectRedis(config.redisUrl, app.log) : undefined
   if (redis) app.addHook('onClose', async () => void redis.disconnect())

@@ -4,7 +4,7 @@ import { bool, count, type Limit, limit, origins, scopeList, seconds, url } from
 
 export type { Limit }
 
-// The one place that knows the environment's names and defaults (CONTRACT §1).
+// The one place that knows the environment's names and defaults (docs/contract.md §1).
 // server.ts hands process.env to loadConfig(); nothing else reads the environment.
 
 export const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256', 'HS256'] as const

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { errorResponses, scopeListSchema } from '../http/schemas.js'
 import { type ClientService, toPublicClient } from './service.js'
 
-// Registered clients for service-to-service calls (scope `admin`, CONTRACT §3).
+// Registered clients for service-to-service calls (scope `admin`, docs/contract.md §3).
 
 const clientSchema = z
   .object({

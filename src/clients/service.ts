@@ -67,7 +67,7 @@ export function createClientService({ clients, sessions, clock, knownScopes }: C
 
   /** The client these credentials name, or undefined; unknown ids cost the same comparison. */
   async function authenticate(clientId: string, secret: string): Promise<ClientRow | undefined> {
-    // An id outside the client_id alphabet (CONTRACT §4) names no client: answered like an
+    // An id outside the client_id alphabet (docs/contract.md §4) names no client: answered like an
     // unknown one, without asking the database (PostgreSQL text cannot even hold a NUL).
     const client = CLIENT_ID.test(clientId) ? await clients.findByClientId(clientId) : undefined
     return clientSecretMatches(secret, client?.secret_hash) ? client : undefined

@@ -15,7 +15,7 @@ export interface UsersTable {
   updated_at: number
 }
 
-/** One login = one session = one refresh-token family (CONTRACT §2). */
+/** One login = one session = one refresh-token family (docs/contract.md §2). */
 export interface SessionsTable {
   id: string
   user_id: string

@@ -57,7 +57,7 @@ export const emailSchema = z
 export const nameSchema = z.string().max(200).nullable().describe('Display name.')
 
 // ---------------------------------------------------------------------------------
-// Errors (CONTRACT §5). Every error body is {error, error_description}. The `Error`
+// Errors (docs/contract.md §5). Every error body is {error, error_description}. The `Error`
 // component documents every code; each operation narrows `error` to the codes it can
 // really return, declared in one place per route with errorResponses().
 

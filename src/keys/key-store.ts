@@ -18,7 +18,7 @@ export interface KeyStoreOptions {
   signingAlg: SigningAlg
   accessTokenTtl: number
   keyEncryptionSecret: string | undefined
-  /** Minimum milliseconds between reloads triggered by an unknown `kid` (CONTRACT §2). */
+  /** Minimum milliseconds between reloads triggered by an unknown `kid` (docs/contract.md §2). */
   unknownKidReloadInterval?: number
 }
 
@@ -30,7 +30,7 @@ export interface KeyStoreOptions {
  */
 export const RETIRE_GRACE_MS = 120_000
 
-/** Until when a retiring key can still have unexpired tokens (CONTRACT §2). */
+/** Until when a retiring key can still have unexpired tokens (docs/contract.md §2). */
 export function retiringUntil(retiringAt: number, accessTokenTtl: number): number {
   return retiringAt + accessTokenTtl * 1000 + RETIRE_GRACE_MS
 }

@@ -4,7 +4,7 @@ import type { SessionRow } from '../db/schema.js'
 import { BadgeError, invalidRequest } from '../errors.js'
 import type { TokenResponse } from './grants.js'
 
-// Browser mode (CONTRACT §8): the refresh token travels in an HttpOnly cookie that
+// Browser mode (docs/contract.md §8): the refresh token travels in an HttpOnly cookie that
 // page scripts cannot read, scoped to /oauth so it never rides along on API calls.
 // The cookie is only ever set, read or cleared here. Every request that sets or
 // uses it has passed the CSRF guard (plugins/browser.ts) first.

@@ -49,7 +49,7 @@ export interface RefreshGrantInput {
   /** The client_id the request names or authenticated as, if any. */
   clientId?: string
   client?: AuthenticatedClient
-  /** How the token arrived; it must match how its session was started (CONTRACT §8). */
+  /** How the token arrived; it must match how its session was started (docs/contract.md §8). */
   delivery: 'body' | 'cookie'
 }
 
@@ -67,7 +67,7 @@ export function createGrants({
   log,
 }: GrantDeps) {
   /**
-   * CONTRACT §4: a client_id naming a registered confidential client is only usable by
+   * docs/contract.md §4: a client_id naming a registered confidential client is only usable by
    * that client, authenticated (RFC 6749 §6: confidential clients authenticate to refresh).
    */
   async function requireClientAuthentication(clientId: string, client: AuthenticatedClient | undefined) {
@@ -96,7 +96,7 @@ export function createGrants({
   async function passwordGrant(
     input: PasswordGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
-    // CONTRACT §7: refused with 429 before any bcrypt work once too many attempts failed.
+    // docs/contract.md §7: refused with 429 before any bcrypt work once too many attempts failed.
     const attempt = await loginThrottle.begin(normalizeEmail(input.username), input.address)
     let user: Awaited<ReturnType<UserService['checkPassword']>>
     try {
@@ -124,7 +124,7 @@ export function createGrants({
     return { response: respond(session, scope, refreshToken), session }
   }
 
-  /** RFC 6749 §6, with rotation and reuse detection (CONTRACT §4). */
+  /** RFC 6749 §6, with rotation and reuse detection (docs/contract.md §4). */
   async function refreshTokenGrant(
     input: RefreshGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {

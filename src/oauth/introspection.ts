@@ -10,7 +10,7 @@ import { isUserUsable } from '../users/user-usable.js'
 import { type AccessTokenVerifier, UnknownKeyId, type VerifiedAccessToken } from '../verify/verifier.js'
 
 // RFC 7662 token introspection. Access tokens are checked exactly as a bearer check
-// does (statelessly: an access token stays active until it expires, CONTRACT §6);
+// does (statelessly: an access token stays active until it expires, docs/contract.md §6);
 // refresh tokens are looked up, and are active only while a refresh would succeed.
 // Anything else is {active: false} with nothing more (§2.2), whatever the reason.
 

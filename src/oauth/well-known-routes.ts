@@ -95,7 +95,7 @@ export const wellKnownRoutes: FastifyPluginAsyncZod<WellKnownRouteOptions> = asy
     },
     async (_request, reply) => {
       reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}, stale-while-revalidate=60`)
-      // HS256 keys are never in the set (CONTRACT §2), so every published key has one of these shapes.
+      // HS256 keys are never in the set (docs/contract.md §2), so every published key has one of these shapes.
       return keys.jwks() as { keys: Array<z.infer<typeof jwkSchema>> }
     },
   )

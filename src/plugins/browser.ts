@@ -6,7 +6,7 @@ import type { Config } from '../config.js'
 import { csrfRejected } from '../errors.js'
 import { REFRESH_COOKIE, refreshCookieOptions } from '../oauth/cookie.js'
 
-// Browser mode's infrastructure (CONTRACT §8): cookie parsing and the refresh-cookie
+// Browser mode's infrastructure (docs/contract.md §8): cookie parsing and the refresh-cookie
 // reply helpers, CORS for exactly the listed origins, and the CSRF guard every
 // request that sets or uses the refresh cookie must pass. SECURITY.md ("Browser
 // mode") explains the threat model.
@@ -67,7 +67,7 @@ function corsDelegator(corsOrigins: readonly string[]) {
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
-/** Start-up warnings for browser-mode settings that weaken it (CONTRACT §8). */
+/** Start-up warnings for browser-mode settings that weaken it (docs/contract.md §8). */
 export function browserModeWarnings({ issuer, corsOrigins, cookieSameSite }: BrowserConfig): string[] {
   const inUse = corsOrigins.length > 0 || cookieSameSite !== 'Strict'
   if (!inUse) return []

@@ -7,7 +7,7 @@ import { tooManyRequests } from '../errors.js'
 import { clientAddress } from '../http/client-address.js'
 import type { RouteLimit } from './route-security.js'
 
-// CONTRACT §7 per-address limits on the endpoints anyone can call without a token.
+// docs/contract.md §7 per-address limits on the endpoints anyone can call without a token.
 // Counters live in Redis when REDIS_URL is set (shared by every instance), in memory
 // otherwise. A Redis failure skips the limit (fail open): abuse limits must not turn
 // a Redis outage into a sign-in outage. The failed-login limit per account lives in

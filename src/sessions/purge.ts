@@ -6,7 +6,7 @@ import { createSessionRepository } from './repository.js'
 // Ended sessions (revoked, past their absolute lifetime, or idle too long) can never be
 // used again: a refresh token of a deleted session is as invalid as one of a revoked
 // session. Deleting them and their refresh tokens keeps both tables from growing forever.
-// Spent refresh tokens of live sessions stay: reuse detection needs them (CONTRACT §4).
+// Spent refresh tokens of live sessions stay: reuse detection needs them (docs/contract.md §4).
 
 export interface PurgeOptions {
   now: number

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { errorResponses } from '../http/schemas.js'
 import type { SessionService } from './service.js'
 
-// The caller's sessions (CONTRACT §3). "Current" is the session the calling access
+// The caller's sessions (docs/contract.md §3). "Current" is the session the calling access
 // token's `sid` names; tokens without one (client_credentials) have no current session.
 
 const sessionSchema = z
@@ -74,7 +74,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteOptions> = async (
     async (request, reply) => {
       const { sub, sid } = request.auth!.claims
       await sessionService.revokeSession(sub, request.params.id)
-      // Ending the caller's own session also drops its browser-mode cookie (CONTRACT §8).
+      // Ending the caller's own session also drops its browser-mode cookie (docs/contract.md §8).
       if (request.params.id === sid) reply.clearRefreshCookie()
       return reply.code(204).send(null)
     },
@@ -103,7 +103,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteOptions> = async (
       const { sub, sid } = request.auth!.claims
       const keep = request.query.except === 'current' ? sid : undefined
       await sessionService.revokeAllSessions(sub, keep)
-      // Browser mode (CONTRACT §8): the calling session ended too, so its cookie goes.
+      // Browser mode (docs/contract.md §8): the calling session ended too, so its cookie goes.
       if (keep === undefined) reply.clearRefreshCookie()
       return reply.code(204).send(null)
     },

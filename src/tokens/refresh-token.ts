@@ -8,7 +8,7 @@ import type { SessionRepository } from '../sessions/repository.js'
 import { isSessionActive } from '../sessions/session-active.js'
 import { isRetryWithinGrace } from './refresh-token-spendable.js'
 
-// Opaque refresh tokens (CONTRACT §2, §4): 256 random bits, stored only as SHA-256
+// Opaque refresh tokens (docs/contract.md §2, §4): 256 random bits, stored only as SHA-256
 // hashes, rotated on every use. To answer a retry within the grace window with the
 // same successor without storing it in the clear, the successor is kept encrypted
 // under a key derived from its parent token, which only the client holds.

@@ -4,7 +4,7 @@ import { adminUserSchema, errorResponses } from '../http/schemas.js'
 import type { AdminUserService } from './admin-service.js'
 import { toAdminUser } from './service.js'
 
-// User administration (scope `admin`, CONTRACT §3). Unknown ids, including ones that
+// User administration (scope `admin`, docs/contract.md §3). Unknown ids, including ones that
 // are not UUIDs, are 404 not_found.
 
 const userIdParams = z.object({

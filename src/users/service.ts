@@ -35,7 +35,7 @@ export function toAdminUser(row: UserRow): AdminUser {
   return { ...toPublicUser(row), disabled: row.disabled_at !== null }
 }
 
-/** Emails are compared trimmed and lower-cased (CONTRACT §3). */
+/** Emails are compared trimmed and lower-cased (docs/contract.md §3). */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase()
 }
@@ -81,7 +81,7 @@ export function createUserService({ db, users, sessions, passwords, clock, defau
 
   /**
    * The user these credentials name, or undefined. Unknown emails, wrong passwords and
-   * disabled users all cost one bcrypt compare, so timing reveals nothing (CONTRACT §4).
+   * disabled users all cost one bcrypt compare, so timing reveals nothing (docs/contract.md §4).
    */
   async function checkPassword(email: string, password: string): Promise<UserRow | undefined> {
     const user = await users.findByEmail(normalizeEmail(email))

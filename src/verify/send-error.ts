@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
 
 /**
- * Writes an error response in the contract's shape (CONTRACT §5): `{error,
+ * Writes an error response in the contract's shape (docs/contract.md §5): `{error,
  * error_description}`, never cached (RFC 6749 §5.2). Shared by the error handler and
  * the bearer hooks, which answer on their own so the resource-server kit needs no
  * Badge error handler. Lives in verify/ because the kit ships without the server.

@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely'
+import type { SigningAlg } from '../config.js'
 
 // Table types shared by both dialects. Times are epoch milliseconds set in code,
 // ids are crypto.randomUUID() strings, flags are nullable timestamps: nothing here
@@ -22,7 +23,8 @@ export interface SessionsTable {
   client_id: string
   scope: string
   user_agent: string | null
-  delivery: string
+  /** How the session's refresh tokens travel (docs/contract.md §8); fixed at login. */
+  delivery: 'body' | 'cookie'
   created_at: number
   last_used_at: number
   expires_at: number
@@ -39,10 +41,13 @@ export interface RefreshTokensTable {
   successor_enc: string | null
 }
 
+/** Key lifecycle (RFC 7517 key sets, rotated): next → active → retiring → retired. */
+export type KeyStatus = 'next' | 'active' | 'retiring' | 'retired'
+
 export interface SigningKeysTable {
   kid: string
-  alg: string
-  status: string
+  alg: SigningAlg
+  status: KeyStatus
   public_jwk: string
   private_jwk: string
   created_at: number

@@ -3,9 +3,12 @@ import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import type { Database, SessionRow } from '../db/schema.js'
 import { invalidGrant } from '../errors.js'
-import { isSessionActive, type SessionRepository } from '../sessions/repository.js'
+import type { RefreshTokenRepository } from '../sessions/refresh-token-repository.js'
+import type { SessionRepository } from '../sessions/repository.js'
+import { isSessionActive } from '../sessions/session-active.js'
+import { isRetryWithinGrace } from './refresh-token-spendable.js'
 
-// Opaque refresh tokens (CONTRACT §2, §4): 256 random bits, stored only as SHA-256
+// Opaque refresh tokens (docs/contract.md §2, §4): 256 random bits, stored only as SHA-256
 // hashes, rotated on every use. To answer a retry within the grace window with the
 // same successor without storing it in the clear, the successor is kept encrypted
 // under a key derived from its parent token, which only the client holds.
@@ -41,6 +44,7 @@ function openSuccessor(sealed: string, parent: string): string {
 export interface RefreshTokenDeps {
   db: Kysely<Database>
   sessions: SessionRepository
+  tokens: RefreshTokenRepository
   clock: Clock
   refreshTokenTtl: number
   refreshTokenIdleTtl: number
@@ -70,7 +74,7 @@ export class RefreshTokenReused extends Error {
 }
 
 export function createRefreshTokens(deps: RefreshTokenDeps) {
-  const { db, sessions, clock } = deps
+  const { db, sessions, tokens, clock } = deps
   const idleMs = deps.refreshTokenIdleTtl * 1000
   const graceMs = deps.reuseGraceSeconds * 1000
 
@@ -91,17 +95,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     }
     await db.transaction().execute(async (trx) => {
       await sessions.insert(session, trx)
-      await trx
-        .insertInto('refresh_tokens')
-        .values({
-          id: randomUUID(),
-          session_id: session.id,
-          token_hash: hashRefreshToken(refreshToken),
-          created_at: now,
-          rotated_at: null,
-          successor_enc: null,
-        })
-        .execute()
+      await tokens.insert(session.id, hashRefreshToken(refreshToken), now, trx)
     })
     return { session, refreshToken }
   }
@@ -118,44 +112,15 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     const tokenHash = hashRefreshToken(presented)
     const successor = generateRefreshToken()
     const outcome = await db.transaction().execute(async (trx) => {
-      const find = () =>
-        trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
-      // The token and its session in one round trip: refresh is the busiest write path.
-      const found = await trx
-        .selectFrom('refresh_tokens as t')
-        .innerJoin('sessions as s', 's.id', 't.session_id')
-        .selectAll('s')
-        .select([
-          't.id as token_id',
-          't.rotated_at as token_rotated_at',
-          't.successor_enc as token_successor_enc',
-        ])
-        .where('t.token_hash', '=', tokenHash)
-        .executeTakeFirst()
+      const found = await tokens.findWithSession(tokenHash, trx)
       if (!found) return { kind: 'invalid' as const }
       const { token_id, token_rotated_at, token_successor_enc, ...session } = found
       let row = { id: token_id, rotated_at: token_rotated_at, successor_enc: token_successor_enc }
       if (!isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
       if (delivery !== undefined && session.delivery !== delivery) return { kind: 'mixed' as const }
       if (row.rotated_at === null) {
-        const spent = await trx
-          .updateTable('refresh_tokens')
-          .set({ rotated_at: now, successor_enc: sealSuccessor(successor, presented) })
-          .where('id', '=', row.id)
-          .where('rotated_at', 'is', null)
-          .executeTakeFirst()
-        if (Number(spent.numUpdatedRows) === 1) {
-          await trx
-            .insertInto('refresh_tokens')
-            .values({
-              id: randomUUID(),
-              session_id: session.id,
-              token_hash: hashRefreshToken(successor),
-              created_at: now,
-              rotated_at: null,
-              successor_enc: null,
-            })
-            .execute()
+        if (await tokens.markRotated(row.id, now, sealSuccessor(successor, presented), trx)) {
+          await tokens.insert(session.id, hashRefreshToken(successor), now, trx)
           await sessions.touch(session.id, now, trx)
           return {
             kind: 'rotated' as const,
@@ -163,11 +128,11 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
             refreshToken: successor,
           }
         }
-        const reread = await find()
+        const reread = await tokens.findByHash(tokenHash, trx)
         if (!reread) return { kind: 'invalid' as const }
         row = reread
       }
-      if (row.rotated_at !== null && now - row.rotated_at <= graceMs && row.successor_enc) {
+      if (isRetryWithinGrace(row, now, graceMs)) {
         return {
           kind: 'retried' as const,
           session,
@@ -196,12 +161,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
 
   /** The session a refresh token belongs to, whether or not it is still usable. */
   async function findSessionByToken(presented: string): Promise<SessionRow | undefined> {
-    return db
-      .selectFrom('refresh_tokens as t')
-      .innerJoin('sessions as s', 's.id', 't.session_id')
-      .selectAll('s')
-      .where('t.token_hash', '=', hashRefreshToken(presented))
-      .executeTakeFirst()
+    return tokens.findSessionByHash(hashRefreshToken(presented))
   }
 
   /** Ends the family `presented` belongs to (RFC 7009). False if the token is unknown. */

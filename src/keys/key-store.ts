@@ -9,6 +9,7 @@ import { generateSigningKey } from './generate.js'
 import { type KeyInfo, toKeyInfo } from './info.js'
 import { type LoadedKey, loadKey } from './loaded-key.js'
 import type { KeyRepository } from './repository.js'
+import { bySignerOrder } from './signer-order.js'
 
 export interface KeyStoreOptions {
   repo: KeyRepository
@@ -17,7 +18,7 @@ export interface KeyStoreOptions {
   signingAlg: SigningAlg
   accessTokenTtl: number
   keyEncryptionSecret: string | undefined
-  /** Minimum milliseconds between reloads triggered by an unknown `kid` (CONTRACT §2). */
+  /** Minimum milliseconds between reloads triggered by an unknown `kid` (docs/contract.md §2). */
   unknownKidReloadInterval?: number
 }
 
@@ -29,7 +30,7 @@ export interface KeyStoreOptions {
  */
 export const RETIRE_GRACE_MS = 120_000
 
-/** Until when a retiring key can still have unexpired tokens (CONTRACT §2). */
+/** Until when a retiring key can still have unexpired tokens (docs/contract.md §2). */
 export function retiringUntil(retiringAt: number, accessTokenTtl: number): number {
   return retiringAt + accessTokenTtl * 1000 + RETIRE_GRACE_MS
 }
@@ -83,11 +84,7 @@ export class KeyStore {
       if (row.status === 'retiring' && retiringUntil(row.retiring_at ?? 0, accessTokenTtl) < now) continue
       next.set(row.kid, loadKey(row, openPrivateKey(row.private_jwk, row.kid, keyEncryptionSecret)))
     }
-    const active = [...next.values()]
-      .filter((k) => k.status === 'active')
-      // Two rotations that raced can leave two active keys until maintenance retires one:
-      // every instance picks the same signer (latest activation, then kid).
-      .sort((a, b) => (b.activatedAt ?? 0) - (a.activatedAt ?? 0) || (a.kid < b.kid ? 1 : -1))
+    const active = [...next.values()].filter((k) => k.status === 'active').sort(bySignerOrder)
     this.#keys = next
     this.#signer = active[0]
     this.#jwks = {

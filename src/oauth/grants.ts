@@ -3,11 +3,12 @@ import type { AuthenticatedClient } from '../clients/authenticate.js'
 import type { ClientService } from '../clients/service.js'
 import type { SessionRow } from '../db/schema.js'
 import { invalidClient, invalidGrant } from '../errors.js'
+import { effectiveSessionScope, resolveScope, splitScopes } from '../scopes.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
-import { normalizeEmail, splitScopes, type UserService } from '../users/service.js'
+import { normalizeEmail, type UserService } from '../users/service.js'
+import { isUserUsable } from '../users/user-usable.js'
 import type { LoginThrottle } from './login-throttle.js'
-import { intersectScopes, resolveScope } from './scope.js'
 
 /** RFC 6749 §5.1 successful response. */
 export interface TokenResponse {
@@ -38,7 +39,7 @@ export interface PasswordGrantInput {
   client?: AuthenticatedClient
   userAgent: string | null
   delivery: 'body' | 'cookie'
-  /** The client's address as rate limits count it (plugins/rate-limit.ts clientAddress). */
+  /** The client's address as rate limits count it (http/client-address.ts). */
   address: string
 }
 
@@ -48,7 +49,7 @@ export interface RefreshGrantInput {
   /** The client_id the request names or authenticated as, if any. */
   clientId?: string
   client?: AuthenticatedClient
-  /** How the token arrived; it must match how its session was started (CONTRACT §8). */
+  /** How the token arrived; it must match how its session was started (docs/contract.md §8). */
   delivery: 'body' | 'cookie'
 }
 
@@ -66,7 +67,7 @@ export function createGrants({
   log,
 }: GrantDeps) {
   /**
-   * CONTRACT §4: a client_id naming a registered confidential client is only usable by
+   * docs/contract.md §4: a client_id naming a registered confidential client is only usable by
    * that client, authenticated (RFC 6749 §6: confidential clients authenticate to refresh).
    */
   function refuseUnauthenticatedRegisteredClient(
@@ -102,7 +103,7 @@ export function createGrants({
   async function passwordGrant(
     input: PasswordGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
-    // CONTRACT §7: refused with 429 before any bcrypt work once too many attempts failed.
+    // docs/contract.md §7: refused with 429 before any bcrypt work once too many attempts failed.
     const attempt = await loginThrottle.begin(normalizeEmail(input.username), input.address)
     let user: Awaited<ReturnType<UserService['checkPassword']>>
     try {
@@ -130,7 +131,7 @@ export function createGrants({
     return { response: respond(session, scope, refreshToken), session }
   }
 
-  /** RFC 6749 §6, with rotation and reuse detection (CONTRACT §4). */
+  /** RFC 6749 §6, with rotation and reuse detection (docs/contract.md §4). */
   async function refreshTokenGrant(
     input: RefreshGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
@@ -165,11 +166,10 @@ export function createGrants({
     }
     // The user as the rotation read it, in the same statement (no re-read after commit).
     const { session, refreshToken, user } = rotation
-    if (!user || user.disabled_at !== null)
-      throw invalidGrant('The refresh token is invalid, expired or revoked.')
+    if (!isUserUsable(user)) throw invalidGrant('The refresh token is invalid, expired or revoked.')
     // The session keeps its scope; a narrower request shapes this access token only
     // (RFC 6749 §6). Scopes an admin has since taken away are gone from both.
-    const sessionScope = intersectScopes(splitScopes(session.scope), splitScopes(user.scopes))
+    const sessionScope = effectiveSessionScope(session.scope, user.scopes)
     const scope = resolveScope(input.scope, sessionScope)
     return { response: respond(session, scope, refreshToken), session }
   }

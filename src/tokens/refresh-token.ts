@@ -1,12 +1,14 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto'
-import { CompiledQuery, type Kysely, type Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
-import { precompile } from '../db/precompiled.js'
-import type { Database, SessionRow } from '../db/schema.js'
+import type { Database, Db, SessionRow, UserRow } from '../db/schema.js'
 import { invalidGrant } from '../errors.js'
-import { isSessionActive, type SessionRepository } from '../sessions/repository.js'
+import type { RefreshTokenRepository } from '../sessions/refresh-token-repository.js'
+import type { SessionRepository } from '../sessions/repository.js'
+import { isSessionActive } from '../sessions/session-active.js'
+import { isRetryWithinGrace } from './refresh-token-spendable.js'
 
-// Opaque refresh tokens (CONTRACT §2, §4): 256 random bits, stored only as SHA-256
+// Opaque refresh tokens (docs/contract.md §2, §4): 256 random bits, stored only as SHA-256
 // hashes, rotated on every use. To answer a retry within the grace window with the
 // same successor without storing it in the clear, the successor is kept encrypted
 // under a key derived from its parent token, which only the client holds.
@@ -42,6 +44,7 @@ function openSuccessor(sealed: string, parent: string): string {
 export interface RefreshTokenDeps {
   db: Kysely<Database>
   sessions: SessionRepository
+  tokens: RefreshTokenRepository
   clock: Clock
   refreshTokenTtl: number
   refreshTokenIdleTtl: number
@@ -64,12 +67,12 @@ export interface Rotation {
   /** True when this answered a retry inside the grace window with the existing successor. */
   retried: boolean
   /** The session's user as the rotation read it (same statement), or undefined if deleted. */
-  user: { scopes: string; disabled_at: number | null } | undefined
+  user: Pick<UserRow, 'scopes' | 'disabled_at'> | undefined
 }
 
 /**
  * A check of the presented token's session that runs before anything is spent (oauth/grants.ts
- * uses it for the client binding). It throws to refuse; the transaction then writes nothing.
+ * uses it for the client binding). It throws to refuse; the rotation then writes nothing.
  * `clientRegistered`: the session's client_id names a registered (confidential) client.
  */
 export type RotationCheck = (found: { session: SessionRow; clientRegistered: boolean }) => void
@@ -81,93 +84,10 @@ export class RefreshTokenReused extends Error {
   }
 }
 
-// $1 token id, $2 now, $3 sealed successor, $4 successor id, $5 successor hash.
-const SPEND_AND_REPLACE_PG = `WITH spent AS (
-  UPDATE refresh_tokens SET rotated_at = $2, successor_enc = $3
-  WHERE id = $1 AND rotated_at IS NULL
-  RETURNING session_id
-), inserted AS (
-  INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, rotated_at, successor_enc)
-  SELECT $4, session_id, $5, $2, NULL, NULL FROM spent
-), touched AS (
-  UPDATE sessions SET last_used_at = $2 WHERE id IN (SELECT session_id FROM spent)
-)
-SELECT count(*)::int AS spent FROM spent`
-
 export function createRefreshTokens(deps: RefreshTokenDeps) {
-  const { db, sessions, clock } = deps
+  const { db, sessions, tokens, clock } = deps
   const idleMs = deps.refreshTokenIdleTtl * 1000
   const graceMs = deps.reuseGraceSeconds * 1000
-
-  // The rotation's statements, built and compiled to SQL once (db/precompiled.ts).
-  // Everything a refresh reads, in one statement: refresh is the busiest write path.
-  // The token and its session; the session's user (its scopes and whether it is
-  // disabled), so the grant does not read it again after commit; and whether the
-  // session's client_id names a registered client, for the client-binding check, which
-  // used to be two statements of its own before the transaction (docs/performance.md).
-  const findForRotation = precompile(db, 1, (db, tokenHash: string) =>
-    db
-      .selectFrom('refresh_tokens as t')
-      .innerJoin('sessions as s', 's.id', 't.session_id')
-      .leftJoin('users as u', 'u.id', 's.user_id')
-      .leftJoin('clients as c', 'c.client_id', 's.client_id')
-      .selectAll('s')
-      .select([
-        't.id as token_id',
-        't.rotated_at as token_rotated_at',
-        't.successor_enc as token_successor_enc',
-        'u.id as user_row_id',
-        'u.scopes as user_scopes',
-        'u.disabled_at as user_disabled_at',
-        'c.id as client_row_id',
-      ])
-      .where('t.token_hash', '=', tokenHash),
-  )
-  // The conditional UPDATE is the lock: exactly one concurrent caller spends the token.
-  const spendToken = precompile(db, 3, (db, id: string, now: number, successorEnc: string) =>
-    db
-      .updateTable('refresh_tokens')
-      .set({ rotated_at: now, successor_enc: successorEnc })
-      .where('id', '=', id)
-      .where('rotated_at', 'is', null),
-  )
-  /**
-   * Spends token `id` (if no one else did first) and, in the same atomic step, inserts
-   * its successor and touches the session. True if this call spent it.
-   */
-  async function spendAndReplace(
-    exec: Kysely<Database> | Transaction<Database>,
-    id: string,
-    now: number,
-    successorEnc: string,
-    successorId: string,
-    sessionId: string,
-    successorHash: string,
-  ): Promise<boolean> {
-    if (deps.dialect === 'postgres') {
-      // One statement, one round trip: PostgreSQL runs the data-modifying CTEs together,
-      // atomically; the insert and the touch happen only if the UPDATE spent the token.
-      const result = await exec.executeQuery<{ spent: number }>(
-        CompiledQuery.raw(SPEND_AND_REPLACE_PG, [id, now, successorEnc, successorId, successorHash]),
-      )
-      return Number(result.rows[0]?.spent) === 1
-    }
-    const spent = await spendToken(exec, id, now, successorEnc)
-    if (Number(spent.numAffectedRows) !== 1) return false
-    await insertToken(exec, successorId, sessionId, successorHash, now)
-    await sessions.touch(sessionId, now, exec)
-    return true
-  }
-  const insertToken = precompile(db, 4, (db, id: string, sessionId: string, tokenHash: string, now: number) =>
-    db.insertInto('refresh_tokens').values({
-      id,
-      session_id: sessionId,
-      token_hash: tokenHash,
-      created_at: now,
-      rotated_at: null,
-      successor_enc: null,
-    }),
-  )
 
   async function startSession(input: NewSession): Promise<{ session: SessionRow; refreshToken: string }> {
     const now = clock()
@@ -186,17 +106,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     }
     await db.transaction().execute(async (trx) => {
       await sessions.insert(session, trx)
-      await trx
-        .insertInto('refresh_tokens')
-        .values({
-          id: randomUUID(),
-          session_id: session.id,
-          token_hash: hashRefreshToken(refreshToken),
-          created_at: now,
-          rotated_at: null,
-          successor_enc: null,
-        })
-        .execute()
+      await tokens.insert(session.id, hashRefreshToken(refreshToken), now, trx)
     })
     return { session, refreshToken }
   }
@@ -208,6 +118,27 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
    * family is revoked (RFC 9700 §4.14.2). A token presented the other way than its
    * session was started (body vs. cookie) is refused before anything is spent.
    */
+  /**
+   * Spends token `id` (if no one else did first), inserts its successor and touches the
+   * session, atomically. True if this call spent it. SQLite: three statements inside the
+   * caller's transaction. PostgreSQL: one statement, one round trip (docs/performance.md).
+   */
+  async function spendAndReplace(
+    trx: Db,
+    id: string,
+    now: number,
+    successorEnc: string,
+    sessionId: string,
+    successorHash: string,
+  ): Promise<boolean> {
+    if (deps.dialect === 'postgres')
+      return tokens.spendAndReplaceOnPostgres(id, now, successorEnc, successorHash, trx)
+    if (!(await tokens.markRotated(id, now, successorEnc, trx))) return false
+    await tokens.insert(sessionId, successorHash, now, trx)
+    await sessions.touch(sessionId, now, trx)
+    return true
+  }
+
   async function rotateRefreshToken(
     presented: string,
     delivery?: 'body' | 'cookie',
@@ -216,10 +147,8 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     const now = clock()
     const tokenHash = hashRefreshToken(presented)
     const successor = generateRefreshToken()
-    const decide = async (trx: Kysely<Database> | Transaction<Database>) => {
-      const find = () =>
-        trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
-      const found = (await findForRotation(trx, tokenHash)).rows[0]
+    const decide = async (trx: Db) => {
+      const found = await tokens.findForRotation(tokenHash, trx)
       if (!found) return { kind: 'invalid' as const }
       const {
         token_id,
@@ -246,7 +175,6 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
           row.id,
           now,
           sealSuccessor(successor, presented),
-          randomUUID(),
           session.id,
           hashRefreshToken(successor),
         )
@@ -258,11 +186,11 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
             user,
           }
         }
-        const reread = await find()
+        const reread = await tokens.findByHash(tokenHash, trx)
         if (!reread) return { kind: 'invalid' as const }
         row = reread
       }
-      if (row.rotated_at !== null && now - row.rotated_at <= graceMs && row.successor_enc) {
+      if (isRetryWithinGrace(row, now, graceMs)) {
         return {
           kind: 'retried' as const,
           session,
@@ -276,6 +204,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     // SQLite: one transaction (in-process, so its statements cost no round trips).
     // PostgreSQL: no transaction: the read, then spendAndReplace's one statement, whose
     // conditional UPDATE is the lock either way; two round trips on the common path.
+    // (At READ COMMITTED the transaction's read never locked anything.)
     const outcome = deps.dialect === 'postgres' ? await decide(db) : await db.transaction().execute(decide)
     // Thrown after commit, so the family's revocation is kept.
     if (outcome.kind === 'invalid') throw invalidGrant('The refresh token is invalid, expired or revoked.')
@@ -297,12 +226,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
 
   /** The session a refresh token belongs to, whether or not it is still usable. */
   async function findSessionByToken(presented: string): Promise<SessionRow | undefined> {
-    return db
-      .selectFrom('refresh_tokens as t')
-      .innerJoin('sessions as s', 's.id', 't.session_id')
-      .selectAll('s')
-      .where('t.token_hash', '=', hashRefreshToken(presented))
-      .executeTakeFirst()
+    return tokens.findSessionByHash(hashRefreshToken(presented))
   }
 
   /** Ends the family `presented` belongs to (RFC 7009). False if the token is unknown. */

@@ -4,7 +4,7 @@ import { isUuid } from '../db/ids.js'
 import type { Database, UserRow, UserUpdate } from '../db/schema.js'
 import { notFound } from '../errors.js'
 import { decodeCursor, encodeCursor } from '../http/cursor.js'
-import { assertKnownScopes } from '../oauth/scope.js'
+import { assertKnownScopes } from '../scopes.js'
 import type { SessionRepository } from '../sessions/repository.js'
 import type { UserRepository } from './repository.js'
 

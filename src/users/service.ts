@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import type { Database, UserRow } from '../db/schema.js'
-import { BadgeError, invalidGrant, notFound } from '../errors.js'
+import { emailTaken, invalidGrant, notFound } from '../errors.js'
+import { splitScopes } from '../scopes.js'
 import type { SessionRepository } from '../sessions/repository.js'
 import type { PasswordHasher } from './passwords.js'
 import { isUniqueViolation, type UserRepository } from './repository.js'
+import { isUserUsable } from './user-usable.js'
 
 export interface PublicUser {
   id: string
@@ -33,11 +35,7 @@ export function toAdminUser(row: UserRow): AdminUser {
   return { ...toPublicUser(row), disabled: row.disabled_at !== null }
 }
 
-export function splitScopes(scopes: string): string[] {
-  return scopes.split(' ').filter(Boolean)
-}
-
-/** Emails are compared trimmed and lower-cased (CONTRACT §3). */
+/** Emails are compared trimmed and lower-cased (docs/contract.md §3). */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase()
 }
@@ -59,7 +57,6 @@ export function createUserService({ db, users, sessions, passwords, clock, defau
     scopes?: readonly string[]
   }): Promise<UserRow> {
     const email = normalizeEmail(input.email)
-    const emailTaken = () => new BadgeError(409, 'email_taken', 'An account with this email already exists.')
     if (await users.findByEmail(email)) throw emailTaken()
     const now = clock()
     const row: UserRow = {
@@ -84,7 +81,7 @@ export function createUserService({ db, users, sessions, passwords, clock, defau
 
   /**
    * The user these credentials name, or undefined. Unknown emails, wrong passwords and
-   * disabled users all cost one bcrypt compare, so timing reveals nothing (CONTRACT §4).
+   * disabled users all cost one bcrypt compare, so timing reveals nothing (docs/contract.md §4).
    */
   async function checkPassword(email: string, password: string): Promise<UserRow | undefined> {
     const user = await users.findByEmail(normalizeEmail(email))
@@ -93,7 +90,7 @@ export function createUserService({ db, users, sessions, passwords, clock, defau
       return undefined
     }
     const ok = await passwords.verify(password, user.password_hash)
-    return ok && user.disabled_at === null ? user : undefined
+    return ok && isUserUsable(user) ? user : undefined
   }
 
   async function updateProfile(id: string, changes: { name?: string | null }): Promise<UserRow | undefined> {
@@ -110,7 +107,7 @@ export function createUserService({ db, users, sessions, passwords, clock, defau
    */
   async function changePassword(id: string, currentPassword: string, newPassword: string): Promise<void> {
     const user = await users.findById(id)
-    if (!user || user.disabled_at !== null) throw notFound('The user of this token no longer exists.')
+    if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
     if (!(await passwords.verify(currentPassword, user.password_hash)))
       throw invalidGrant('The current password is incorrect.')
     const passwordHash = await passwords.hash(newPassword)

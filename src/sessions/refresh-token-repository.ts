@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto'
+import { CompiledQuery, type Kysely } from 'kysely'
+import { precompile } from '../db/precompiled.js'
+import type { Database, Db, RefreshTokenRow, SessionRow } from '../db/schema.js'
+
+// The refresh_tokens table: every SQL statement over it. Beside the sessions table's
+// repository, since a session is a refresh-token family. Tokens are found by their
+// SHA-256 hash only (tokens/refresh-token.ts hashes them); the clear token is never stored.
+
+// $1 token id, $2 now, $3 sealed successor, $4 successor id, $5 successor hash.
+const SPEND_AND_REPLACE_PG = `WITH spent AS (
+  UPDATE refresh_tokens SET rotated_at = $2, successor_enc = $3
+  WHERE id = $1 AND rotated_at IS NULL
+  RETURNING session_id
+), inserted AS (
+  INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, rotated_at, successor_enc)
+  SELECT $4, session_id, $5, $2, NULL, NULL FROM spent
+), touched AS (
+  UPDATE sessions SET last_used_at = $2 WHERE id IN (SELECT session_id FROM spent)
+)
+SELECT count(*)::int AS spent FROM spent`
+
+export function createRefreshTokenRepository(db: Kysely<Database>) {
+  // The rotation's statements, built and compiled to SQL once (db/precompiled.ts).
+  const insertToken = precompile(db, 4, (db, id: string, sessionId: string, tokenHash: string, now: number) =>
+    db.insertInto('refresh_tokens').values({
+      id,
+      session_id: sessionId,
+      token_hash: tokenHash,
+      created_at: now,
+      rotated_at: null,
+      successor_enc: null,
+    }),
+  )
+  // Everything a refresh reads, in one statement: refresh is the busiest write path.
+  // The token and its session; the session's user (its scopes and whether it is
+  // disabled), so the grant does not read it again after commit; and whether the
+  // session's client_id names a registered client, for the client-binding check, which
+  // used to be two statements of its own before the rotation (docs/performance.md).
+  const findForRotation = precompile(db, 1, (db, tokenHash: string) =>
+    db
+      .selectFrom('refresh_tokens as t')
+      .innerJoin('sessions as s', 's.id', 't.session_id')
+      .leftJoin('users as u', 'u.id', 's.user_id')
+      .leftJoin('clients as c', 'c.client_id', 's.client_id')
+      .selectAll('s')
+      .select([
+        't.id as token_id',
+        't.rotated_at as token_rotated_at',
+        't.successor_enc as token_successor_enc',
+        'u.id as user_row_id',
+        'u.scopes as user_scopes',
+        'u.disabled_at as user_disabled_at',
+        'c.id as client_row_id',
+      ])
+      .where('t.token_hash', '=', tokenHash),
+  )
+  const markRotated = precompile(db, 3, (db, id: string, now: number, successorEnc: string) =>
+    db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: now, successor_enc: successorEnc })
+      .where('id', '=', id)
+      .where('rotated_at', 'is', null),
+  )
+  return {
+    async insert(sessionId: string, tokenHash: string, now: number, trx: Db = db): Promise<void> {
+      await insertToken(trx, randomUUID(), sessionId, tokenHash, now)
+    },
+
+    /** The rotation's one read: token state, session, the session's user and client registration. */
+    async findForRotation(tokenHash: string, trx: Db = db) {
+      return (await findForRotation(trx, tokenHash)).rows[0]
+    },
+
+    /**
+     * PostgreSQL only: spends token `id` (if no one else did first) and, in the same
+     * statement, inserts its successor and touches the session: one round trip. The
+     * data-modifying CTEs run atomically; the insert and the touch happen only if the
+     * conditional UPDATE (the lock) spent the token. True if this call spent it.
+     */
+    async spendAndReplaceOnPostgres(
+      id: string,
+      now: number,
+      successorEnc: string,
+      successorHash: string,
+      trx: Db = db,
+    ): Promise<boolean> {
+      const result = await trx.executeQuery<{ spent: number }>(
+        CompiledQuery.raw(SPEND_AND_REPLACE_PG, [id, now, successorEnc, randomUUID(), successorHash]),
+      )
+      return Number(result.rows[0]?.spent) === 1
+    },
+
+    findByHash(tokenHash: string, trx: Db = db): Promise<RefreshTokenRow | undefined> {
+      return trx
+        .selectFrom('refresh_tokens')
+        .selectAll()
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst()
+    },
+
+    /** The session a token belongs to, whether or not either is still usable. */
+    findSessionByHash(tokenHash: string, trx: Db = db): Promise<SessionRow | undefined> {
+      return trx
+        .selectFrom('refresh_tokens as t')
+        .innerJoin('sessions as s', 's.id', 't.session_id')
+        .selectAll('s')
+        .where('t.token_hash', '=', tokenHash)
+        .executeTakeFirst()
+    },
+
+    /**
+     * Spends an unspent token, keeping its sealed successor. True for exactly one
+     * concurrent caller: the conditional UPDATE is the lock.
+     */
+    async markRotated(id: string, now: number, successorEnc: string, trx: Db = db): Promise<boolean> {
+      return Number((await markRotated(trx, id, now, successorEnc)).numAffectedRows) === 1
+    },
+
+    /** Deletes every token of these sessions; returns how many. */
+    async deleteForSessions(sessionIds: readonly string[], trx: Db = db): Promise<number> {
+      const result = await trx
+        .deleteFrom('refresh_tokens')
+        .where('session_id', 'in', sessionIds)
+        .executeTakeFirst()
+      return Number(result.numDeletedRows)
+    },
+  }
+}
+
+export type RefreshTokenRepository = ReturnType<typeof createRefreshTokenRepository>

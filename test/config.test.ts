@@ -51,9 +51,17 @@ t.test('an unset ISSUER follows PORT', async (t) => {
 })
 
 t.test('an unset idle lifetime follows a shorter absolute lifetime', async (t) => {
-  t.equal(loadConfig({ REFRESH_TOKEN_TTL: '3600' }).refreshTokenIdleTtl, 3600, 'REFRESH_TOKEN_TTL=3600 alone starts')
+  t.equal(
+    loadConfig({ REFRESH_TOKEN_TTL: '3600' }).refreshTokenIdleTtl,
+    3600,
+    'REFRESH_TOKEN_TTL=3600 alone starts',
+  )
   t.equal(loadConfig({ REFRESH_TOKEN_TTL: '3600', REFRESH_TOKEN_IDLE_TTL: '600' }).refreshTokenIdleTtl, 600)
-  t.equal(loadConfig({ REFRESH_TOKEN_TTL: '9999999' }).refreshTokenIdleTtl, 1209600, 'the 14-day default otherwise')
+  t.equal(
+    loadConfig({ REFRESH_TOKEN_TTL: '9999999' }).refreshTokenIdleTtl,
+    1209600,
+    'the 14-day default otherwise',
+  )
   t.throws(() => loadConfig({ REFRESH_TOKEN_TTL: '3600', REFRESH_TOKEN_IDLE_TTL: '7200' }), {
     message: /^Invalid configuration: REFRESH_TOKEN_IDLE_TTL must not exceed REFRESH_TOKEN_TTL$/,
   })

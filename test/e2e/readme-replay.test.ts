@@ -52,6 +52,10 @@ function replayEnv(port: number, dir: string): Record<string, string> {
   }
 }
 
+// A few dozen curl calls and a dozen CLI processes: about a minute on a quiet machine,
+// more while the rest of the suite runs beside it, so more than the suite's 120 s.
+t.setTimeout(300_000)
+
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 const SHELL = new Set(['sh', 'bash', 'shell'])
@@ -80,7 +84,7 @@ function shellBlocks(markdown: string): Block[] {
   return blocks
 }
 
-const PRELUDE = String.raw`
+const PRELUDE = `
 set -euo pipefail
 __replay_pid=
 __replay_stop() {

@@ -25,7 +25,11 @@ export function resolveScope(requested: string | undefined, held: readonly strin
   if (!wanted.every((s) => SCOPE_TOKEN.test(s)))
     throw invalidRequest('scope must be space-separated scope tokens.')
   const missing = wanted.filter((s) => !held.includes(s))
-  if (missing.length) throw invalidScope(`Scope not granted: ${missing.join(' ')}.`)
+  if (missing.length) {
+    // Named for the client's developer, but bounded: a request's scope may be 2000 characters.
+    const named = missing.join(' ')
+    throw invalidScope(`Scope not granted: ${named.length > 200 ? `${named.slice(0, 200)}…` : named}.`)
+  }
   return [...new Set(wanted)]
 }
 

@@ -30,6 +30,7 @@ const envSchema = z.object({
   BCRYPT_COST: count(4, 15).default(12),
   LOGIN_CONCURRENCY: count(1, 64).default(Math.max(1, Math.min(4, availableParallelism()))),
   LOGIN_QUEUE: count(0, 10000).default(32),
+  MAX_SESSIONS_PER_USER: count(1, 100000).default(100),
   SIGNUP_ENABLED: bool.default(true),
   SCOPES: scopeList.default(['profile:read', 'profile:write', 'admin']),
   DEFAULT_USER_SCOPES: scopeList.default(['profile:read', 'profile:write']),
@@ -89,6 +90,8 @@ export interface Config {
   bcryptCost: number
   loginConcurrency: number
   loginQueue: number
+  /** Active sessions per user; a new login ends the oldest beyond this. */
+  maxSessionsPerUser: number
   signupEnabled: boolean
   scopes: string[]
   defaultUserScopes: string[]
@@ -168,6 +171,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     bcryptCost: e.BCRYPT_COST,
     loginConcurrency: e.LOGIN_CONCURRENCY,
     loginQueue: e.LOGIN_QUEUE,
+    maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
     signupEnabled: e.SIGNUP_ENABLED,
     scopes: e.SCOPES,
     defaultUserScopes: e.DEFAULT_USER_SCOPES,

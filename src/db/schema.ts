@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely'
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
 
 // Table types shared by both dialects. Times are epoch milliseconds set in code,
 // ids are crypto.randomUUID() strings, flags are nullable timestamps: nothing here
@@ -13,6 +13,8 @@ export interface UsersTable {
   disabled_at: number | null
   created_at: number
   updated_at: number
+  /** Bumped on every credential or account-state change: users/credential-fence.ts. */
+  credential_version: Generated<number>
 }
 
 /** One login = one session = one refresh-token family (CONTRACT §2). */

@@ -30,3 +30,12 @@ export function assertKnownScopes(scopes: readonly string[], known: readonly str
     throw invalidScope(`Unknown scope: ${unknown.join(' ')}. Known scopes are listed in SCOPES.`)
   return [...new Set(scopes)]
 }
+
+/**
+ * The scopes a user's stored list still grants: only those SCOPES lists. Removing a scope
+ * from SCOPES withdraws it from every holder at their next login or refresh, as it
+ * already does for clients (ClientService.grantableScopes).
+ */
+export function grantableUserScopes(stored: string, known: readonly string[]): string[] {
+  return stored.split(' ').filter((s) => s !== '' && known.includes(s))
+}

@@ -1,9 +1,11 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { lockClient } from '../clients/repository.js'
 import type { Clock } from '../clock.js'
 import type { Database, SessionRow } from '../db/schema.js'
-import { invalidGrant } from '../errors.js'
+import { invalidClient, invalidGrant } from '../errors.js'
 import { isSessionActive, type SessionRepository } from '../sessions/repository.js'
+import { isCredentialCurrent } from '../users/credential-fence.js'
 
 // Opaque refresh tokens (CONTRACT §2, §4): 256 random bits, stored only as SHA-256
 // hashes, rotated on every use. To answer a retry within the grace window with the
@@ -45,6 +47,8 @@ export interface RefreshTokenDeps {
   refreshTokenTtl: number
   refreshTokenIdleTtl: number
   reuseGraceSeconds: number
+  /** Active sessions one user may hold; a new login ends the oldest beyond it. */
+  maxSessionsPerUser: number
 }
 
 export interface NewSession {
@@ -53,6 +57,10 @@ export interface NewSession {
   scope: string
   userAgent: string | null
   delivery: 'body' | 'cookie'
+  /** users.credential_version as read before the password was checked (users/credential-fence.ts). */
+  credentialVersion: number
+  /** True when clientId names a registered client that authenticated: it must still exist at commit. */
+  registeredClient?: boolean
 }
 
 export interface Rotation {
@@ -68,6 +76,9 @@ export class RefreshTokenReused extends Error {
     super('refresh token reuse detected; session revoked')
   }
 }
+
+/** Rolls a rotation back: its session was revoked by a transaction that committed first. */
+class SessionEnded extends Error {}
 
 export function createRefreshTokens(deps: RefreshTokenDeps) {
   const { db, sessions, clock } = deps
@@ -89,7 +100,11 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       expires_at: now + deps.refreshTokenTtl * 1000,
       revoked_at: null,
     }
-    await db.transaction().execute(async (trx) => {
+    const refused = await db.transaction().execute(async (trx) => {
+      // The credential fence: the password, the account state and the client checked
+      // before this transaction must still be current when the session commits.
+      if (!(await isCredentialCurrent(trx, input.userId, input.credentialVersion))) return 'user'
+      if (input.registeredClient && !(await lockClient(trx, input.clientId))) return 'client'
       await sessions.insert(session, trx)
       await trx
         .insertInto('refresh_tokens')
@@ -102,7 +117,11 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
           successor_enc: null,
         })
         .execute()
+      await sessions.revokeOldestBeyond(input.userId, deps.maxSessionsPerUser, now, trx)
+      return undefined
     })
+    if (refused === 'user') throw invalidGrant('The email or password is incorrect.')
+    if (refused === 'client') throw invalidClient('This client no longer exists.')
     return { session, refreshToken }
   }
 
@@ -156,7 +175,10 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
               successor_enc: null,
             })
             .execute()
-          await sessions.touch(session.id, now, trx)
+          // Conditional on the session not being revoked meanwhile (a password change or a
+          // disable bumping the credential fence): on PostgreSQL this waits for such a
+          // transaction and re-reads the row; 0 rows rolls the rotation back.
+          if (!(await sessions.touch(session.id, now, trx))) throw new SessionEnded()
           return {
             kind: 'rotated' as const,
             session: { ...session, last_used_at: now },
@@ -176,6 +198,9 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       }
       await sessions.revoke(session.id, now, trx)
       return { kind: 'reused' as const, sessionId: session.id }
+    }).catch((error: unknown) => {
+      if (error instanceof SessionEnded) return { kind: 'invalid' as const }
+      throw error
     })
     // Thrown after commit, so the family's revocation is kept.
     if (outcome.kind === 'invalid') throw invalidGrant('The refresh token is invalid, expired or revoked.')

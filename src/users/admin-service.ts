@@ -2,11 +2,13 @@ import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import { isUuid } from '../db/ids.js'
 import type { Database, UserRow, UserUpdate } from '../db/schema.js'
-import { notFound } from '../errors.js'
+import { BadgeError, notFound } from '../errors.js'
 import { decodeCursor, encodeCursor } from '../http/cursor.js'
 import { assertKnownScopes } from '../oauth/scope.js'
 import type { SessionRepository } from '../sessions/repository.js'
+import { bumpCredentialVersion } from './credential-fence.js'
 import type { UserRepository } from './repository.js'
+import { splitScopes } from './service.js'
 
 // What an admin may do to users (scope `admin`). Shared by the HTTP API and the CLI.
 
@@ -30,7 +32,7 @@ export interface AdminUserChanges {
   disabled?: boolean
 }
 
-export function createAdminUserService({ db, users, sessions, clock, knownScopes }: AdminUserServiceDeps) {
+export function createAdminUserService({ db, users, clock, knownScopes }: AdminUserServiceDeps) {
   const userNotFound = () => notFound('No user has this id.')
 
   /** One page of users in (created_at, id) order; `cursor` is a previous page's nextCursor. */
@@ -64,9 +66,18 @@ export function createAdminUserService({ db, users, sessions, clock, knownScopes
       // Keep the original time when an already disabled user is disabled again.
       update.disabled_at = changes.disabled ? (current.disabled_at ?? now) : null
     }
+    const keepsAdmin =
+      (update.scopes ?? current.scopes).split(' ').includes('admin') && !(update.disabled_at ?? null)
+    if (!keepsAdmin && splitScopes(current.scopes).includes('admin') && current.disabled_at === null) {
+      // Nobody could undo this one: the last usable admin cannot demote or disable themself.
+      if (!(await users.anotherActiveAdmin(id)))
+        throw new BadgeError(409, 'conflict', 'This is the last active admin: keep the admin scope.')
+    }
     const updated = await db.transaction().execute(async (trx) => {
       const row = await users.update(id, update, trx)
-      if (row && changes.disabled) await sessions.revokeAllForUser(id, now, undefined, trx)
+      // Disabling bumps the credential fence: a login already past its password check
+      // cannot commit a session afterwards, even if the user is re-enabled meanwhile.
+      if (row && changes.disabled) await bumpCredentialVersion(trx, id, now)
       return row
     })
     if (!updated) throw userNotFound()

@@ -91,7 +91,7 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         operationId: 'updateUser',
         summary: "Change a user's scopes or disable them",
         description:
-          'Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire.',
+          'Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire. 409 conflict when the change would leave no enabled user holding admin.',
         tags: ['admin'],
         security: security(),
         params: userIdParams,
@@ -101,7 +101,7 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         }),
         response: {
           200: adminUserSchema,
-          ...errorResponses(400, { 400: ['invalid_scope'] }, 401, 403, 404, 413, 415, 503),
+          ...errorResponses(400, { 400: ['invalid_scope'] }, 401, 403, 404, { 409: ['conflict'] }, 413, 415, 503),
         },
       },
     },

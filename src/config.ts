@@ -147,8 +147,18 @@ export function loadConfig(env: Env): Readonly<Config> {
   if (Boolean(e.BOOTSTRAP_ADMIN_EMAIL) !== Boolean(e.BOOTSTRAP_ADMIN_PASSWORD)) {
     fail('BOOTSTRAP_ADMIN_PASSWORD', 'and BOOTSTRAP_ADMIN_EMAIL must be set together')
   }
-  if (e.BOOTSTRAP_ADMIN_PASSWORD !== undefined && [...e.BOOTSTRAP_ADMIN_PASSWORD].length < 8) {
+  if (
+    e.BOOTSTRAP_ADMIN_PASSWORD !== undefined &&
+    [...e.BOOTSTRAP_ADMIN_PASSWORD.normalize('NFC')].length < 8
+  ) {
     fail('BOOTSTRAP_ADMIN_PASSWORD', 'must be at least 8 characters')
+  }
+  if (
+    e.BOOTSTRAP_ADMIN_EMAIL !== undefined &&
+    !z.email().max(254).safeParse(e.BOOTSTRAP_ADMIN_EMAIL.trim().toLowerCase()).success
+  ) {
+    // The same rule as sign-up (http/schemas.ts emailSchema): a longer one breaks GET /v1/me later.
+    fail('BOOTSTRAP_ADMIN_EMAIL', 'must be an email address of at most 254 characters')
   }
   if (e.REFRESH_TOKEN_IDLE_TTL > e.REFRESH_TOKEN_TTL) {
     fail('REFRESH_TOKEN_IDLE_TTL', 'must not exceed REFRESH_TOKEN_TTL')

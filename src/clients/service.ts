@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { Clock } from '../clock.js'
 import type { Kysely } from 'kysely'
+import type { Clock } from '../clock.js'
 import type { ClientRow, Database } from '../db/schema.js'
 import { notFound } from '../errors.js'
 import { assertKnownScopes } from '../oauth/scope.js'

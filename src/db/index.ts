@@ -75,7 +75,8 @@ function sqliteDialect(url: string): SqliteDialect {
   const path = url.slice('sqlite:'.length)
   if (path !== ':memory:') {
     // Loud on purpose: stderr at start, before any logger exists (db/file-permissions.ts).
-    for (const warning of securePrivateDatabaseFiles(path)) process.emitWarning(warning, 'BadgeSecurityWarning')
+    for (const warning of securePrivateDatabaseFiles(path))
+      process.emitWarning(warning, 'BadgeSecurityWarning')
   }
   const sqlite = new SQLite(path, { timeout: 5000 })
   sqlite.pragma('journal_mode = WAL')

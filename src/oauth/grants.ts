@@ -1,11 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuthenticatedClient } from '../clients/authenticate.js'
+import { isRegisteredClientId } from '../clients/secrets.js'
 import type { ClientService } from '../clients/service.js'
 import type { SessionRow } from '../db/schema.js'
 import { invalidClient, invalidGrant } from '../errors.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
-import { isRegisteredClientId } from '../clients/secrets.js'
 import { splitScopes, type UserService } from '../users/service.js'
 import { grantableUserScopes, intersectScopes, resolveScope } from './scope.js'
 

@@ -68,7 +68,7 @@ export const introspectRoutes: FastifyPluginAsyncZod<{ services: Services }> = a
       if (!client)
         throw invalidClient('Introspection needs client authentication (HTTP Basic or client_secret).')
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
-      return introspection.introspect(request.body.token)
+      return introspection.introspect(request.body.token, client.client.client_id)
     },
   )
 }

@@ -5,6 +5,7 @@ import { isSessionActive, type SessionRepository } from '../sessions/repository.
 import { hashRefreshToken } from '../tokens/refresh-token.js'
 import { splitScopes, type UserService } from '../users/service.js'
 import { type AccessTokenVerifier, UnknownKeyId, type VerifiedAccessToken } from '../verify/verifier.js'
+import { mayHandleTokenOf } from './client-binding.js'
 import { intersectScopes } from './scope.js'
 
 // RFC 7662 token introspection. Access tokens are checked exactly as a bearer check
@@ -70,6 +71,12 @@ export function createIntrospection(deps: IntrospectionDeps) {
     const verified = await verifyAccessToken(token)
     if (!verified) return INACTIVE
     const { claims } = verified
+    // This endpoint is database-backed, so it can say more than a bearer check: a token
+    // whose session was revoked (logout, password change, disable) is no longer active.
+    if (claims.sid !== undefined) {
+      const session = await sessions.findById(claims.sid)
+      if (!session || session.revoked_at !== null) return INACTIVE
+    }
     return {
       active: true,
       scope: claims.scope,
@@ -87,7 +94,10 @@ export function createIntrospection(deps: IntrospectionDeps) {
   }
 
   /** Active exactly when presenting it to the token endpoint would succeed; never has side effects. */
-  async function introspectRefreshToken(token: string): Promise<IntrospectionResponse> {
+  async function introspectRefreshToken(
+    token: string,
+    callerClientId: string,
+  ): Promise<IntrospectionResponse> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return INACTIVE
     const now = clock()
     const row = await db
@@ -102,6 +112,7 @@ export function createIntrospection(deps: IntrospectionDeps) {
     if (!spendable) return INACTIVE
     const session = await sessions.findById(row.session_id)
     if (!session || !isSessionActive(session, now, idleMs)) return INACTIVE
+    if (!mayHandleTokenOf(session.client_id, callerClientId)) return INACTIVE
     const user = await users.findById(session.user_id)
     if (!user || user.disabled_at !== null) return INACTIVE
     const scope = intersectScopes(splitScopes(session.scope), splitScopes(user.scopes))
@@ -122,8 +133,10 @@ export function createIntrospection(deps: IntrospectionDeps) {
    * RFC 7662 §2.1. The token's shape says what it can be (a JWS has two dots, a refresh
    * token none), so the hint is not needed to find it and is ignored.
    */
-  function introspect(token: string): Promise<IntrospectionResponse> {
-    return token.split('.').length === 3 ? introspectAccessToken(token) : introspectRefreshToken(token)
+  function introspect(token: string, callerClientId: string): Promise<IntrospectionResponse> {
+    return token.split('.').length === 3
+      ? introspectAccessToken(token)
+      : introspectRefreshToken(token, callerClientId)
   }
 
   return { introspect }

@@ -12,8 +12,16 @@ export function resolveScope(requested: string | undefined, held: readonly strin
   if (!wanted.every((s) => SCOPE_TOKEN.test(s)))
     throw invalidRequest('scope must be space-separated scope tokens.')
   const missing = wanted.filter((s) => !held.includes(s))
-  if (missing.length) throw invalidScope(`Scope not granted: ${missing.join(' ')}.`)
+  if (missing.length) throw invalidScope(`Scope not granted: ${summarize(missing)}.`)
   return [...new Set(wanted)]
+}
+
+/** "3 scopes: a, b, c…": an error_description names a few, never echoes a whole hostile list. */
+function summarize(scopes: readonly string[]): string {
+  const shown = scopes.slice(0, 3).map((s) => (s.length > 40 ? `${s.slice(0, 40)}…` : s))
+  return scopes.length === 1
+    ? shown[0]!
+    : `${scopes.length} scopes: ${shown.join(', ')}${scopes.length > 3 ? '…' : ''}`
 }
 
 export function intersectScopes(a: readonly string[], b: readonly string[]): string[] {
@@ -27,7 +35,7 @@ export function intersectScopes(a: readonly string[], b: readonly string[]): str
 export function assertKnownScopes(scopes: readonly string[], known: readonly string[]): string[] {
   const unknown = scopes.filter((s) => !known.includes(s))
   if (unknown.length)
-    throw invalidScope(`Unknown scope: ${unknown.join(' ')}. Known scopes are listed in SCOPES.`)
+    throw invalidScope(`Unknown scope: ${summarize(unknown)}. Known scopes are listed in SCOPES.`)
   return [...new Set(scopes)]
 }
 

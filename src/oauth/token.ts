@@ -6,6 +6,7 @@ import { invalidRequest, OAuthError } from '../errors.js'
 import { errorResponses, scopeStringSchema } from '../http/schemas.js'
 import { clientAddress } from '../plugins/rate-limit.js'
 import type { Services } from '../services.js'
+import { mayHandleTokenOf } from './client-binding.js'
 import { deliverByCookie, REFRESH_COOKIE, refreshWithCookie, useRefreshCookie } from './cookie.js'
 import { DEFAULT_CLIENT_ID } from './grants.js'
 
@@ -229,26 +230,30 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
     async (request, reply) => {
       // Client authentication is optional here (the token is the credential), but
       // credentials that are presented must be right (RFC 7009 §2.1).
-      await authenticateClient(request, clients)
+      const caller = (await authenticateClient(request, clients))?.client.client_id
       const { token, token_type_hint: hint } = request.body
       if (token === undefined) {
-        await refreshTokens.revokeRefreshToken(useRefreshCookie(request, browser))
+        await refreshTokens.revokeRefreshToken(useRefreshCookie(request, browser), caller)
         return reply.code(200).header('cache-control', 'no-store').clearRefreshCookie().send()
       }
       // RFC 7009 §2.1: the hint only orders the lookups.
       const revokeAsAccessToken = () => {
-        let sid: string | undefined
+        let claims: { sid?: string; client_id: string }
         try {
-          sid = verifier.verifyAccessToken(token).claims.sid
+          claims = verifier.verifyAccessToken(token).claims
         } catch {
           return false
         }
-        return sid === undefined ? Promise.resolve(true) : sessions.revoke(sid, clock()).then(() => true)
+        // RFC 7009 §2.1: a token of a registered client is revoked by that client only;
+        // otherwise answered 200 like an unknown token, revealing nothing.
+        const { sid } = claims
+        if (sid === undefined || !mayHandleTokenOf(claims.client_id, caller)) return Promise.resolve(true)
+        return sessions.revoke(sid, clock()).then(() => true)
       }
       const looksLikeJwt = token.split('.').length === 3
       if (hint === 'access_token' || looksLikeJwt) {
-        if (!(await revokeAsAccessToken())) await refreshTokens.revokeRefreshToken(token)
-      } else if (!(await refreshTokens.revokeRefreshToken(token))) {
+        if (!(await revokeAsAccessToken())) await refreshTokens.revokeRefreshToken(token, caller)
+      } else if (!(await refreshTokens.revokeRefreshToken(token, caller))) {
         await revokeAsAccessToken()
       }
       return reply.code(200).header('cache-control', 'no-store').send()

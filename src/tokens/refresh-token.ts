@@ -4,6 +4,7 @@ import { lockClient } from '../clients/repository.js'
 import type { Clock } from '../clock.js'
 import type { Database, SessionRow } from '../db/schema.js'
 import { invalidClient, invalidGrant } from '../errors.js'
+import { mayHandleTokenOf } from '../oauth/client-binding.js'
 import { isSessionActive, type SessionRepository } from '../sessions/repository.js'
 import { isCredentialCurrent } from '../users/credential-fence.js'
 
@@ -136,72 +137,75 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     const now = clock()
     const tokenHash = hashRefreshToken(presented)
     const successor = generateRefreshToken()
-    const outcome = await db.transaction().execute(async (trx) => {
-      const find = () =>
-        trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
-      // The token and its session in one round trip: refresh is the busiest write path.
-      const found = await trx
-        .selectFrom('refresh_tokens as t')
-        .innerJoin('sessions as s', 's.id', 't.session_id')
-        .selectAll('s')
-        .select([
-          't.id as token_id',
-          't.rotated_at as token_rotated_at',
-          't.successor_enc as token_successor_enc',
-        ])
-        .where('t.token_hash', '=', tokenHash)
-        .executeTakeFirst()
-      if (!found) return { kind: 'invalid' as const }
-      const { token_id, token_rotated_at, token_successor_enc, ...session } = found
-      let row = { id: token_id, rotated_at: token_rotated_at, successor_enc: token_successor_enc }
-      if (!isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
-      if (delivery !== undefined && session.delivery !== delivery) return { kind: 'mixed' as const }
-      if (row.rotated_at === null) {
-        const spent = await trx
-          .updateTable('refresh_tokens')
-          .set({ rotated_at: now, successor_enc: sealSuccessor(successor, presented) })
-          .where('id', '=', row.id)
-          .where('rotated_at', 'is', null)
+    const outcome = await db
+      .transaction()
+      .execute(async (trx) => {
+        const find = () =>
+          trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
+        // The token and its session in one round trip: refresh is the busiest write path.
+        const found = await trx
+          .selectFrom('refresh_tokens as t')
+          .innerJoin('sessions as s', 's.id', 't.session_id')
+          .selectAll('s')
+          .select([
+            't.id as token_id',
+            't.rotated_at as token_rotated_at',
+            't.successor_enc as token_successor_enc',
+          ])
+          .where('t.token_hash', '=', tokenHash)
           .executeTakeFirst()
-        if (Number(spent.numUpdatedRows) === 1) {
-          await trx
-            .insertInto('refresh_tokens')
-            .values({
-              id: randomUUID(),
-              session_id: session.id,
-              token_hash: hashRefreshToken(successor),
-              created_at: now,
-              rotated_at: null,
-              successor_enc: null,
-            })
-            .execute()
-          // Conditional on the session not being revoked meanwhile (a password change or a
-          // disable bumping the credential fence): on PostgreSQL this waits for such a
-          // transaction and re-reads the row; 0 rows rolls the rotation back.
-          if (!(await sessions.touch(session.id, now, trx))) throw new SessionEnded()
+        if (!found) return { kind: 'invalid' as const }
+        const { token_id, token_rotated_at, token_successor_enc, ...session } = found
+        let row = { id: token_id, rotated_at: token_rotated_at, successor_enc: token_successor_enc }
+        if (!isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
+        if (delivery !== undefined && session.delivery !== delivery) return { kind: 'mixed' as const }
+        if (row.rotated_at === null) {
+          const spent = await trx
+            .updateTable('refresh_tokens')
+            .set({ rotated_at: now, successor_enc: sealSuccessor(successor, presented) })
+            .where('id', '=', row.id)
+            .where('rotated_at', 'is', null)
+            .executeTakeFirst()
+          if (Number(spent.numUpdatedRows) === 1) {
+            await trx
+              .insertInto('refresh_tokens')
+              .values({
+                id: randomUUID(),
+                session_id: session.id,
+                token_hash: hashRefreshToken(successor),
+                created_at: now,
+                rotated_at: null,
+                successor_enc: null,
+              })
+              .execute()
+            // Conditional on the session not being revoked meanwhile (a password change or a
+            // disable bumping the credential fence): on PostgreSQL this waits for such a
+            // transaction and re-reads the row; 0 rows rolls the rotation back.
+            if (!(await sessions.touch(session.id, now, trx))) throw new SessionEnded()
+            return {
+              kind: 'rotated' as const,
+              session: { ...session, last_used_at: now },
+              refreshToken: successor,
+            }
+          }
+          const reread = await find()
+          if (!reread) return { kind: 'invalid' as const }
+          row = reread
+        }
+        if (row.rotated_at !== null && now - row.rotated_at <= graceMs && row.successor_enc) {
           return {
-            kind: 'rotated' as const,
-            session: { ...session, last_used_at: now },
-            refreshToken: successor,
+            kind: 'retried' as const,
+            session,
+            refreshToken: openSuccessor(row.successor_enc, presented),
           }
         }
-        const reread = await find()
-        if (!reread) return { kind: 'invalid' as const }
-        row = reread
-      }
-      if (row.rotated_at !== null && now - row.rotated_at <= graceMs && row.successor_enc) {
-        return {
-          kind: 'retried' as const,
-          session,
-          refreshToken: openSuccessor(row.successor_enc, presented),
-        }
-      }
-      await sessions.revoke(session.id, now, trx)
-      return { kind: 'reused' as const, sessionId: session.id }
-    }).catch((error: unknown) => {
-      if (error instanceof SessionEnded) return { kind: 'invalid' as const }
-      throw error
-    })
+        await sessions.revoke(session.id, now, trx)
+        return { kind: 'reused' as const, sessionId: session.id }
+      })
+      .catch((error: unknown) => {
+        if (error instanceof SessionEnded) return { kind: 'invalid' as const }
+        throw error
+      })
     // Thrown after commit, so the family's revocation is kept.
     if (outcome.kind === 'invalid') throw invalidGrant('The refresh token is invalid, expired or revoked.')
     if (outcome.kind === 'mixed') {
@@ -229,10 +233,17 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       .executeTakeFirst()
   }
 
-  /** Ends the family `presented` belongs to (RFC 7009). False if the token is unknown. */
-  async function revokeRefreshToken(presented: string): Promise<SessionRow | undefined> {
+  /**
+   * Ends the family `presented` belongs to (RFC 7009). Undefined if the token is unknown.
+   * A session opened through a registered client is only ended by that client (§2.1).
+   */
+  async function revokeRefreshToken(
+    presented: string,
+    callerClientId?: string,
+  ): Promise<SessionRow | undefined> {
     const session = await findSessionByToken(presented)
-    if (session) await sessions.revoke(session.id, clock())
+    if (session && mayHandleTokenOf(session.client_id, callerClientId))
+      await sessions.revoke(session.id, clock())
     return session
   }
 

@@ -101,7 +101,17 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         }),
         response: {
           200: adminUserSchema,
-          ...errorResponses(400, { 400: ['invalid_scope'] }, 401, 403, 404, { 409: ['conflict'] }, 413, 415, 503),
+          ...errorResponses(
+            400,
+            { 400: ['invalid_scope'] },
+            401,
+            403,
+            404,
+            { 409: ['conflict'] },
+            413,
+            415,
+            503,
+          ),
         },
       },
     },

@@ -121,7 +121,10 @@ export function createUserService({
     await users.replaceHash(user.id, user.password_hash, passwordHash)
   }
 
+  /** Undefined for a deleted or disabled user: their still-valid tokens change nothing (as GET /v1/me). */
   async function updateProfile(id: string, changes: { name?: string | null }): Promise<UserRow | undefined> {
+    const user = await users.findById(id)
+    if (!user || user.disabled_at !== null) return undefined
     return users.update(id, {
       ...(changes.name !== undefined ? { name: changes.name?.trim() || null } : {}),
       updated_at: clock(),

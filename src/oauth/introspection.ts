@@ -9,7 +9,8 @@ import { mayHandleTokenOf } from './client-binding.js'
 import { intersectScopes } from './scope.js'
 
 // RFC 7662 token introspection. Access tokens are checked exactly as a bearer check
-// does (statelessly: an access token stays active until it expires, CONTRACT §6);
+// does, plus their session: this endpoint has the database, so a token whose sid was
+// revoked is inactive here (a bearer check still accepts it until it expires, CONTRACT §6);
 // refresh tokens are looked up, and are active only while a refresh would succeed.
 // Anything else is {active: false} with nothing more (§2.2), whatever the reason.
 

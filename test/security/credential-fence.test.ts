@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
-import { eachDialect } from '../helpers/app.js'
 import { ADMIN_EMAIL, ADMIN_ENV, ADMIN_PASSWORD } from '../helpers/admin.js'
+import { eachDialect } from '../helpers/app.js'
 import { PASSWORD, uniqueEmail } from '../helpers/flows.js'
 import { buildHttpTestApp, type HttpAnswer, type HttpTestApp } from '../helpers/http-app.js'
 

@@ -45,20 +45,23 @@ const changePassword = (h: HttpTestApp, token: string, address: string, current:
   }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }))
 
 await eachDialect(t, async (t, dialect) => {
-  await t.test('wrong current passwords hit the same failed-attempt limit as the token endpoint', async (t) => {
-    const h = await buildHttpTestApp(t, ENV, dialect)
-    const { email, token } = await signUpAndLogin(h, '198.51.100.1')
-    const statuses = []
-    for (let i = 0; i < 4; i++)
-      statuses.push((await changePassword(h, token, '198.51.100.1', `wrong guess ${i}`)).status)
-    t.same(statuses, [400, 400, 400, 429], 'the 4th guess is refused before bcrypt (limit 3)')
-    const login = await h.post(
-      '/oauth/token',
-      { grant_type: 'password', username: email, password: PASSWORD },
-      from('198.51.100.1'),
-    )
-    t.equal(login.status, 429, 'the token endpoint counts the same failures')
-  })
+  await t.test(
+    'wrong current passwords hit the same failed-attempt limit as the token endpoint',
+    async (t) => {
+      const h = await buildHttpTestApp(t, ENV, dialect)
+      const { email, token } = await signUpAndLogin(h, '198.51.100.1')
+      const statuses = []
+      for (let i = 0; i < 4; i++)
+        statuses.push((await changePassword(h, token, '198.51.100.1', `wrong guess ${i}`)).status)
+      t.same(statuses, [400, 400, 400, 429], 'the 4th guess is refused before bcrypt (limit 3)')
+      const login = await h.post(
+        '/oauth/token',
+        { grant_type: 'password', username: email, password: PASSWORD },
+        from('198.51.100.1'),
+      )
+      t.equal(login.status, 429, 'the token endpoint counts the same failures')
+    },
+  )
 
   await t.test('40 parallel wrong current passwords by one user do not lock others out', async (t) => {
     const h = await buildHttpTestApp(t, ENV, dialect)

@@ -133,6 +133,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     issuer: config.issuer,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     reuseGraceSeconds: config.refreshReuseGraceSeconds,
+    knownScopes: config.scopes,
   })
   const purgeEndedSessions = () =>
     purgeSessions(db, { now: clock(), idleTtlMs: config.refreshTokenIdleTtl * 1000 })

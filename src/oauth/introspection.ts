@@ -6,7 +6,7 @@ import { hashRefreshToken } from '../tokens/refresh-token.js'
 import { splitScopes, type UserService } from '../users/service.js'
 import { type AccessTokenVerifier, UnknownKeyId, type VerifiedAccessToken } from '../verify/verifier.js'
 import { mayHandleTokenOf } from './client-binding.js'
-import { intersectScopes } from './scope.js'
+import { grantableUserScopes, intersectScopes } from './scope.js'
 
 // RFC 7662 token introspection. Access tokens are checked exactly as a bearer check
 // does, plus their session: this endpoint has the database, so a token whose sid was
@@ -42,6 +42,8 @@ export interface IntrospectionDeps {
   issuer: string
   refreshTokenIdleTtl: number
   reuseGraceSeconds: number
+  /** SCOPES: user scopes outside it are not reported (oauth/scope.ts grantableUserScopes). */
+  knownScopes: readonly string[]
 }
 
 const INACTIVE = { active: false } as const
@@ -116,7 +118,10 @@ export function createIntrospection(deps: IntrospectionDeps) {
     if (!mayHandleTokenOf(session.client_id, callerClientId)) return INACTIVE
     const user = await users.findById(session.user_id)
     if (!user || user.disabled_at !== null) return INACTIVE
-    const scope = intersectScopes(splitScopes(session.scope), splitScopes(user.scopes))
+    const scope = intersectScopes(
+      splitScopes(session.scope),
+      grantableUserScopes(user.scopes, deps.knownScopes),
+    )
     return {
       active: true,
       scope: scope.join(' '),

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { ADMIN_EMAIL, ADMIN_ENV, ADMIN_PASSWORD } from '../helpers/admin.js'
+import { ADMIN_EMAIL, ADMIN_ENV, ADMIN_PASSWORD, basic } from '../helpers/admin.js'
 import { eachDialect } from '../helpers/app.js'
 import { PASSWORD, uniqueEmail } from '../helpers/flows.js'
 import { buildHttpTestApp, type HttpAnswer, type HttpTestApp } from '../helpers/http-app.js'
@@ -22,18 +22,23 @@ async function signUp(h: HttpTestApp) {
   return { email, id: ((await res.json()) as { id: string }).id }
 }
 
-const login = (h: HttpTestApp, username: string, password = PASSWORD) =>
-  h.post('/oauth/token', { grant_type: 'password', username, password })
+const login = (h: HttpTestApp, username: string, password = PASSWORD, headers: Record<string, string> = {}) =>
+  h.post('/oauth/token', { grant_type: 'password', username, password }, headers)
 
 /**
  * Three attackers log in with `email`/PASSWORD in a loop until `change` has finished;
  * every login started is awaited. Returns every answer they got.
  */
-async function raceLogins(h: HttpTestApp, email: string, change: () => Promise<void>): Promise<HttpAnswer[]> {
+async function raceLogins(
+  h: HttpTestApp,
+  email: string,
+  change: () => Promise<void>,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer[]> {
   const answers: HttpAnswer[] = []
   let changed = false
   const attacker = async () => {
-    while (!changed) answers.push(await login(h, email))
+    while (!changed) answers.push(await login(h, email, PASSWORD, headers))
   }
   const attackers = [attacker(), attacker(), attacker()]
   // Let every attacker get a login into bcrypt before the change starts.
@@ -116,5 +121,32 @@ await eachDialect(t, async (t, dialect) => {
     })
     noServerErrors(t, answers)
     t.equal(await openSessions(h, user.id), 0, 'the deleted user has no session')
+  })
+
+  await t.test('a login through a registered client racing its deletion leaves no session', async (t) => {
+    const h = await buildHttpTestApp(t, ENV, dialect)
+    const admin = String((await login(h, ADMIN_EMAIL, ADMIN_PASSWORD)).body.access_token)
+    const created = await fetch(`${h.base}/v1/admin/clients`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'doomed', scopes: ['profile:read'] }),
+    })
+    const client = (await created.json()) as { client_id: string; client_secret: string }
+    const user = await signUp(h)
+    const answers = await raceLogins(
+      h,
+      user.email,
+      async () => {
+        const res = await h.call('DELETE', `/v1/admin/clients/${client.client_id}`, admin)
+        t.equal(res.status, 204, 'deleted')
+      },
+      basic(client.client_id, client.client_secret),
+    )
+    t.same(
+      answers.map((a) => a.status).filter((s) => s !== 200 && s !== 401),
+      [],
+      `every racing login is 200 or 401 invalid_client (${answers.length} logins)`,
+    )
+    t.equal(await openSessions(h, user.id), 0, 'no session through the deleted client survives')
   })
 })

@@ -115,7 +115,8 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         },
       },
     },
-    async (request) => toAdminUser(await adminUsers.updateUser(request.params.id, request.body)),
+    async (request) =>
+      toAdminUser(await adminUsers.updateUser(request.params.id, request.body, { keepAnAdmin: true })),
   )
 
   app.delete(

@@ -57,7 +57,15 @@ export function createAdminUserService({ db, users, clock, knownScopes }: AdminU
   }
 
   /** Sets scopes and/or the disabled flag. Disabling ends every session of the user at once. */
-  async function updateUser(id: string, changes: AdminUserChanges): Promise<UserRow> {
+  /**
+   * `keepAnAdmin` (the HTTP API): refuse a change that leaves no enabled admin, which no
+   * token could undo. The operator CLI may, since it needs no token to undo it.
+   */
+  async function updateUser(
+    id: string,
+    changes: AdminUserChanges,
+    { keepAnAdmin = false } = {},
+  ): Promise<UserRow> {
     const current = await getUser(id)
     const now = clock()
     const update: UserUpdate = { updated_at: now }
@@ -68,7 +76,8 @@ export function createAdminUserService({ db, users, clock, knownScopes }: AdminU
     }
     const keepsAdmin =
       (update.scopes ?? current.scopes).split(' ').includes('admin') && !(update.disabled_at ?? null)
-    if (!keepsAdmin && splitScopes(current.scopes).includes('admin') && current.disabled_at === null) {
+    const wasAdmin = splitScopes(current.scopes).includes('admin') && current.disabled_at === null
+    if (keepAnAdmin && !keepsAdmin && wasAdmin) {
       // Nobody could undo this one: the last usable admin cannot demote or disable themself.
       if (!(await users.anotherActiveAdmin(id)))
         throw new BadgeError(409, 'conflict', 'This is the last active admin: keep the admin scope.')

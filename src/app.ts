@@ -12,17 +12,19 @@ import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/serv
 import { keyRoutes } from './keys/routes.js'
 import { loggerOptions } from './logger.js'
 import { MAINTENANCE_INTERVAL_MS } from './maintenance.js'
-import { introspectRoutes } from './oauth/introspect.js'
-import { tokenRoutes } from './oauth/token.js'
-import { wellKnownRoutes } from './oauth/well-known.js'
+import { createMemoryCounterStore, createRedisCounterStore, withFallback } from './oauth/counters.js'
+import { introspectRoutes } from './oauth/introspect-routes.js'
+import { revokeRoutes } from './oauth/revoke-routes.js'
+import { tokenRoutes } from './oauth/token-routes.js'
+import { wellKnownRoutes } from './oauth/well-known-routes.js'
 import { browserPlugin } from './plugins/browser.js'
-import { createMemoryCounterStore, createRedisCounterStore, withFallback } from './plugins/counters.js'
 import { API_CSP_DIRECTIVES, docsRoutes } from './plugins/docs.js'
 import { errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { inputHygienePlugin } from './plugins/input-hygiene.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { connectRedis } from './plugins/redis.js'
+import { routeSecurityPlugin } from './plugins/route-security.js'
 import { createServices, type Services } from './services.js'
 import { sessionRoutes } from './sessions/routes.js'
 import { adminUserRoutes } from './users/admin-routes.js'
@@ -63,14 +65,14 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
-  // CONTRACT §3: bodies are JSON (and form-encoded on /oauth/*, registered there).
+  // docs/contract.md §3: bodies are JSON (and form-encoded on /oauth/*, registered there).
   app.removeContentTypeParser('text/plain')
 
   const database =
     deps.database ?? createDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax })
   if (!deps.database) app.addHook('onClose', () => database.close())
 
-  // Shared rate-limit counters (CONTRACT §7); Badge starts and serves without them if Redis is down.
+  // Shared rate-limit counters (docs/contract.md §7); Badge starts and serves without them if Redis is down.
   const redis =
     config.rateLimitEnabled && config.redisUrl ? await connectRedis(config.redisUrl, app.log) : undefined
   if (redis) app.addHook('onClose', async () => void redis.disconnect())
@@ -123,6 +125,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(browserPlugin, { config })
   await app.register(openapiPlugin, { scopes: config.scopes })
   await app.register(bearerAuthPlugin, { verifier: services.verifier })
+  await app.register(routeSecurityPlugin)
   if (config.rateLimitEnabled) {
     await app.register(rateLimitPlugin, {
       limits: config.rateLimits,
@@ -131,15 +134,18 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     })
   }
 
-  await app.register(tokenRoutes, { services })
-  await app.register(wellKnownRoutes, { services })
-  await app.register(introspectRoutes, { services })
-  await app.register(userRoutes, { services })
-  await app.register(sessionRoutes, { services })
-  await app.register(adminUserRoutes, { services })
-  await app.register(clientRoutes, { services })
-  await app.register(healthRoutes, { services })
-  await app.register(keyRoutes, { services })
+  // Each route plugin gets exactly the services it uses (docs/architecture.md).
+  const { grants, clients, refreshTokens, verifier, sessions, keys, users } = services
+  await app.register(tokenRoutes, { grants, clients, clock })
+  await app.register(revokeRoutes, { refreshTokens, verifier, sessions, clients, clock })
+  await app.register(wellKnownRoutes, { keys, issuer: config.issuer, scopes: config.scopes })
+  await app.register(introspectRoutes, { clients, introspection: services.introspection })
+  await app.register(userRoutes, { users, signupEnabled: config.signupEnabled })
+  await app.register(sessionRoutes, { sessionService: services.sessionService })
+  await app.register(adminUserRoutes, { adminUsers: services.adminUsers })
+  await app.register(clientRoutes, { clients })
+  await app.register(healthRoutes, { database })
+  await app.register(keyRoutes, { keys, signingAlg: config.signingAlg })
   await app.register(docsRoutes)
   return app
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { SCOPE_TOKEN } from './scopes.js'
 
 // Value schemas for environment variables: each turns a string into a typed value or
 // fails with a message that completes "Invalid configuration: NAME …".
@@ -27,7 +28,7 @@ export const scopeList = z
   .string()
   .transform((s) => s.split(/\s+/).filter(Boolean))
   .refine(
-    (list) => list.every((s) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s)),
+    (list) => list.every((s) => SCOPE_TOKEN.test(s)),
     'must be space-separated scope tokens (RFC 6749 §3.3)',
   )
   // Bounds the documented scope lists (maxItems, maxLength in openapi.yaml).

@@ -4,7 +4,7 @@ import { bool, count, type Limit, limit, origins, scopeList, seconds, url } from
 
 export type { Limit }
 
-// The one place that knows the environment's names and defaults (CONTRACT §1).
+// The one place that knows the environment's names and defaults (docs/contract.md §1).
 // server.ts hands process.env to loadConfig(); nothing else reads the environment.
 
 export const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256', 'HS256'] as const
@@ -72,48 +72,11 @@ const envSchema = z.object({
 
 export type Env = Record<string, string | undefined>
 
-export interface Config {
-  port: number
-  host: string
-  databaseUrl: string
-  databasePoolMax: number
-  issuer: string
-  audience: string
-  accessTokenTtl: number
-  refreshTokenTtl: number
-  refreshTokenIdleTtl: number
-  refreshReuseGraceSeconds: number
-  signingAlg: SigningAlg
-  keyEncryptionSecret: string | undefined
-  /** Automatic signing-key rotation period in days; undefined = rotate only on demand. */
-  keyRotationDays: number | undefined
-  bcryptCost: number
-  loginConcurrency: number
-  loginQueue: number
-  /** Active sessions per user; a new login ends the oldest beyond this. */
-  maxSessionsPerUser: number
-  signupEnabled: boolean
-  scopes: string[]
-  defaultUserScopes: string[]
-  bootstrapAdmin: { email: string; password: string } | undefined
-  rateLimitEnabled: boolean
-  /** CONTRACT §7 limits: failed logins, then requests per client address by endpoint. */
-  rateLimits: {
-    loginAccount: Limit
-    loginAddress: Limit
-    token: Limit
-    signup: Limit
-    revoke: Limit
-    introspect: Limit
-  }
-  logLevel: string
-  trustProxy: boolean | number | string
-  redisUrl: string | undefined
-  redisKeyPrefix: string
-  verifyCacheSize: number
-  corsOrigins: string[]
-  cookieSameSite: 'Strict' | 'Lax' | 'None'
-}
+/**
+ * The parsed configuration. Its type is inferred from the schema above through
+ * toConfig(), so a variable is declared once (in envSchema) and named once more here.
+ */
+export type Config = ReturnType<typeof toConfig>
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -163,6 +126,11 @@ export function loadConfig(env: Env): Readonly<Config> {
   if (e.REFRESH_TOKEN_IDLE_TTL > e.REFRESH_TOKEN_TTL) {
     fail('REFRESH_TOKEN_IDLE_TTL', 'must not exceed REFRESH_TOKEN_TTL')
   }
+  return toConfig(e)
+}
+
+/** The schema's output in the shape the code uses (camelCase, grouped, defaults resolved). */
+function toConfig(e: z.output<typeof envSchema>) {
   const issuer = e.ISSUER.replace(/\/+$/, '')
   return Object.freeze({
     port: e.PORT,
@@ -177,6 +145,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     signingAlg: e.SIGNING_ALG,
     keyEncryptionSecret: e.KEY_ENCRYPTION_SECRET,
+    /** Automatic signing-key rotation period in days; undefined = rotate only on demand. */
     keyRotationDays: e.KEY_ROTATION_DAYS,
     bcryptCost: e.BCRYPT_COST,
     loginConcurrency: e.LOGIN_CONCURRENCY,
@@ -188,8 +157,9 @@ export function loadConfig(env: Env): Readonly<Config> {
     bootstrapAdmin:
       e.BOOTSTRAP_ADMIN_EMAIL && e.BOOTSTRAP_ADMIN_PASSWORD
         ? { email: e.BOOTSTRAP_ADMIN_EMAIL, password: e.BOOTSTRAP_ADMIN_PASSWORD }
-        : undefined,
+        : (undefined as { email: string; password: string } | undefined),
     rateLimitEnabled: e.RATE_LIMIT_ENABLED,
+    /** docs/contract.md §7 limits: failed logins, then requests per client address by endpoint. */
     rateLimits: Object.freeze({
       loginAccount: e.RATE_LIMIT_LOGIN_ACCOUNT,
       loginAddress: e.RATE_LIMIT_LOGIN_ADDRESS,

@@ -1,42 +1,142 @@
-// The error catalog (CONTRACT §5). Every error a client can see is a value of one
-// of these classes; plugins/error-handler.ts is the only place that turns them into
-// HTTP. Descriptions are written for people and never carry secrets or internals.
+import type { BearerErrorCode } from './verify/bearer-error.js'
 
-export type ErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'unsupported_token_type'
-  | 'invalid_scope'
-  | 'unauthorized'
-  | 'invalid_token'
-  | 'insufficient_scope'
-  | 'forbidden'
-  | 'signup_disabled'
-  | 'csrf_rejected'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'email_taken'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'too_many_requests'
-  | 'temporarily_unavailable'
-  | 'server_error'
+// The error catalog (docs/contract.md §5): every error code a client can see, with its
+// HTTP status, what it means and a typical description. The one table: the factories
+// below take the status from it, the OpenAPI document (the `Error` schema and every
+// error response's examples) and README's table are checked against it, and
+// plugins/error-handler.ts is the only place that turns these errors into HTTP.
+// Descriptions are written for people and never carry secrets or internals.
+
+export interface ErrorCodeEntry {
+  /** The HTTP status this code is always sent with. */
+  status: number
+  /** When Badge answers with this code. */
+  meaning: string
+  /** A typical error_description, used as the example. */
+  example: string
+}
+
+export const ERROR_CATALOG = {
+  invalid_request: {
+    status: 400,
+    meaning: 'The request is malformed: a missing or invalid field, header or body.',
+    example: 'body.password: must be at least 8 characters',
+  },
+  invalid_client: {
+    status: 401,
+    meaning: 'Client authentication failed (RFC 6749 §5.2).',
+    example: 'Client authentication failed.',
+  },
+  invalid_grant: {
+    status: 400,
+    meaning: 'Wrong email or password, or an expired, spent or revoked refresh token (RFC 6749 §5.2).',
+    example: 'The credentials or grant are invalid, expired or revoked.',
+  },
+  unsupported_grant_type: {
+    status: 400,
+    meaning: 'The grant_type is not one Badge supports (RFC 6749 §5.2).',
+    example: 'The grant type "implicit" is not supported.',
+  },
+  invalid_scope: {
+    status: 400,
+    meaning: 'A requested scope is unknown or not held (RFC 6749 §5.2).',
+    example: 'The requested scope is not held or not known.',
+  },
+  unauthorized: {
+    status: 401,
+    meaning: 'No access token was sent (RFC 6750 §3.1).',
+    example: 'An access token is required.',
+  },
+  invalid_token: {
+    status: 401,
+    meaning: 'The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).',
+    example: 'The access token has expired.',
+  },
+  insufficient_scope: {
+    status: 403,
+    meaning: 'The access token lacks the scope this route needs (RFC 6750 §3.1).',
+    example: 'This request needs the scope "profile:read".',
+  },
+  signup_disabled: {
+    status: 403,
+    meaning: 'Sign-up is turned off on this server (SIGNUP_ENABLED=false).',
+    example: 'Sign-up is disabled on this server.',
+  },
+  csrf_rejected: {
+    status: 403,
+    meaning: 'A browser-mode request failed the cookie CSRF checks (Origin, X-Badge-CSRF).',
+    example: 'The request failed the CSRF checks for the refresh-token cookie.',
+  },
+  not_found: { status: 404, meaning: 'No such route or resource.', example: 'Not found.' },
+  method_not_allowed: {
+    status: 405,
+    meaning: 'The route exists but not for this method.',
+    example: 'The request was refused.',
+  },
+  email_taken: {
+    status: 409,
+    meaning: 'An account with this email already exists.',
+    example: 'An account with this email already exists.',
+  },
+  conflict: {
+    status: 409,
+    meaning:
+      'The change would break an invariant: the last active admin dropping admin, or a key rotation while 20 keys are published.',
+    example: 'This is the last active admin: keep the admin scope.',
+  },
+  payload_too_large: {
+    status: 413,
+    meaning: 'The request body is over 64 KiB.',
+    example: 'The request body is larger than 64 KiB.',
+  },
+  unsupported_media_type: {
+    status: 415,
+    meaning: 'The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).',
+    example: 'This content type is not supported here.',
+  },
+  too_many_requests: {
+    status: 429,
+    meaning: 'A rate limit was hit; retry after the seconds in Retry-After.',
+    example: 'Too many requests; retry after the time in Retry-After.',
+  },
+  temporarily_unavailable: {
+    status: 503,
+    meaning: 'The database cannot be reached; retry after the seconds in Retry-After.',
+    example: 'The database is unavailable; retry shortly.',
+  },
+  server_error: {
+    status: 500,
+    meaning: 'An unexpected error; details are in the server log under the request id, never in the body.',
+    example: 'An internal error occurred.',
+  },
+} as const satisfies Record<string, ErrorCodeEntry>
+
+export type ErrorCode = keyof typeof ERROR_CATALOG
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOG) as ErrorCode[]
+
+// The bearer checks in verify/ (the resource-server kit) answer on their own; their
+// codes must be catalog codes too.
+const _bearerCodesAreCatalogued: Record<BearerErrorCode, ErrorCode> = {
+  unauthorized: 'unauthorized',
+  invalid_token: 'invalid_token',
+  invalid_request: 'invalid_request',
+  insufficient_scope: 'insufficient_scope',
+}
+void _bearerCodesAreCatalogued
 
 export class BadgeError extends Error {
   override name = 'BadgeError'
+  readonly statusCode: number
   readonly headers: Record<string, string>
 
   constructor(
-    readonly statusCode: number,
     readonly code: ErrorCode,
     readonly description: string,
     headers: Record<string, string> = {},
   ) {
     super(description)
+    this.statusCode = ERROR_CATALOG[code].status
     this.headers = headers
   }
 }
@@ -46,73 +146,45 @@ export class OAuthError extends BadgeError {
   override name = 'OAuthError'
 }
 
-/**
- * RFC 6750 §3: error_description in a challenge may hold only %x20-21 / %x23-5B /
- * %x5D-7E: no quote or backslash (which would end or corrupt the quoted-string), no
- * control or non-ASCII character.
- */
-function challengeText(description: string): string {
-  return description.replace(/["\\]/g, "'").replace(/[^\x20-\x7E]/g, '?')
-}
-
-/** RFC 6750 §3: failures of a bearer-protected route, with their WWW-Authenticate challenge. */
-export class BearerError extends BadgeError {
-  override name = 'BearerError'
-
-  static missing(): BearerError {
-    return new BearerError(401, 'unauthorized', 'An access token is required.', {
-      'www-authenticate': 'Bearer realm="badge"',
-    })
-  }
-
-  static invalid(description: string): BearerError {
-    return new BearerError(401, 'invalid_token', description, {
-      'www-authenticate': `Bearer realm="badge", error="invalid_token", error_description="${challengeText(description)}"`,
-    })
-  }
-
-  static malformed(description: string): BearerError {
-    return new BearerError(400, 'invalid_request', description, {
-      'www-authenticate': `Bearer realm="badge", error="invalid_request", error_description="${challengeText(description)}"`,
-    })
-  }
-
-  static insufficientScope(scopes: readonly string[]): BearerError {
-    const scope = scopes.join(' ')
-    return new BearerError(403, 'insufficient_scope', `This request needs the scope "${scope}".`, {
-      'www-authenticate': `Bearer realm="badge", error="insufficient_scope", scope="${scope}"`,
-    })
-  }
-}
-
 /** The database (or another dependency) cannot answer right now; clients may retry. */
 export class UnavailableError extends BadgeError {
   override name = 'UnavailableError'
 
   constructor(description = 'The service is temporarily unavailable; retry shortly.', retryAfter = 5) {
-    super(503, 'temporarily_unavailable', description, { 'retry-after': String(retryAfter) })
+    super('temporarily_unavailable', description, { 'retry-after': String(retryAfter) })
   }
 }
 
-export const invalidRequest = (description: string) => new OAuthError(400, 'invalid_request', description)
+export const invalidRequest = (description: string) => new OAuthError('invalid_request', description)
 
 export const invalidGrant = (description = 'The credentials or grant are invalid, expired or revoked.') =>
-  new OAuthError(400, 'invalid_grant', description)
+  new OAuthError('invalid_grant', description)
 
 export const invalidScope = (description = 'The requested scope is not held or not known.') =>
-  new OAuthError(400, 'invalid_scope', description)
+  new OAuthError('invalid_scope', description)
 
-export const notFound = (description = 'Not found.') => new BadgeError(404, 'not_found', description)
+export const unsupportedGrantType = (description: string) =>
+  new OAuthError('unsupported_grant_type', description)
+
+export const notFound = (description = 'Not found.') => new BadgeError('not_found', description)
+
+export const signupDisabled = () => new BadgeError('signup_disabled', 'Sign-up is disabled on this server.')
+
+export const conflict = (description: string) => new BadgeError('conflict', description)
+
+export const emailTaken = () => new BadgeError('email_taken', 'An account with this email already exists.')
+
+export const csrfRejected = (description: string) => new BadgeError('csrf_rejected', description)
 
 /**
  * RFC 6749 §5.2: client authentication failed. Always 401 with a Basic challenge: a 401
  * must carry WWW-Authenticate (RFC 9110 §15.5.2), and Basic is the scheme clients may retry with.
  */
 export const invalidClient = (description = 'Client authentication failed.') =>
-  new OAuthError(401, 'invalid_client', description, { 'www-authenticate': 'Basic realm="badge"' })
+  new OAuthError('invalid_client', description, { 'www-authenticate': 'Basic realm="badge"' })
 
-/** CONTRACT §5, §7: 429 with Retry-After (seconds, at least 1). */
+/** docs/contract.md §5, §7: 429 with Retry-After (seconds, at least 1). */
 export const tooManyRequests = (retryAfterSeconds: number, description: string) =>
-  new BadgeError(429, 'too_many_requests', description, {
+  new BadgeError('too_many_requests', description, {
     'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
   })

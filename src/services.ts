@@ -8,11 +8,12 @@ import { KeyStore } from './keys/key-store.js'
 import { createKeyMaintenance } from './keys/maintenance.js'
 import { createKeyRepository } from './keys/repository.js'
 import { createMaintenance } from './maintenance.js'
+import { type CounterStore, createMemoryCounterStore } from './oauth/counters.js'
 import { createGrants } from './oauth/grants.js'
 import { createIntrospection } from './oauth/introspection.js'
 import { createLoginThrottle } from './oauth/login-throttle.js'
-import { type CounterStore, createMemoryCounterStore } from './plugins/counters.js'
 import { purgeSessions } from './sessions/purge.js'
+import { createRefreshTokenRepository } from './sessions/refresh-token-repository.js'
 import { createSessionRepository } from './sessions/repository.js'
 import { createSessionService } from './sessions/service.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
@@ -51,6 +52,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     queue: config.loginQueue,
   })
   const sessions = createSessionRepository(db)
+  const refreshTokenRepository = createRefreshTokenRepository(db)
   const userRepository = createUserRepository(db)
   const loginThrottle = createLoginThrottle({
     store: counters ?? createMemoryCounterStore(clock),
@@ -96,6 +98,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
   const refreshTokens = createRefreshTokens({
     db,
     sessions,
+    tokens: refreshTokenRepository,
     clock,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
@@ -125,8 +128,8 @@ export function createServices({ config, database, clock, log, counters }: Servi
     knownScopes: config.scopes,
   })
   const introspection = createIntrospection({
-    db,
     sessions,
+    tokens: refreshTokenRepository,
     users,
     verifier,
     clock,

@@ -1,6 +1,6 @@
 // Badge browser client: a plain ES module, no build step, no dependencies.
 //
-// Browser mode (Badge CONTRACT §8): the access token lives only in this object's
+// Browser mode (Badge docs/contract.md §8): the access token lives only in this object's
 // memory; the refresh token lives in Badge's HttpOnly cookie `__Secure-badge_rt`,
 // which no script (yours or an injected one) can read. Copy this file into your app:
 //

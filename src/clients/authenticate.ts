@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { ClientRow } from '../db/schema.js'
 import { invalidClient, invalidRequest } from '../errors.js'
+import { countAuthorizationHeaders } from '../verify/authorization-header.js'
 import type { ClientService } from './service.js'
 
 // Client authentication on /oauth/token, /oauth/revoke and /oauth/introspect
@@ -37,18 +38,11 @@ function formDecode(value: string): string {
   }
 }
 
-function authorizationHeaders(request: FastifyRequest): number {
-  const raw = request.raw.rawHeaders
-  let seen = 0
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'authorization') seen++
-  return seen
-}
-
 function readBasic(request: FastifyRequest): { clientId: string; clientSecret: string } | undefined {
   const header = request.headers.authorization
   // Other schemes (e.g. a Bearer token sent out of habit) are not client authentication.
   if (header === undefined || !BASIC_SCHEME.test(header)) return undefined
-  if (authorizationHeaders(request) > 1) throw invalidRequest('Send exactly one Authorization header.')
+  if (countAuthorizationHeaders(request) > 1) throw invalidRequest('Send exactly one Authorization header.')
   const match = BASIC.exec(header)
   if (!match) throw invalidClient('The Authorization header must be "Basic <base64(id:secret)>".')
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')

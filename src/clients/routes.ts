@@ -1,11 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { errorResponses, scopeListSchema } from '../http/schemas.js'
-import type { Services } from '../services.js'
-import { requireScopes } from '../verify/authenticate.js'
-import { toPublicClient } from './service.js'
+import { type ClientService, toPublicClient } from './service.js'
 
-// Registered clients for service-to-service calls (scope `admin`, CONTRACT §3).
+// Registered clients for service-to-service calls (scope `admin`, docs/contract.md §3).
 
 const clientSchema = z
   .object({
@@ -25,11 +23,12 @@ const createdClientSchema = clientSchema
   })
   .meta({ id: 'CreatedClient' })
 
-export const clientRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { clients } = services
-  const admin = { onRequest: [app.authenticate, requireScopes('admin')] }
-  // A fresh array per route: a shared one would come out of the YAML writer as anchors and aliases.
-  const security = () => [{ bearerAuth: ['admin'] }]
+export interface ClientRouteOptions {
+  clients: ClientService
+}
+
+export const clientRoutes: FastifyPluginAsyncZod<ClientRouteOptions> = async (app, { clients }) => {
+  const admin = { config: { scopes: ['admin'] } }
 
   app.post(
     '/v1/admin/clients',
@@ -41,7 +40,6 @@ export const clientRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
         description:
           'Returns the client_secret once; store it now. Every scope must be listed in SCOPES (else 400 invalid_scope).',
         tags: ['admin'],
-        security: security(),
         body: z.strictObject({
           name: z.string().trim().min(1).max(200).describe('Who this client is, for people'),
           scopes: z.array(z.string().min(1).max(200)).min(1).max(100),
@@ -70,7 +68,6 @@ export const clientRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
         description:
           'Every registered client with its scopes; secrets are stored hashed and never shown again.',
         tags: ['admin'],
-        security: security(),
         response: {
           200: z.object({ items: z.array(clientSchema).max(1000) }).meta({ id: 'ClientList' }),
           ...errorResponses(400, 401, 403, 503),
@@ -90,7 +87,6 @@ export const clientRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
         description:
           'Its credentials stop working at once and sessions users opened through it are revoked; access tokens already issued stay valid until they expire.',
         tags: ['admin'],
-        security: security(),
         params: z.object({ id: z.string().max(200).describe('The client_id') }),
         response: { 204: z.null().describe('Deleted'), ...errorResponses(400, 401, 403, 404, 503) },
       },

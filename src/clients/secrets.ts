@@ -5,7 +5,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 // there is no dictionary for a slow hash to protect against.
 
 export function generateClientId(): string {
-  // 128 random bits in hex: inside CONTRACT §4's client_id alphabet, needs no escaping in
+  // 128 random bits in hex: inside docs/contract.md §4's client_id alphabet, needs no escaping in
   // HTTP Basic or URLs, and never collides with a first-party public app name such as "badge".
   return randomBytes(16).toString('hex')
 }

@@ -3,9 +3,8 @@ import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import type { ClientRow, Database } from '../db/schema.js'
 import { notFound } from '../errors.js'
-import { assertKnownScopes } from '../oauth/scope.js'
+import { assertKnownScopes, splitScopes } from '../scopes.js'
 import type { SessionRepository } from '../sessions/repository.js'
-import { splitScopes } from '../users/service.js'
 import type { ClientRepository } from './repository.js'
 import { clientSecretMatches, generateClientId, generateClientSecret, hashClientSecret } from './secrets.js'
 
@@ -76,7 +75,7 @@ export function createClientService({ db, clients, sessions, clock, knownScopes 
 
   /** The client these credentials name, or undefined; unknown ids cost the same comparison. */
   async function authenticate(clientId: string, secret: string): Promise<ClientRow | undefined> {
-    // An id outside the client_id alphabet (CONTRACT §4) names no client: answered like an
+    // An id outside the client_id alphabet (docs/contract.md §4) names no client: answered like an
     // unknown one, without asking the database (PostgreSQL text cannot even hold a NUL).
     const client = CLIENT_ID.test(clientId) ? await clients.findByClientId(clientId) : undefined
     return clientSecretMatches(secret, client?.secret_hash) ? client : undefined

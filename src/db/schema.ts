@@ -1,4 +1,5 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely'
+import type { SigningAlg } from '../config.js'
 
 // Table types shared by both dialects. Times are epoch milliseconds set in code,
 // ids are crypto.randomUUID() strings, flags are nullable timestamps: nothing here
@@ -17,14 +18,15 @@ export interface UsersTable {
   credential_version: Generated<number>
 }
 
-/** One login = one session = one refresh-token family (CONTRACT §2). */
+/** One login = one session = one refresh-token family (docs/contract.md §2). */
 export interface SessionsTable {
   id: string
   user_id: string
   client_id: string
   scope: string
   user_agent: string | null
-  delivery: string
+  /** How the session's refresh tokens travel (docs/contract.md §8); fixed at login. */
+  delivery: 'body' | 'cookie'
   created_at: number
   last_used_at: number
   expires_at: number
@@ -41,10 +43,13 @@ export interface RefreshTokensTable {
   successor_enc: string | null
 }
 
+/** Key lifecycle (RFC 7517 key sets, rotated): next → active → retiring → retired. */
+export type KeyStatus = 'next' | 'active' | 'retiring' | 'retired'
+
 export interface SigningKeysTable {
   kid: string
-  alg: string
-  status: string
+  alg: SigningAlg
+  status: KeyStatus
   public_jwk: string
   private_jwk: string
   created_at: number
@@ -77,3 +82,6 @@ export type SessionRow = Selectable<SessionsTable>
 export type RefreshTokenRow = Selectable<RefreshTokensTable>
 export type SigningKeyRow = Selectable<SigningKeysTable>
 export type ClientRow = Selectable<ClientsTable>
+
+/** A connection or an open transaction: repositories take either. */
+export type Db = Kysely<Database> | Transaction<Database>

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import type { BadgeDatabase } from '../db/index.js'
 import { UnavailableError } from '../errors.js'
 import { errorResponses } from '../http/schemas.js'
-import type { Services } from '../services.js'
 
 const READY_TIMEOUT_MS = 2000
 
@@ -10,7 +10,11 @@ const statusSchema = z
   .object({ status: z.literal('ok') })
   .meta({ id: 'HealthStatus', examples: [{ status: 'ok' }] })
 
-export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+export interface HealthRouteOptions {
+  database: Pick<BadgeDatabase, 'ping'>
+}
+
+export const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { database }) => {
   app.get(
     '/health/live',
     {
@@ -45,7 +49,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
         )
       })
       try {
-        await Promise.race([services.database.ping(), timeout])
+        await Promise.race([database.ping(), timeout])
       } catch {
         throw new UnavailableError('The database does not answer.')
       } finally {

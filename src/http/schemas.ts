@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import type { ErrorCode } from '../errors.js'
-import { ERROR_CODE_DOCS, ERROR_CODES } from './error-codes.js'
+import { ERROR_CATALOG, ERROR_CODES, type ErrorCode } from '../errors.js'
+import { SCOPE_STRING, SCOPE_TOKEN } from '../scopes.js'
 
 // Schemas shared by several routes. Those registered with an id become one component
 // of the OpenAPI document, referenced wherever they are used. Response schemas carry
@@ -8,17 +8,11 @@ import { ERROR_CODE_DOCS, ERROR_CODES } from './error-codes.js'
 // and checked again by the test suite against the generated document.
 
 /** RFC 6749 §3.3 scope-token. */
-export const scopeTokenSchema = z
-  .string()
-  .max(200)
-  .regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/)
+export const scopeTokenSchema = z.string().max(200).regex(SCOPE_TOKEN)
 /** At most 100: config.ts refuses a longer SCOPES list, so no holder can exceed it. */
 export const scopeListSchema = z.array(scopeTokenSchema).max(100)
 /** A space-separated list of scope tokens (RFC 6749 §3.3), empty when none are held. */
-export const scopeStringSchema = z
-  .string()
-  .max(8192)
-  .regex(/^([\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*)?$/)
+export const scopeStringSchema = z.string().max(8192).regex(SCOPE_STRING)
 
 export const userSchema = z
   .object({
@@ -64,7 +58,7 @@ export const emailSchema = z
 export const nameSchema = z.string().max(200).nullable().describe('Display name.')
 
 // ---------------------------------------------------------------------------------
-// Errors (CONTRACT §5). Every error body is {error, error_description}. The `Error`
+// Errors (docs/contract.md §5). Every error body is {error, error_description}. The `Error`
 // component documents every code; each operation narrows `error` to the codes it can
 // really return, declared in one place per route with errorResponses().
 
@@ -73,7 +67,7 @@ export const errorSchema = z
     error: z
       .enum(ERROR_CODES)
       .describe(
-        `Stable snake_case error code:\n${ERROR_CODES.map((c) => `- \`${c}\`: ${ERROR_CODE_DOCS[c].meaning}`).join('\n')}`,
+        `Stable snake_case error code:\n${ERROR_CODES.map((c) => `- \`${c}\`: ${ERROR_CATALOG[c].meaning}`).join('\n')}`,
       ),
     error_description: z
       .string()
@@ -82,7 +76,7 @@ export const errorSchema = z
   })
   .meta({
     id: 'Error',
-    examples: [{ error: 'invalid_request', error_description: ERROR_CODE_DOCS.invalid_request.example }],
+    examples: [{ error: 'invalid_request', error_description: ERROR_CATALOG.invalid_request.example }],
   })
 
 /** The JSON Schema keyword that carries an error response's codes to the OpenAPI finisher. */
@@ -94,7 +88,6 @@ export const STANDARD_ERROR_CODES = {
   401: ['unauthorized', 'invalid_token'],
   403: ['insufficient_scope'],
   404: ['not_found'],
-  409: ['conflict'],
   413: ['payload_too_large'],
   415: ['unsupported_media_type'],
   429: ['too_many_requests'],
@@ -102,7 +95,12 @@ export const STANDARD_ERROR_CODES = {
 } as const satisfies Record<number, readonly ErrorCode[]>
 
 export type ErrorStatus = keyof typeof STANDARD_ERROR_CODES
-export type ErrorCodesByStatus = { readonly [S in ErrorStatus]?: readonly ErrorCode[] }
+type CatalogStatus = (typeof ERROR_CATALOG)[ErrorCode]['status']
+type CodesWithStatus<S> = {
+  [C in ErrorCode]: (typeof ERROR_CATALOG)[C]['status'] extends S ? C : never
+}[ErrorCode]
+/** Codes listed under a status must have that status in the catalog (checked when compiling). */
+export type ErrorCodesByStatus = { readonly [S in CatalogStatus]?: readonly CodesWithStatus<S>[] }
 
 // Serialization stays lenient (any string): an undeclared code must never turn a
 // clear 4xx into a 500 in production. The declared codes go into the document, and

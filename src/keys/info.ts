@@ -18,7 +18,7 @@ export function toKeyInfo(row: SigningKeyRow): KeyInfo {
   return {
     kid: row.kid,
     alg: row.alg,
-    status: row.status as KeyStatus,
+    status: row.status,
     created_at: new Date(row.created_at).toISOString(),
     activated_at: iso(row.activated_at),
     retiring_at: iso(row.retiring_at),

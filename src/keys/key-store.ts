@@ -3,12 +3,13 @@ import type { JWK } from 'jose'
 import type { Clock } from '../clock.js'
 import type { SigningAlg } from '../config.js'
 import type { SigningKeyRow } from '../db/schema.js'
-import { BadgeError, UnavailableError } from '../errors.js'
+import { conflict, UnavailableError } from '../errors.js'
 import { isSealed, KeyDecryptionError, openPrivateKey, sealPrivateKey } from './encryption.js'
 import { generateSigningKey } from './generate.js'
 import { type KeyInfo, toKeyInfo } from './info.js'
 import { type LoadedKey, loadKey } from './loaded-key.js'
 import type { KeyRepository } from './repository.js'
+import { bySignerOrder } from './signer-order.js'
 
 /** Keys that may be published at once (next, active, retiring); a rotation beyond it is 409. */
 export const MAX_USABLE_KEYS = 20
@@ -20,7 +21,7 @@ export interface KeyStoreOptions {
   signingAlg: SigningAlg
   accessTokenTtl: number
   keyEncryptionSecret: string | undefined
-  /** Minimum milliseconds between reloads triggered by an unknown `kid` (CONTRACT §2). */
+  /** Minimum milliseconds between reloads triggered by an unknown `kid` (docs/contract.md §2). */
   unknownKidReloadInterval?: number
 }
 
@@ -32,7 +33,7 @@ export interface KeyStoreOptions {
  */
 export const RETIRE_GRACE_MS = 120_000
 
-/** Until when a retiring key can still have unexpired tokens (CONTRACT §2). */
+/** Until when a retiring key can still have unexpired tokens (docs/contract.md §2). */
 export function retiringUntil(retiringAt: number, accessTokenTtl: number): number {
   return retiringAt + accessTokenTtl * 1000 + RETIRE_GRACE_MS
 }
@@ -86,11 +87,7 @@ export class KeyStore {
       if (row.status === 'retiring' && retiringUntil(row.retiring_at ?? 0, accessTokenTtl) < now) continue
       next.set(row.kid, loadKey(row, openPrivateKey(row.private_jwk, row.kid, keyEncryptionSecret)))
     }
-    const active = [...next.values()]
-      .filter((k) => k.status === 'active')
-      // Two rotations that raced can leave two active keys until maintenance retires one:
-      // every instance picks the same signer (latest activation, then kid).
-      .sort((a, b) => (b.activatedAt ?? 0) - (a.activatedAt ?? 0) || (a.kid < b.kid ? 1 : -1))
+    const active = [...next.values()].filter((k) => k.status === 'active').sort(bySignerOrder)
     this.#keys = next
     this.#signer = active[0]
     this.#jwks = {
@@ -160,9 +157,7 @@ export class KeyStore {
     // Retiring keys stay published until their tokens expire: rotating in a loop would
     // pile them up in the JWKS every resource server downloads. Bounded here, clearly.
     if ((await repo.listUsable()).length >= MAX_USABLE_KEYS) {
-      throw new BadgeError(
-        409,
-        'conflict',
+      throw conflict(
         `${MAX_USABLE_KEYS} signing keys are still published (retiring keys stay until their tokens expire); rotate again once some have retired.`,
       )
     }

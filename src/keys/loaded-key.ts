@@ -21,7 +21,7 @@ export interface LoadedKey extends VerificationKey {
 }
 
 export function loadKey(row: SigningKeyRow, privateJwkText: string): LoadedKey {
-  const alg = row.alg as SigningAlg
+  const alg = row.alg
   const privateJwk = JSON.parse(privateJwkText) as JWK
   let signingKey: string | Buffer
   let verifyingKey: KeyObject
@@ -45,7 +45,7 @@ export function loadKey(row: SigningKeyRow, privateJwkText: string): LoadedKey {
   return {
     ...createVerificationKey(row.kid, alg, verifyingKey),
     alg,
-    status: row.status as KeyStatus,
+    status: row.status,
     retiringAt: row.retiring_at,
     activatedAt: row.activated_at,
     publicJwk: alg === 'HS256' ? undefined : (JSON.parse(row.public_jwk) as JWK),

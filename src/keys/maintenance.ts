@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js'
 import type { SigningKeyRow } from '../db/schema.js'
 import { type KeyStore, RETIRE_GRACE_MS } from './key-store.js'
 import type { KeyRepository } from './repository.js'
+import { bySignerOrder } from './signer-order.js'
 
 // The key lifecycle over time, run by every instance on a timer (src/maintenance.ts).
 // Every step is a conditional update, so instances running it at once agree:
@@ -33,7 +34,7 @@ export interface KeyMaintenanceDeps {
 }
 
 const byActivation = (a: SigningKeyRow, b: SigningKeyRow) =>
-  (b.activated_at ?? 0) - (a.activated_at ?? 0) || (a.kid < b.kid ? 1 : -1)
+  bySignerOrder({ kid: a.kid, activatedAt: a.activated_at }, { kid: b.kid, activatedAt: b.activated_at })
 
 export function createKeyMaintenance({
   keys,

@@ -1,8 +1,7 @@
 import type { Kysely, Transaction } from 'kysely'
-import type { Database, SigningKeyRow } from '../db/schema.js'
+import type { Database, KeyStatus, SigningKeyRow } from '../db/schema.js'
 
-/** Key lifecycle (RFC 7517 key sets, rotated): next → active → retiring → retired. */
-export type KeyStatus = 'next' | 'active' | 'retiring' | 'retired'
+export type { KeyStatus }
 
 /** Thrown inside a transaction to roll it back when a conditional step lost a race. */
 class LostRace extends Error {}

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { SIGNING_ALGS } from '../config.js'
+import { SIGNING_ALGS, type SigningAlg } from '../config.js'
 import { errorResponses } from '../http/schemas.js'
-import type { Services } from '../services.js'
-import { requireScopes } from '../verify/authenticate.js'
+import type { KeyStore } from './key-store.js'
 
 const algSchema = z.enum(SIGNING_ALGS)
 
@@ -28,13 +27,17 @@ const keyInfoSchema = z
   })
   .meta({ id: 'SigningKey' })
 
-export const keyRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { keys, config } = services
+export interface KeyRouteOptions {
+  keys: KeyStore
+  /** SIGNING_ALG: what a rotation without an explicit alg generates. */
+  signingAlg: SigningAlg
+}
 
+export const keyRoutes: FastifyPluginAsyncZod<KeyRouteOptions> = async (app, { keys, signingAlg }) => {
   app.post(
     '/v1/admin/keys/rotate',
     {
-      onRequest: [app.authenticate, requireScopes('admin')],
+      config: { scopes: ['admin'] },
       schema: {
         operationId: 'rotateSigningKey',
         summary: 'Rotate the signing key',
@@ -45,7 +48,6 @@ export const keyRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
           'automatic rotations always use SIGNING_ALG. HS256 keys are never published in the JWKS. ' +
           '409 conflict while 20 keys are still published (retiring keys stay until their tokens expire).',
         tags: ['admin'],
-        security: [{ bearerAuth: ['admin'] }],
         body: z
           .object({ alg: algSchema.optional().describe('Algorithm of the new key; default SIGNING_ALG.') })
           .strict()
@@ -59,7 +61,7 @@ export const keyRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
       },
     },
     async (request, reply) => {
-      const rotated = await keys.rotate(request.body?.alg ?? config.signingAlg)
+      const rotated = await keys.rotate(request.body?.alg ?? signingAlg)
       request.log.info({ kid: rotated.kid, by: request.auth!.claims.sub }, 'signing key rotated by an admin')
       return reply.code(201).header('cache-control', 'no-store').send(rotated)
     },
@@ -68,14 +70,13 @@ export const keyRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
   app.get(
     '/v1/admin/keys',
     {
-      onRequest: [app.authenticate, requireScopes('admin')],
+      config: { scopes: ['admin'] },
       schema: {
         operationId: 'listSigningKeys',
         summary: 'List signing keys',
         description:
           'Every signing key, newest first, with its lifecycle status and times. Never private material.',
         tags: ['admin'],
-        security: [{ bearerAuth: ['admin'] }],
         response: {
           200: z
             .object({

@@ -4,7 +4,7 @@ import type { SessionRow } from '../db/schema.js'
 import { BadgeError, invalidRequest } from '../errors.js'
 import type { TokenResponse } from './grants.js'
 
-// Browser mode (CONTRACT §8): the refresh token travels in an HttpOnly cookie that
+// Browser mode (docs/contract.md §8): the refresh token travels in an HttpOnly cookie that
 // page scripts cannot read, scoped to /oauth so it never rides along on API calls.
 // The cookie is only ever set, read or cleared here. Every request that sets or
 // uses it has passed the CSRF guard (plugins/browser.ts) first.
@@ -52,14 +52,6 @@ export function remainingLife(session: Pick<SessionRow, 'expires_at'>, now: numb
 export function readRefreshCookie(request: FastifyRequest): string | undefined {
   const value = request.cookies?.[REFRESH_COOKIE]
   return value === undefined || value === '' ? undefined : value
-}
-
-/**
- * Clears the caller's refresh-token cookie. For routes that end the caller's session
- * by other means, e.g. `DELETE /v1/me/sessions` ("log out everywhere").
- */
-export function clearRefreshCookie(reply: FastifyReply): FastifyReply {
-  return reply.clearRefreshCookie()
 }
 
 /** Moves the refresh token of a grant's response into the cookie: the body never carries it. */

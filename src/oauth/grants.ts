@@ -4,10 +4,11 @@ import { isRegisteredClientId } from '../clients/secrets.js'
 import type { ClientService } from '../clients/service.js'
 import type { SessionRow } from '../db/schema.js'
 import { invalidClient, invalidGrant } from '../errors.js'
+import { effectiveSessionScope, grantableUserScopes, intersectScopes, resolveScope } from '../scopes.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
-import { splitScopes, type UserService } from '../users/service.js'
-import { grantableUserScopes, intersectScopes, resolveScope } from './scope.js'
+import type { UserService } from '../users/service.js'
+import { isUserUsable } from '../users/user-usable.js'
 
 /** RFC 6749 §5.1 successful response. */
 export interface TokenResponse {
@@ -39,7 +40,7 @@ export interface PasswordGrantInput {
   client?: AuthenticatedClient
   userAgent: string | null
   delivery: 'body' | 'cookie'
-  /** The client's address as rate limits count it (plugins/rate-limit.ts clientAddress). */
+  /** The client's address as rate limits count it (http/client-address.ts). */
   address: string
 }
 
@@ -49,7 +50,7 @@ export interface RefreshGrantInput {
   /** The client_id the request names or authenticated as, if any. */
   clientId?: string
   client?: AuthenticatedClient
-  /** How the token arrived; it must match how its session was started (CONTRACT §8). */
+  /** How the token arrived; it must match how its session was started (docs/contract.md §8). */
   delivery: 'body' | 'cookie'
 }
 
@@ -69,7 +70,7 @@ export function createGrants({
   const heldScopes = (stored: string) => grantableUserScopes(stored, knownScopes)
 
   /**
-   * CONTRACT §4: a client_id naming a registered confidential client is only usable by
+   * docs/contract.md §4: a client_id naming a registered confidential client is only usable by
    * that client, authenticated (RFC 6749 §6: confidential clients authenticate to refresh).
    */
   async function requireClientAuthentication(clientId: string, client: AuthenticatedClient | undefined) {
@@ -100,7 +101,7 @@ export function createGrants({
   async function passwordGrant(
     input: PasswordGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
-    // CONTRACT §7: throttled (429) before any bcrypt work, inside checkPassword.
+    // docs/contract.md §7: throttled (429) before any bcrypt work, inside checkPassword.
     const user = await users.checkPassword(input.username, input.password, input.address)
     if (!user) throw invalidGrant('The email or password is incorrect.')
     await requireClientAuthentication(input.clientId, input.client)
@@ -125,7 +126,7 @@ export function createGrants({
     return { response: respond(session, scope, refreshToken), session }
   }
 
-  /** RFC 6749 §6, with rotation and reuse detection (CONTRACT §4). */
+  /** RFC 6749 §6, with rotation and reuse detection (docs/contract.md §4). */
   async function refreshTokenGrant(
     input: RefreshGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
@@ -149,11 +150,10 @@ export function createGrants({
     }
     const { session, refreshToken } = rotation
     const user = await users.findById(session.user_id)
-    if (!user || user.disabled_at !== null)
-      throw invalidGrant('The refresh token is invalid, expired or revoked.')
+    if (!isUserUsable(user)) throw invalidGrant('The refresh token is invalid, expired or revoked.')
     // The session keeps its scope; a narrower request shapes this access token only
     // (RFC 6749 §6). Scopes an admin has since taken away are gone from both.
-    const sessionScope = intersectScopes(splitScopes(session.scope), heldScopes(user.scopes))
+    const sessionScope = effectiveSessionScope(session.scope, user.scopes, knownScopes)
     const scope = resolveScope(input.scope, sessionScope)
     return { response: respond(session, scope, refreshToken), session }
   }

@@ -1,16 +1,19 @@
-import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
-import type { Database } from '../db/schema.js'
-import { isSessionActive, type SessionRepository } from '../sessions/repository.js'
+import { effectiveSessionScope } from '../scopes.js'
+import type { RefreshTokenRepository } from '../sessions/refresh-token-repository.js'
+import type { SessionRepository } from '../sessions/repository.js'
+import { isSessionActive } from '../sessions/session-active.js'
 import { hashRefreshToken } from '../tokens/refresh-token.js'
-import { splitScopes, type UserService } from '../users/service.js'
+import { isRefreshTokenSpendable } from '../tokens/refresh-token-spendable.js'
+import type { UserService } from '../users/service.js'
+import { isUserUsable } from '../users/user-usable.js'
 import { type AccessTokenVerifier, UnknownKeyId, type VerifiedAccessToken } from '../verify/verifier.js'
 import { mayHandleTokenOf } from './client-binding.js'
-import { grantableUserScopes, intersectScopes } from './scope.js'
 
 // RFC 7662 token introspection. Access tokens are checked exactly as a bearer check
 // does, plus their session: this endpoint has the database, so a token whose sid was
-// revoked is inactive here (a bearer check still accepts it until it expires, CONTRACT §6);
+// revoked is inactive here (a bearer check still accepts it until it expires,
+// docs/contract.md §6);
 // refresh tokens are looked up, and are active only while a refresh would succeed.
 // Anything else is {active: false} with nothing more (§2.2), whatever the reason.
 
@@ -34,8 +37,8 @@ export interface ActiveToken {
 export type IntrospectionResponse = ActiveToken | { active: false }
 
 export interface IntrospectionDeps {
-  db: Kysely<Database>
   sessions: SessionRepository
+  tokens: RefreshTokenRepository
   users: Pick<UserService, 'findById'>
   verifier: AccessTokenVerifier
   clock: Clock
@@ -51,7 +54,7 @@ const INACTIVE = { active: false } as const
 const MAX_REFRESH_TOKEN_LENGTH = 512
 
 export function createIntrospection(deps: IntrospectionDeps) {
-  const { db, sessions, users, verifier, clock, issuer } = deps
+  const { sessions, tokens, users, verifier, clock, issuer } = deps
   const idleMs = deps.refreshTokenIdleTtl * 1000
   const graceMs = deps.reuseGraceSeconds * 1000
 
@@ -103,25 +106,15 @@ export function createIntrospection(deps: IntrospectionDeps) {
   ): Promise<IntrospectionResponse> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return INACTIVE
     const now = clock()
-    const row = await db
-      .selectFrom('refresh_tokens')
-      .selectAll()
-      .where('token_hash', '=', hashRefreshToken(token))
-      .executeTakeFirst()
-    if (!row) return INACTIVE
+    const row = await tokens.findByHash(hashRefreshToken(token))
     // A spent token is still usable inside the grace window (it returns its successor).
-    const spendable =
-      row.rotated_at === null || (now - row.rotated_at <= graceMs && row.successor_enc !== null)
-    if (!spendable) return INACTIVE
+    if (!row || !isRefreshTokenSpendable(row, now, graceMs)) return INACTIVE
     const session = await sessions.findById(row.session_id)
     if (!session || !isSessionActive(session, now, idleMs)) return INACTIVE
     if (!mayHandleTokenOf(session.client_id, callerClientId)) return INACTIVE
     const user = await users.findById(session.user_id)
-    if (!user || user.disabled_at !== null) return INACTIVE
-    const scope = intersectScopes(
-      splitScopes(session.scope),
-      grantableUserScopes(user.scopes, deps.knownScopes),
-    )
+    if (!isUserUsable(user)) return INACTIVE
+    const scope = effectiveSessionScope(session.scope, user.scopes, deps.knownScopes)
     return {
       active: true,
       scope: scope.join(' '),

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Limit } from '../config.js'
 import { tooManyRequests } from '../errors.js'
-import type { CounterStore, Hit } from '../plugins/counters.js'
+import type { CounterStore, Hit } from './counters.js'
 
-// CONTRACT §7: failed password logins are limited per (account, client address), so one
+// docs/contract.md §7: failed password logins are limited per (account, client address), so one
 // account cannot be guessed at more than RATE_LIMIT_LOGIN_ACCOUNT times per window from
 // one address, and per address, so one address cannot spray a password over many
 // accounts. Counters hold failures plus attempts still in flight: an attempt counts

@@ -1,6 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import type { ErrorCode } from '../errors.js'
-import { ERROR_CODE_DOCS } from '../http/error-codes.js'
+import { ERROR_CATALOG, type ErrorCode } from '../errors.js'
 import { HEADERS, headerRef } from './components.js'
 
 // Turns a route's declared error codes (errorResponses() in src/http/schemas.ts) into
@@ -43,7 +42,7 @@ function errorHeaders(status: number, codes: readonly ErrorCode[], op: Operation
 
 export function errorResponse(status: number, codes: readonly ErrorCode[], op: OperationTraits) {
   return {
-    description: `${STATUS_CODES[status]}. \`error\` is one of:\n${codes.map((c) => `- \`${c}\`: ${ERROR_CODE_DOCS[c].meaning}`).join('\n')}`,
+    description: `${STATUS_CODES[status]}. \`error\` is one of:\n${codes.map((c) => `- \`${c}\`: ${ERROR_CATALOG[c].meaning}`).join('\n')}`,
     headers: errorHeaders(status, codes, op),
     content: {
       'application/json': {
@@ -56,7 +55,7 @@ export function errorResponse(status: number, codes: readonly ErrorCode[], op: O
         examples: Object.fromEntries(
           codes.map((code) => [
             code,
-            { summary: code, value: { error: code, error_description: ERROR_CODE_DOCS[code].example } },
+            { summary: code, value: { error: code, error_description: ERROR_CATALOG[code].example } },
           ]),
         ),
       },

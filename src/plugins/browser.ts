@@ -3,10 +3,10 @@ import cors, { type FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { BadgeError } from '../errors.js'
+import { csrfRejected } from '../errors.js'
 import { REFRESH_COOKIE, refreshCookieOptions } from '../oauth/cookie.js'
 
-// Browser mode's infrastructure (CONTRACT §8): cookie parsing and the refresh-cookie
+// Browser mode's infrastructure (docs/contract.md §8): cookie parsing and the refresh-cookie
 // reply helpers, CORS for exactly the listed origins, and the CSRF guard every
 // request that sets or uses the refresh cookie must pass. SECURITY.md ("Browser
 // mode") explains the threat model.
@@ -14,8 +14,6 @@ import { REFRESH_COOKIE, refreshCookieOptions } from '../oauth/cookie.js'
 type BrowserConfig = Pick<Config, 'issuer' | 'corsOrigins' | 'cookieSameSite'>
 
 export const CSRF_HEADER = 'x-badge-csrf'
-
-const csrfRejected = (description: string) => new BadgeError(403, 'csrf_rejected', description)
 
 /**
  * The CSRF guard for cookie requests. Each rule stops a different attacker:
@@ -69,7 +67,7 @@ function corsDelegator(corsOrigins: readonly string[]) {
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
-/** Start-up warnings for browser-mode settings that weaken it (CONTRACT §8). */
+/** Start-up warnings for browser-mode settings that weaken it (docs/contract.md §8). */
 export function browserModeWarnings({ issuer, corsOrigins, cookieSameSite }: BrowserConfig): string[] {
   const inUse = corsOrigins.length > 0 || cookieSameSite !== 'Strict'
   if (!inUse) return []

@@ -3,9 +3,10 @@ import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { BadgeError, type ErrorCode } from '../errors.js'
-import { sendError as send } from '../http/send-error.js'
+import { BearerError } from '../verify/bearer-error.js'
+import { sendError as send } from '../verify/send-error.js'
 
-// The one place errors become HTTP (CONTRACT §5): always {error, error_description},
+// The one place errors become HTTP (docs/contract.md §5): always {error, error_description},
 // never a stack trace, SQL, driver message or internal path. 5xx bodies are generic;
 // the full error goes to the log with the request id.
 
@@ -47,7 +48,7 @@ function handleError(
   request: FastifyRequest,
   reply: FastifyReply,
 ) {
-  if (error instanceof BadgeError) {
+  if (error instanceof BadgeError || error instanceof BearerError) {
     if (error.statusCode >= 500) request.log.warn({ err: error }, error.description)
     return send(reply, error.statusCode, error.code, error.description, error.headers)
   }
@@ -57,7 +58,7 @@ function handleError(
   const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined
   if (known) return send(reply, known[0], known[1], known[2])
   if (error.statusCode === 429) {
-    // CONTRACT §5: a 429 always says when to come back.
+    // docs/contract.md §5: a 429 always says when to come back.
     const retryAfter = reply.getHeader('retry-after') ?? '60'
     return send(reply, 429, 'too_many_requests', 'Too many requests; retry after the time in Retry-After.', {
       'retry-after': String(retryAfter),

@@ -1,36 +1,17 @@
-import rateLimit, { normalizeIP } from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
 import type { Config, Limit } from '../config.js'
 import { tooManyRequests } from '../errors.js'
+import { clientAddress } from '../http/client-address.js'
+import type { RouteLimit } from './route-security.js'
 
-// CONTRACT §7 per-address limits on the endpoints anyone can call without a token.
+// docs/contract.md §7 per-address limits on the endpoints anyone can call without a token.
 // Counters live in Redis when REDIS_URL is set (shared by every instance), in memory
 // otherwise. A Redis failure skips the limit (fail open): abuse limits must not turn
 // a Redis outage into a sign-in outage. The failed-login limit per account lives in
 // oauth/login-throttle.ts; this file only counts requests per address.
-
-/** IPv6 clients usually hold a whole /64: counting per address would let one client rotate freely. */
-export const IPV6_PREFIX = 64
-
-/**
- * The address limits count against: the peer, or with TRUST_PROXY the client named in
- * X-Forwarded-For (fastify resolves request.ip), IPv4-mapped IPv6 as IPv4, IPv6 by /64.
- */
-export function clientAddress(request: FastifyRequest): string {
-  return normalizeIP(request.ip, IPV6_PREFIX)
-}
-
-type LimitName = keyof Config['rateLimits']
-
-/** Which limit each route gets, by method and URL. Routes not listed have none. */
-const ROUTE_LIMITS: Record<string, LimitName> = {
-  'POST /oauth/token': 'token',
-  'POST /oauth/revoke': 'revoke',
-  'POST /oauth/introspect': 'introspect',
-  'POST /v1/users': 'signup',
-}
 
 export interface RateLimitOptions {
   limits: Config['rateLimits']
@@ -39,10 +20,10 @@ export interface RateLimitOptions {
 }
 
 async function rateLimits(app: FastifyInstance, { limits, redis, keyPrefix }: RateLimitOptions) {
-  // Runs before @fastify/rate-limit's own onRoute hook (registered next), which reads config.rateLimit.
+  // Each route names its limit once, in its config (plugins/route-security.ts). Runs
+  // before @fastify/rate-limit's own onRoute hook (registered next), which reads config.rateLimit.
   app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method]
-    const name = methods.map((m) => ROUTE_LIMITS[`${m} ${route.url}`]).find(Boolean)
+    const name = (route.config as { limit?: RouteLimit } | undefined)?.limit
     if (!name) return
     const limit: Limit = limits[name]
     route.config = { ...route.config, rateLimit: { max: limit.max, timeWindow: limit.windowMs } }
@@ -58,4 +39,9 @@ async function rateLimits(app: FastifyInstance, { limits, redis, keyPrefix }: Ra
   })
 }
 
-export const rateLimitPlugin = fp(rateLimits, { name: 'badge-rate-limit', fastify: '5.x' })
+export const rateLimitPlugin = fp(rateLimits, {
+  name: 'badge-rate-limit',
+  fastify: '5.x',
+  // Its 429s are BadgeErrors, written by the error handler.
+  dependencies: ['badge-error-handler'],
+})

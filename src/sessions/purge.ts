@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.js'
+import { createRefreshTokenRepository } from './refresh-token-repository.js'
+import { createSessionRepository } from './repository.js'
 
 // Ended sessions (revoked, past their absolute lifetime, or idle too long) can never be
 // used again: a refresh token of a deleted session is as invalid as one of a revoked
 // session. Deleting them and their refresh tokens keeps both tables from growing forever.
-// Spent refresh tokens of live sessions stay: reuse detection needs them (CONTRACT §4).
+// Spent refresh tokens of live sessions stay: reuse detection needs them (docs/contract.md §4).
 
 export interface PurgeOptions {
   now: number
@@ -22,29 +24,16 @@ export interface PurgeResult {
 /** Deletes ended sessions and their refresh tokens, in batches. */
 export async function purgeSessions(db: Kysely<Database>, options: PurgeOptions): Promise<PurgeResult> {
   const { now, idleTtlMs, batchSize = 500 } = options
+  const sessions = createSessionRepository(db)
+  const refreshTokens = createRefreshTokenRepository(db)
   const total: PurgeResult = { sessions: 0, refresh_tokens: 0 }
   for (;;) {
-    const ids = (
-      await db
-        .selectFrom('sessions')
-        .select('id')
-        .where((eb) =>
-          eb.or([
-            eb('revoked_at', 'is not', null),
-            eb('expires_at', '<=', now),
-            eb('last_used_at', '<=', now - idleTtlMs),
-          ]),
-        )
-        .limit(batchSize)
-        .execute()
-    ).map((r) => r.id)
+    const ids = await sessions.listEndedIds(now, idleTtlMs, batchSize)
     if (ids.length === 0) return total
     await db.transaction().execute(async (trx) => {
       // Explicit rather than relying on ON DELETE CASCADE, so the count is known.
-      const tokens = await trx.deleteFrom('refresh_tokens').where('session_id', 'in', ids).executeTakeFirst()
-      const sessions = await trx.deleteFrom('sessions').where('id', 'in', ids).executeTakeFirst()
-      total.refresh_tokens += Number(tokens.numDeletedRows)
-      total.sessions += Number(sessions.numDeletedRows)
+      total.refresh_tokens += await refreshTokens.deleteForSessions(ids, trx)
+      total.sessions += await sessions.deleteByIds(ids, trx)
     })
     if (ids.length < batchSize) return total
   }

@@ -1,7 +1,5 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { Database, SessionRow } from '../db/schema.js'
-
-type Db = Kysely<Database> | Transaction<Database>
+import type { Kysely } from 'kysely'
+import type { Database, Db, SessionRow } from '../db/schema.js'
 
 /** Sessions are refresh-token families: revoking one ends every token in it. */
 export function createSessionRepository(db: Kysely<Database>) {
@@ -79,6 +77,29 @@ export function createSessionRepository(db: Kysely<Database>) {
       return Number(result.numUpdatedRows)
     },
 
+    /** Sessions that can no longer be used (revoked, past either lifetime): at most `limit` ids. */
+    async listEndedIds(now: number, idleTtlMs: number, limit: number): Promise<string[]> {
+      const rows = await db
+        .selectFrom('sessions')
+        .select('id')
+        .where((eb) =>
+          eb.or([
+            eb('revoked_at', 'is not', null),
+            eb('expires_at', '<=', now),
+            eb('last_used_at', '<=', now - idleTtlMs),
+          ]),
+        )
+        .limit(limit)
+        .execute()
+      return rows.map((r) => r.id)
+    },
+
+    /** Deletes these sessions; returns how many. Their refresh tokens must be deleted first. */
+    async deleteByIds(ids: readonly string[], trx: Db = db): Promise<number> {
+      const result = await trx.deleteFrom('sessions').where('id', 'in', ids).executeTakeFirst()
+      return Number(result.numDeletedRows)
+    },
+
     /** Sessions that can still be refreshed, the 100 newest first (GET /v1/me/sessions is bounded). */
     listActiveForUser(userId: string, now: number, idleTtlMs: number): Promise<SessionRow[]> {
       return db
@@ -97,8 +118,3 @@ export function createSessionRepository(db: Kysely<Database>) {
 }
 
 export type SessionRepository = ReturnType<typeof createSessionRepository>
-
-/** Whether a session can still be used at `now` (absolute and idle lifetimes, revocation). */
-export function isSessionActive(session: SessionRow, now: number, idleTtlMs: number): boolean {
-  return session.revoked_at === null && session.expires_at > now && session.last_used_at + idleTtlMs > now
-}

@@ -1,11 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { errorResponses } from '../http/schemas.js'
-import { clearRefreshCookie } from '../oauth/cookie.js'
-import type { Services } from '../services.js'
-import { requireScopes } from '../verify/authenticate.js'
+import type { SessionService } from './service.js'
 
-// The caller's sessions (CONTRACT §3). "Current" is the session the calling access
+// The caller's sessions (docs/contract.md §3). "Current" is the session the calling access
 // token's `sid` names; tokens without one (client_credentials) have no current session.
 
 const sessionSchema = z
@@ -30,20 +28,21 @@ const sessionListSchema = z
   .object({ items: z.array(sessionSchema).max(100).describe('Newest first; at most the 100 newest') })
   .meta({ id: 'SessionList' })
 
-export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { sessionService } = services
+export interface SessionRouteOptions {
+  sessionService: SessionService
+}
 
+export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteOptions> = async (app, { sessionService }) => {
   app.get(
     '/v1/me/sessions',
     {
-      onRequest: [app.authenticate, requireScopes('profile:read')],
+      config: { scopes: ['profile:read'] },
       schema: {
         operationId: 'listMySessions',
         summary: "The caller's active sessions, newest first",
         description:
           'Where you are logged in: one entry per session (refresh-token family); `current` marks the one the calling token belongs to.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:read'] }],
         response: { 200: sessionListSchema, ...errorResponses(400, 401, 403, 503) },
       },
     },
@@ -56,14 +55,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
   app.delete(
     '/v1/me/sessions/:id',
     {
-      onRequest: [app.authenticate, requireScopes('profile:write')],
+      config: { scopes: ['profile:write'] },
       schema: {
         operationId: 'revokeMySession',
         summary: 'Log out one of your sessions',
         description:
           'Ends the session: its refresh token stops working. 404 not_found for an id that is not one of your sessions.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:write'] }],
         params: z.object({
           id: z.string().max(200).describe('The session id (the sid claim of its tokens)'),
         }),
@@ -76,8 +74,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
     async (request, reply) => {
       const { sub, sid } = request.auth!.claims
       await sessionService.revokeSession(sub, request.params.id)
-      // Ending the caller's own session also drops its browser-mode cookie (CONTRACT §8).
-      if (request.params.id === sid) clearRefreshCookie(reply)
+      // Ending the caller's own session also drops its browser-mode cookie (docs/contract.md §8).
+      if (request.params.id === sid) reply.clearRefreshCookie()
       return reply.code(204).send(null)
     },
   )
@@ -85,14 +83,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
   app.delete(
     '/v1/me/sessions',
     {
-      onRequest: [app.authenticate, requireScopes('profile:write')],
+      config: { scopes: ['profile:write'] },
       schema: {
         operationId: 'revokeMySessions',
         summary: 'Log out everywhere',
         description:
           'Ends every session of the caller, or with ?except=current every session but the one the calling token belongs to.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:write'] }],
         querystring: z.object({
           except: z.enum(['current']).optional().describe('"current" keeps the calling session.'),
         }),
@@ -106,8 +103,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       const { sub, sid } = request.auth!.claims
       const keep = request.query.except === 'current' ? sid : undefined
       await sessionService.revokeAllSessions(sub, keep)
-      // Browser mode (CONTRACT §8): the calling session ended too, so its cookie goes.
-      if (keep === undefined) clearRefreshCookie(reply)
+      // Browser mode (docs/contract.md §8): the calling session ended too, so its cookie goes.
+      if (keep === undefined) reply.clearRefreshCookie()
       return reply.code(204).send(null)
     },
   )

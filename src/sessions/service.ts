@@ -6,7 +6,7 @@ import type { SessionRepository } from './repository.js'
 
 // "Where am I logged in": a user's sessions (refresh-token families) and logging them
 // out. Revoking a session stops its refresh token; access tokens it already issued
-// stay valid until they expire (CONTRACT §6).
+// stay valid until they expire (docs/contract.md §6).
 
 /** A session as its owner sees it (GET /v1/me/sessions). */
 export interface PublicSession {

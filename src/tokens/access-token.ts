@@ -4,7 +4,7 @@ import type { KeyStore } from '../keys/key-store.js'
 import type { AccessTokenClaims } from '../verify/verifier.js'
 
 // RFC 9068 access tokens: header { alg, typ: "at+jwt", kid }, and only the claims
-// CONTRACT §2 lists, so tokens stay small and say nothing more about the user.
+// docs/contract.md §2 lists, so tokens stay small and say nothing more about the user.
 
 export interface AccessTokenIssuerOptions {
   keys: KeyStore

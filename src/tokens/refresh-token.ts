@@ -5,10 +5,13 @@ import type { Clock } from '../clock.js'
 import type { Database, SessionRow } from '../db/schema.js'
 import { invalidClient, invalidGrant } from '../errors.js'
 import { mayHandleTokenOf } from '../oauth/client-binding.js'
-import { isSessionActive, type SessionRepository } from '../sessions/repository.js'
+import type { RefreshTokenRepository } from '../sessions/refresh-token-repository.js'
+import type { SessionRepository } from '../sessions/repository.js'
+import { isSessionActive } from '../sessions/session-active.js'
 import { isCredentialCurrent } from '../users/credential-fence.js'
+import { isRetryWithinGrace } from './refresh-token-spendable.js'
 
-// Opaque refresh tokens (CONTRACT §2, §4): 256 random bits, stored only as SHA-256
+// Opaque refresh tokens (docs/contract.md §2, §4): 256 random bits, stored only as SHA-256
 // hashes, rotated on every use. To answer a retry within the grace window with the
 // same successor without storing it in the clear, the successor is kept encrypted
 // under a key derived from its parent token, which only the client holds.
@@ -44,6 +47,7 @@ function openSuccessor(sealed: string, parent: string): string {
 export interface RefreshTokenDeps {
   db: Kysely<Database>
   sessions: SessionRepository
+  tokens: RefreshTokenRepository
   clock: Clock
   refreshTokenTtl: number
   refreshTokenIdleTtl: number
@@ -82,7 +86,7 @@ export class RefreshTokenReused extends Error {
 class SessionEnded extends Error {}
 
 export function createRefreshTokens(deps: RefreshTokenDeps) {
-  const { db, sessions, clock } = deps
+  const { db, sessions, tokens, clock } = deps
   const idleMs = deps.refreshTokenIdleTtl * 1000
   const graceMs = deps.reuseGraceSeconds * 1000
 
@@ -107,17 +111,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       if (!(await isCredentialCurrent(trx, input.userId, input.credentialVersion))) return 'user'
       if (input.registeredClient && !(await lockClient(trx, input.clientId))) return 'client'
       await sessions.insert(session, trx)
-      await trx
-        .insertInto('refresh_tokens')
-        .values({
-          id: randomUUID(),
-          session_id: session.id,
-          token_hash: hashRefreshToken(refreshToken),
-          created_at: now,
-          rotated_at: null,
-          successor_enc: null,
-        })
-        .execute()
+      await tokens.insert(session.id, hashRefreshToken(refreshToken), now, trx)
       await sessions.revokeOldestBeyond(input.userId, deps.maxSessionsPerUser, now, trx)
       return undefined
     })
@@ -140,44 +134,15 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     const outcome = await db
       .transaction()
       .execute(async (trx) => {
-        const find = () =>
-          trx.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
-        // The token and its session in one round trip: refresh is the busiest write path.
-        const found = await trx
-          .selectFrom('refresh_tokens as t')
-          .innerJoin('sessions as s', 's.id', 't.session_id')
-          .selectAll('s')
-          .select([
-            't.id as token_id',
-            't.rotated_at as token_rotated_at',
-            't.successor_enc as token_successor_enc',
-          ])
-          .where('t.token_hash', '=', tokenHash)
-          .executeTakeFirst()
+        const found = await tokens.findWithSession(tokenHash, trx)
         if (!found) return { kind: 'invalid' as const }
         const { token_id, token_rotated_at, token_successor_enc, ...session } = found
         let row = { id: token_id, rotated_at: token_rotated_at, successor_enc: token_successor_enc }
         if (!isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
         if (delivery !== undefined && session.delivery !== delivery) return { kind: 'mixed' as const }
         if (row.rotated_at === null) {
-          const spent = await trx
-            .updateTable('refresh_tokens')
-            .set({ rotated_at: now, successor_enc: sealSuccessor(successor, presented) })
-            .where('id', '=', row.id)
-            .where('rotated_at', 'is', null)
-            .executeTakeFirst()
-          if (Number(spent.numUpdatedRows) === 1) {
-            await trx
-              .insertInto('refresh_tokens')
-              .values({
-                id: randomUUID(),
-                session_id: session.id,
-                token_hash: hashRefreshToken(successor),
-                created_at: now,
-                rotated_at: null,
-                successor_enc: null,
-              })
-              .execute()
+          if (await tokens.markRotated(row.id, now, sealSuccessor(successor, presented), trx)) {
+            await tokens.insert(session.id, hashRefreshToken(successor), now, trx)
             // Conditional on the session not being revoked meanwhile (a password change or a
             // disable bumping the credential fence): on PostgreSQL this waits for such a
             // transaction and re-reads the row; 0 rows rolls the rotation back.
@@ -188,11 +153,11 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
               refreshToken: successor,
             }
           }
-          const reread = await find()
+          const reread = await tokens.findByHash(tokenHash, trx)
           if (!reread) return { kind: 'invalid' as const }
           row = reread
         }
-        if (row.rotated_at !== null && now - row.rotated_at <= graceMs && row.successor_enc) {
+        if (isRetryWithinGrace(row, now, graceMs)) {
           return {
             kind: 'retried' as const,
             session,
@@ -225,12 +190,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
 
   /** The session a refresh token belongs to, whether or not it is still usable. */
   async function findSessionByToken(presented: string): Promise<SessionRow | undefined> {
-    return db
-      .selectFrom('refresh_tokens as t')
-      .innerJoin('sessions as s', 's.id', 't.session_id')
-      .selectAll('s')
-      .where('t.token_hash', '=', hashRefreshToken(presented))
-      .executeTakeFirst()
+    return tokens.findSessionByHash(hashRefreshToken(presented))
   }
 
   /**

@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { adminUserSchema, errorResponses } from '../http/schemas.js'
-import type { Services } from '../services.js'
-import { requireScopes } from '../verify/authenticate.js'
+import type { AdminUserService } from './admin-service.js'
 import { toAdminUser } from './service.js'
 
-// User administration (scope `admin`, CONTRACT §3). Unknown ids, including ones that
+// User administration (scope `admin`, docs/contract.md §3). Unknown ids, including ones that
 // are not UUIDs, are 404 not_found.
 
 const userIdParams = z.object({
@@ -28,11 +27,12 @@ const scopeListSchema = z
   .max(100)
   .describe('Every scope must be listed in SCOPES (else 400 invalid_scope); replaces the current list.')
 
-export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { adminUsers } = services
-  const admin = { onRequest: [app.authenticate, requireScopes('admin')] }
-  // A fresh array per route: a shared one would come out of the YAML writer as anchors and aliases.
-  const security = () => [{ bearerAuth: ['admin'] }]
+export interface AdminUserRouteOptions {
+  adminUsers: AdminUserService
+}
+
+export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = async (app, { adminUsers }) => {
+  const admin = { config: { scopes: ['admin'] } }
 
   app.get(
     '/v1/admin/users',
@@ -44,7 +44,6 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         description:
           'Ordered by (created_at, id). Following next_cursor walks every user exactly once, even while users are being added. A malformed cursor is 400 invalid_request.',
         tags: ['admin'],
-        security: security(),
         querystring: z.object({
           limit: z.coerce
             .number()
@@ -75,7 +74,6 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         description:
           'The user with this id, including whether it is disabled. 404 not_found for an unknown id.',
         tags: ['admin'],
-        security: security(),
         params: userIdParams,
         response: { 200: adminUserSchema, ...errorResponses(400, 401, 403, 404, 503) },
       },
@@ -93,7 +91,6 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         description:
           'Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire. 409 conflict when the change would leave no enabled user holding admin.',
         tags: ['admin'],
-        security: security(),
         params: userIdParams,
         body: z.strictObject({
           scopes: scopeListSchema.optional(),
@@ -129,7 +126,6 @@ export const adminUserRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         description:
           'Removes the user and revokes every session; access tokens already issued stay valid until they expire. 404 not_found for an unknown id.',
         tags: ['admin'],
-        security: security(),
         params: userIdParams,
         response: { 204: z.null().describe('Deleted'), ...errorResponses(400, 401, 403, 404, 503) },
       },

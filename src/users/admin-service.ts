@@ -2,13 +2,12 @@ import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import { isUuid } from '../db/ids.js'
 import type { Database, UserRow, UserUpdate } from '../db/schema.js'
-import { BadgeError, notFound } from '../errors.js'
+import { conflict, notFound } from '../errors.js'
 import { decodeCursor, encodeCursor } from '../http/cursor.js'
-import { assertKnownScopes } from '../oauth/scope.js'
+import { assertKnownScopes, splitScopes } from '../scopes.js'
 import type { SessionRepository } from '../sessions/repository.js'
 import { bumpCredentialVersion } from './credential-fence.js'
 import type { UserRepository } from './repository.js'
-import { splitScopes } from './service.js'
 
 // What an admin may do to users (scope `admin`). Shared by the HTTP API and the CLI.
 
@@ -80,7 +79,7 @@ export function createAdminUserService({ db, users, clock, knownScopes }: AdminU
     if (keepAnAdmin && !keepsAdmin && wasAdmin) {
       // Nobody could undo this one: the last usable admin cannot demote or disable themself.
       if (!(await users.anotherActiveAdmin(id)))
-        throw new BadgeError(409, 'conflict', 'This is the last active admin: keep the admin scope.')
+        throw conflict('This is the last active admin: keep the admin scope.')
     }
     const updated = await db.transaction().execute(async (trx) => {
       const row = await users.update(id, update, trx)

@@ -1,12 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { Services } from '../services.js'
-import { normalizeEmail } from './service.js'
+import { normalizeEmail, type UserService } from './service.js'
 
 export const ADMIN_SCOPES = ['admin', 'profile:read', 'profile:write']
 
 /** BOOTSTRAP_ADMIN_*: the first admin, created at start if no user has that email. */
 export async function bootstrapAdmin(
-  { users }: Services,
+  { users }: { users: Pick<UserService, 'findByEmail' | 'createUser'> },
   admin: { email: string; password: string },
   log: FastifyBaseLogger,
 ): Promise<void> {

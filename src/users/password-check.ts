@@ -12,7 +12,7 @@ import type { PasswordHasher } from './passwords.js'
 //    user (or one address) flooding wrong passwords cannot make every other login 503.
 //    A real user has one or two checks in flight, never more.
 // 2. The failed-attempt limits per (account, address) and per address
-//    (oauth/login-throttle.ts, CONTRACT §7): 429 before any bcrypt work once reached.
+//    (oauth/login-throttle.ts, docs/contract.md §7): 429 before any bcrypt work once reached.
 // Both follow RATE_LIMIT_ENABLED, like every other limit.
 
 export interface PasswordCheckDeps {

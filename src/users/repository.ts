@@ -1,7 +1,5 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { Database, NewUserRow, UserRow, UserUpdate } from '../db/schema.js'
-
-type Db = Kysely<Database> | Transaction<Database>
+import type { Kysely } from 'kysely'
+import type { Database, Db, NewUserRow, UserRow, UserUpdate } from '../db/schema.js'
 
 /** A position in the (created_at, id) order users are listed in. */
 export interface UserPosition {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { BadgeError, notFound } from '../errors.js'
+import { notFound, signupDisabled } from '../errors.js'
+import { clientAddress } from '../http/client-address.js'
 import {
   emailSchema,
   errorResponses,
@@ -9,10 +10,8 @@ import {
   scopeStringSchema,
   userSchema,
 } from '../http/schemas.js'
-import { clientAddress } from '../plugins/rate-limit.js'
-import type { Services } from '../services.js'
-import { requireScopes } from '../verify/authenticate.js'
-import { toPublicUser } from './service.js'
+import { toPublicUser, type UserService } from './service.js'
+import { isUserUsable } from './user-usable.js'
 
 const epochSeconds = z.int().min(0).meta({ format: 'int64' })
 
@@ -45,12 +44,17 @@ const claimsSchema = z
     ],
   })
 
-export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { users, config } = services
+export interface UserRouteOptions {
+  users: UserService
+  /** SIGNUP_ENABLED */
+  signupEnabled: boolean
+}
 
+export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, { users, signupEnabled }) => {
   app.post(
     '/v1/users',
     {
+      config: { limit: 'signup' },
       schema: {
         operationId: 'createUser',
         summary: 'Sign up',
@@ -71,13 +75,12 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
         }),
         response: {
           201: userSchema,
-          ...errorResponses(400, { 403: ['signup_disabled'], 409: ['email_taken'] }, 413, 415, 429, 503),
+          ...errorResponses(400, { 403: ['signup_disabled'], 409: ['email_taken'] }, 413, 415, 503),
         },
       },
     },
     async (request, reply) => {
-      if (!config.signupEnabled)
-        throw new BadgeError(403, 'signup_disabled', 'Sign-up is disabled on this server.')
+      if (!signupEnabled) throw signupDisabled()
       const user = await users.createUser(request.body)
       return reply.code(201).send(toPublicUser(user))
     },
@@ -86,20 +89,19 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
   app.get(
     '/v1/me',
     {
-      onRequest: [app.authenticate, requireScopes('profile:read')],
+      config: { scopes: ['profile:read'] },
       schema: {
         operationId: 'getMe',
         summary: 'The calling user',
         description:
           'The profile of the user the access token was issued to. 404 if that user was deleted or disabled.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:read'] }],
         response: { 200: userSchema, ...errorResponses(400, 401, 403, 404, 503) },
       },
     },
     async (request) => {
       const user = await users.findById(request.auth!.claims.sub)
-      if (!user || user.disabled_at !== null) throw notFound('The user of this token no longer exists.')
+      if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
       return toPublicUser(user)
     },
   )
@@ -107,13 +109,12 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
   app.patch(
     '/v1/me',
     {
-      onRequest: [app.authenticate, requireScopes('profile:write')],
+      config: { scopes: ['profile:write'] },
       schema: {
         operationId: 'updateMe',
         summary: 'Update the calling user',
         description: 'Changes the display name; null clears it. Returns the updated user.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:write'] }],
         body: z.object({ name: nameSchema }).meta({
           'x-examples': { rename: { summary: 'Change the display name', value: { name: 'Ada King' } } },
         }),
@@ -130,14 +131,13 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
   app.post(
     '/v1/me/password',
     {
-      onRequest: [app.authenticate, requireScopes('profile:write')],
+      config: { scopes: ['profile:write'] },
       schema: {
         operationId: 'changeMyPassword',
         summary: "Change the calling user's password",
         description:
           'Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant; wrong guesses count toward the same failed-sign-in limits as the token endpoint (429). Access tokens already issued stay valid until they expire.',
         tags: ['me'],
-        security: [{ bearerAuth: ['profile:write'] }],
         body: z.object({ current_password: z.string().max(1024), new_password: passwordSchema }),
         response: {
           204: z.null().describe('Changed; every session revoked'),
@@ -160,13 +160,12 @@ export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
   app.get(
     '/v1/me/claims',
     {
-      onRequest: [app.authenticate],
+      config: { scopes: [] },
       schema: {
         operationId: 'getMyClaims',
         summary: 'The verified claims of the presented access token',
         description: 'Touches no database: answers while the database is down.',
         tags: ['me'],
-        security: [{ bearerAuth: [] }],
         response: { 200: claimsSchema, ...errorResponses(400, 401) },
       },
     },

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import type { Database, UserRow } from '../db/schema.js'
-import { BadgeError, invalidGrant, notFound } from '../errors.js'
+import { emailTaken, invalidGrant, notFound } from '../errors.js'
+import { splitScopes } from '../scopes.js'
 import { bumpCredentialVersion } from './credential-fence.js'
 import type { PasswordCheck } from './password-check.js'
 import type { PasswordHasher } from './passwords.js'
 import { isUniqueViolation, type UserRepository } from './repository.js'
+import { isUserUsable } from './user-usable.js'
 
 export interface PublicUser {
   id: string
@@ -34,11 +36,7 @@ export function toAdminUser(row: UserRow): AdminUser {
   return { ...toPublicUser(row), disabled: row.disabled_at !== null }
 }
 
-export function splitScopes(scopes: string): string[] {
-  return scopes.split(' ').filter(Boolean)
-}
-
-/** Emails are compared trimmed and lower-cased (CONTRACT §3). */
+/** Emails are compared trimmed and lower-cased (docs/contract.md §3). */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase()
 }
@@ -68,7 +66,6 @@ export function createUserService({
     scopes?: readonly string[]
   }): Promise<UserRow> {
     const email = normalizeEmail(input.email)
-    const emailTaken = () => new BadgeError(409, 'email_taken', 'An account with this email already exists.')
     if (await users.findByEmail(email)) throw emailTaken()
     const now = clock()
     const row: UserRow = {
@@ -94,7 +91,7 @@ export function createUserService({
 
   /**
    * The user these credentials name, or undefined. Unknown emails, wrong passwords and
-   * disabled users all cost one bcrypt compare, so timing reveals nothing (CONTRACT §4).
+   * disabled users all cost one bcrypt compare, so timing reveals nothing (docs/contract.md §4).
    * Throttled per account and address (users/password-check.ts). The row returned was read
    * before the check: its credential_version fences the session opened with it.
    */
@@ -108,7 +105,7 @@ export function createUserService({
     const ok = await passwordCheck.checkPassword({ account, address }, password, user?.password_hash)
     if (!user || !ok) return undefined
     if (passwords.needsRehash(user.password_hash)) await rehash(user, password)
-    return user.disabled_at === null ? user : undefined
+    return isUserUsable(user) ? user : undefined
   }
 
   /**
@@ -123,8 +120,7 @@ export function createUserService({
 
   /** Undefined for a deleted or disabled user: their still-valid tokens change nothing (as GET /v1/me). */
   async function updateProfile(id: string, changes: { name?: string | null }): Promise<UserRow | undefined> {
-    const user = await users.findById(id)
-    if (!user || user.disabled_at !== null) return undefined
+    if (!isUserUsable(await users.findById(id))) return undefined
     return users.update(id, {
       ...(changes.name !== undefined ? { name: changes.name?.trim() || null } : {}),
       updated_at: clock(),
@@ -143,7 +139,7 @@ export function createUserService({
     address: string,
   ): Promise<void> {
     const user = await users.findById(id)
-    if (!user || user.disabled_at !== null) throw notFound('The user of this token no longer exists.')
+    if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
     // The same throttle as the token endpoint, keyed by the account's email: a stolen
     // access token is no better a password oracle than the login form.
     const ok = await passwordCheck.checkPassword(

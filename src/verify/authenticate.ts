@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
-import { BearerError } from '../errors.js'
-import { sendError } from '../http/send-error.js'
+import { countAuthorizationHeaders } from './authorization-header.js'
+import { BearerError } from './bearer-error.js'
+import { sendError } from './send-error.js'
 import {
   type AccessTokenVerifier,
   TokenRejected,
@@ -38,11 +39,8 @@ export function extractBearerToken(request: FastifyRequest): string | BearerErro
   const header = request.headers.authorization
   if (header === undefined || header === '') return BearerError.missing()
   // Node keeps only the first of repeated Authorization headers; an ambiguous request is refused.
-  const raw = request.raw.rawHeaders
-  let seen = 0
-  for (let i = 0; i < raw.length; i += 2)
-    if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') seen++
-  if (seen > 1) return BearerError.malformed('Send exactly one Authorization header.')
+  if (countAuthorizationHeaders(request) > 1)
+    return BearerError.malformed('Send exactly one Authorization header.')
   const match = BEARER.exec(header)
   if (match) return match[1]!
   if (BEARER_SCHEME.test(header))

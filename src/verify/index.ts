@@ -2,6 +2,7 @@
 // tokens with the very code Badge uses on its own routes.
 
 export { createAuthenticateHook, extractBearerToken, requireScopes, sendBearerError } from './authenticate.js'
+export { BearerError, type BearerErrorCode } from './bearer-error.js'
 export { verificationKeyFromJwk } from './jwk.js'
 export { type BadgeVerifyOptions, badgeVerify, badgeVerify as default } from './plugin.js'
 export { freshnessSeconds, JwksFetchError, RemoteJwks, type RemoteJwksOptions } from './remote-jwks.js'

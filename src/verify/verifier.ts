@@ -4,7 +4,7 @@ import { VerifiedTokenCache } from './verified-cache.js'
 
 export type { VerificationKey } from './signature.js'
 
-// The stateless bearer check (CONTRACT §2, §6), shared by Badge's own routes and by
+// The stateless bearer check (docs/contract.md §2, §6), shared by Badge's own routes and by
 // the resource-server kit: one implementation, two users. It runs on every protected
 // request, so it is synchronous, allocation-light, and consults only an in-memory key
 // set; an unknown `kid` is reported so the caller can reload keys (throttled) and retry.

@@ -14,7 +14,7 @@ import {
 } from '../helpers/browser-stack.js'
 import { uniqueEmail } from '../helpers/flows.js'
 
-// The demo SPA in a real Chromium (CONTRACT §8): a person signs up, logs in, sees
+// The demo SPA in a real Chromium (docs/contract.md §8): a person signs up, logs in, sees
 // their sessions, revokes one, reloads, logs out; the refresh token never becomes
 // visible to the page and nothing lands in Web Storage.
 

@@ -35,7 +35,10 @@ async function rejectsAsInvalidClient(t: Test, promise: Promise<unknown>) {
     () => undefined,
     (e: unknown) => e as oauth.WWWAuthenticateChallengeError,
   )
-  if (!error) return t.fail('expected a 401 invalid_client')
+  if (!error) {
+    t.fail('expected a 401 invalid_client')
+    return
+  }
   t.match(error, { name: 'WWWAuthenticateChallengeError', status: 401 })
   t.match(error.cause, [{ scheme: 'basic', parameters: { realm: 'badge' } }])
   t.equal(((await error.response.json()) as { error: string }).error, 'invalid_client')

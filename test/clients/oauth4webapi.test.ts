@@ -8,7 +8,7 @@ import { startServer } from '../helpers/server.js'
 // RFC 9068 resource server would.
 
 const PASSWORD = 'correct horse battery staple'
-const app: oauth.Client = { client_id: 'badge' } // a first-party public app (CONTRACT §4)
+const app: oauth.Client = { client_id: 'badge' } // a first-party public app (docs/contract.md §4)
 /** What a promise rejected with (undefined if it resolved). */
 const failure = (promise: Promise<unknown>) =>
   promise.then(

@@ -9,7 +9,7 @@ import { dialects, POSTGRES_SKIP_REASON } from '../helpers/databases.js'
 import { bearer, login, PASSWORD, refreshGrant, uniqueEmail } from '../helpers/flows.js'
 import { type ProxyMode, startTcpProxy, viaProxy } from '../helpers/net.js'
 
-// CONTRACT §6 and issue 4: while PostgreSQL is unreachable, bearer checks, the JWKS and
+// docs/contract.md §6 and issue 4: while PostgreSQL is unreachable, bearer checks, the JWKS and
 // the metadata keep answering from memory; whatever needs the database answers 503
 // temporarily_unavailable promptly (never a hang, never a 500 with a driver message);
 // everything recovers by itself when the database returns. The database sits behind

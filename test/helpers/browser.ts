@@ -1,7 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse as Response } from 'fastify'
 import { PASSWORD, signUp, uniqueEmail } from './flows.js'
 
-// Browser-mode requests as a listed single-page app sends them (CONTRACT §8).
+// Browser-mode requests as a listed single-page app sends them (docs/contract.md §8).
 
 export const APP_ORIGIN = 'https://app.example'
 export const BROWSER_ENV = { CORS_ORIGINS: `${APP_ORIGIN},https://other-app.example` }

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { buildTestApp } from '../helpers/app.js'
 import { PASSWORD, uniqueEmail } from '../helpers/flows.js'
 
-// CONTRACT §5: every error is JSON {error, error_description}; no stack, SQL or paths.
+// docs/contract.md §5: every error is JSON {error, error_description}; no stack, SQL or paths.
 
 function assertErrorShape(t: Test, body: string, error: string) {
   const parsed = JSON.parse(body)

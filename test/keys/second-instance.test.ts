@@ -4,7 +4,7 @@ import { createSharedDatabaseUrl } from '../helpers/databases.js'
 import { login } from '../helpers/flows.js'
 import { ADMIN_ENV, adminToken, claimsStatus, jwksKids, kidOf, rotate } from '../helpers/keys.js'
 
-// Several instances share one database (CONTRACT §2): a key rotated on one must be
+// Several instances share one database (docs/contract.md §2): a key rotated on one must be
 // accepted by every other without a restart.
 
 await eachDialect(t, async (t, dialect) => {

@@ -12,7 +12,7 @@ import {
 } from '../helpers/browser.js'
 import { bearer, login, refreshGrant } from '../helpers/flows.js'
 
-// CONTRACT §8 cookie delivery: the refresh token lives in an HttpOnly cookie and the
+// docs/contract.md §8 cookie delivery: the refresh token lives in an HttpOnly cookie and the
 // body never carries it; refresh and revoke read it; the two modes never mix.
 
 const TTL = 2592000

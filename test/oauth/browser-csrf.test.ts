@@ -12,7 +12,7 @@ import {
 } from '../helpers/browser.js'
 import { bearer, signUp, uniqueEmail } from '../helpers/flows.js'
 
-// CONTRACT §8 CSRF and CORS: every request that sets or uses the refresh cookie
+// docs/contract.md §8 CSRF and CORS: every request that sets or uses the refresh cookie
 // needs a trusted Origin and X-Badge-CSRF: 1, and is refused cross-site from an
 // unlisted origin; CORS answers exactly the listed origins on /oauth/* and /v1/*.
 

@@ -3,7 +3,7 @@ import t from 'tap'
 import { buildSecondInstance, buildTestApp, eachDialect } from '../helpers/app.js'
 import { login, refreshGrant } from '../helpers/flows.js'
 
-// CONTRACT §4 under concurrency: parallel refreshes of one token, on one instance or
+// docs/contract.md §4 under concurrency: parallel refreshes of one token, on one instance or
 // split across two sharing a database, yield exactly one successor; a spent token
 // presented after the grace window revokes the family wherever it was rotated.
 

@@ -37,7 +37,7 @@ await eachDialect(t, async (t, dialect) => {
       t.equal(res.statusCode, 200)
       t.equal((await refreshGrant(app, tokens.refresh_token)).statusCode, 400, 'no more refreshes')
       const me = await app.inject({ url: '/v1/me/claims', headers: bearer(tokens.access_token) })
-      t.equal(me.statusCode, 200, 'stateless: still valid until it expires (CONTRACT §6)')
+      t.equal(me.statusCode, 200, 'stateless: still valid until it expires (docs/contract.md §6)')
     },
   )
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { parse } from 'yaml'
-import { ERROR_CODES } from '../../src/http/error-codes.js'
+import { ERROR_CODES } from '../../src/errors.js'
 import { buildTestApp } from '../helpers/app.js'
 import { OpenApiValidator } from '../helpers/openapi-validator.js'
 

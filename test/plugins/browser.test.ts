@@ -2,7 +2,6 @@ import { Writable } from 'node:stream'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
-import { clearRefreshCookie } from '../../src/oauth/cookie.js'
 import { browserModeWarnings } from '../../src/plugins/browser.js'
 import { TEST_ENV } from '../helpers/app.js'
 import { BROWSER_ENV, COOKIE } from '../helpers/browser.js'
@@ -73,22 +72,25 @@ t.test('the warnings are logged when the app starts', async (t) => {
   t.same(warned, ['COOKIE_SAMESITE=None', 'ISSUER is http'])
 })
 
-t.test('clearRefreshCookie lets any route clear the caller cookie with matching attributes', async (t) => {
-  for (const [sameSite, attributes] of [
-    ['Strict', 'HttpOnly; Secure; SameSite=Strict'],
-    ['None', 'HttpOnly; Secure; Partitioned; SameSite=None'],
-  ] as const) {
-    const config = loadConfig({ ...TEST_ENV, ...BROWSER_ENV, COOKIE_SAMESITE: sameSite })
-    const app = await buildApp(config)
-    t.teardown(() => app.close())
-    app.delete('/test/logout-everywhere', async (_request, reply) =>
-      clearRefreshCookie(reply).code(204).send(),
-    )
-    const res = await app.inject({ method: 'DELETE', url: '/test/logout-everywhere' })
-    t.equal(res.statusCode, 204)
-    t.equal(
-      res.headers['set-cookie'],
-      `${COOKIE}=; Max-Age=0; Path=/oauth; Expires=Thu, 01 Jan 1970 00:00:00 GMT; ${attributes}`,
-    )
-  }
-})
+t.test(
+  'reply.clearRefreshCookie lets any route clear the caller cookie with matching attributes',
+  async (t) => {
+    for (const [sameSite, attributes] of [
+      ['Strict', 'HttpOnly; Secure; SameSite=Strict'],
+      ['None', 'HttpOnly; Secure; Partitioned; SameSite=None'],
+    ] as const) {
+      const config = loadConfig({ ...TEST_ENV, ...BROWSER_ENV, COOKIE_SAMESITE: sameSite })
+      const app = await buildApp(config)
+      t.teardown(() => app.close())
+      app.delete('/test/logout-everywhere', async (_request, reply) =>
+        reply.clearRefreshCookie().code(204).send(),
+      )
+      const res = await app.inject({ method: 'DELETE', url: '/test/logout-everywhere' })
+      t.equal(res.statusCode, 204)
+      t.equal(
+        res.headers['set-cookie'],
+        `${COOKIE}=; Max-Age=0; Path=/oauth; Expires=Thu, 01 Jan 1970 00:00:00 GMT; ${attributes}`,
+      )
+    }
+  },
+)

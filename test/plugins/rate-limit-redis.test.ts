@@ -10,7 +10,7 @@ import { PASSWORD, signUp, uniqueEmail } from '../helpers/flows.js'
 import { freePort, startTcpProxy, viaProxy } from '../helpers/net.js'
 import { REDIS_SKIP_REASON, redisKeys, redisPrefix, TEST_REDIS_URL } from '../helpers/redis.js'
 
-// CONTRACT §1, §7: with REDIS_URL the counters live in Redis, so limits hold across
+// docs/contract.md §1, §7: with REDIS_URL the counters live in Redis, so limits hold across
 // instances; if Redis is down Badge keeps serving and says so in its log: failed logins
 // are then limited per instance, request limits are skipped.
 

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { PASSWORD, signUp, uniqueEmail } from '../helpers/flows.js'
 
-// CONTRACT §7: failed logins limited per (account, address) and per address; per-address
+// docs/contract.md §7: failed logins limited per (account, address) and per address; per-address
 // limits on the token, signup and revoke endpoints; 429 too_many_requests with Retry-After.
 
 const LIMITS = { RATE_LIMIT_ENABLED: 'true' }

@@ -4,7 +4,7 @@ import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { assertErrorShape, injectWithin } from '../helpers/attack.js'
 import { login } from '../helpers/flows.js'
 
-// How the credential is carried (RFC 6750 §2.1, CONTRACT §5): one Authorization
+// How the credential is carried (RFC 6750 §2.1, docs/contract.md §5): one Authorization
 // header, scheme Bearer (any case), exactly one token. A malformed header is 400
 // invalid_request with its challenge; no credential is 401 with a bare challenge.
 

@@ -3,7 +3,7 @@ import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { expectError } from '../helpers/attack.js'
 import { bearer, login, PASSWORD, uniqueEmail } from '../helpers/flows.js'
 
-// CONTRACT §5: bad input is a clear 4xx in {error, error_description}, never a 500.
+// docs/contract.md §5: bad input is a clear 4xx in {error, error_description}, never a 500.
 // This file: sizes, content types and structure. Hostile strings and keys are in
 // hostile-strings.test.ts; random requests in fuzz.test.ts.
 

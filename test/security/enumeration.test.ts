@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { PASSWORD, passwordGrant, signUp, uniqueEmail } from '../helpers/flows.js'
 
-// CONTRACT §4: wrong email, wrong password and disabled user all give the same
+// docs/contract.md §4: wrong email, wrong password and disabled user all give the same
 // 400 invalid_grant, in about the same time, so neither the response nor the clock
 // tells an attacker which accounts exist. Unknown emails are checked against a dummy
 // bcrypt hash of the same cost, so all three pay for one bcrypt compare.

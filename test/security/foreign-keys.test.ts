@@ -14,7 +14,7 @@ import {
 
 // Tokens signed by the attacker's own key, which the token then vouches for itself:
 // a random or the real kid, the key embedded (jwk), a certificate chain (x5c), or a
-// URL to fetch keys from (jku, x5u). CONTRACT §2: keys come from Badge's own set only.
+// URL to fetch keys from (jku, x5u). docs/contract.md §2: keys come from Badge's own set only.
 
 const attackerEc = createPrivateKey(ATTACKER_PRIVATE_KEY_PEM)
 const attackerEcJwk = { ...createPublicKey(attackerEc).export({ format: 'jwk' }), alg: 'ES256', use: 'sig' }

@@ -175,7 +175,7 @@ export function requestArbitrary(world: FuzzWorld): fc.Arbitrary<InjectOptions> 
         { weight: 1, arbitrary: printable },
       ),
       authorization,
-      // Browser mode (CONTRACT §8): the refresh cookie and the CSRF headers, right or wrong.
+      // Browser mode (docs/contract.md §8): the refresh cookie and the CSRF headers, right or wrong.
       browser: fc.option(
         fc.record(
           {

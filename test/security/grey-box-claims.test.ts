@@ -5,7 +5,7 @@ import { accessTokenClaims, accessTokenHeader, serverKey } from '../helpers/forg
 
 // Grey-box: tokens signed with Badge's own key (as a bug in the issuer, a leaked key
 // used carelessly, or another RFC 9068 issuer sharing it would produce), so that only
-// the header and claim rules stand between them and a protected route (CONTRACT §2).
+// the header and claim rules stand between them and a protected route (docs/contract.md §2).
 
 await eachDialect(t, async (t, dialect) => {
   const { app } = await buildTestApp(t, {}, dialect)

@@ -3,7 +3,7 @@ import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { assertErrorShape, expectError, injectWithin } from '../helpers/attack.js'
 import { bearer, login, PASSWORD, passwordGrant, uniqueEmail } from '../helpers/flows.js'
 
-// CONTRACT §5: hostile strings and keys are a 400 (or the credentials error they
+// docs/contract.md §5: hostile strings and keys are a 400 (or the credentials error they
 // deserve), never a 500 and never an effect: prototype-poisoning keys, NUL bytes
 // and unpaired surrogates (a 500 on PostgreSQL before input hygiene), odd emails,
 // and Basic client ids no client can have.

@@ -5,7 +5,7 @@ import { login } from '../helpers/flows.js'
 import { accessTokenClaims, accessTokenHeader, serverKey } from '../helpers/forge.js'
 
 // Time-bound tokens against an injected clock: expired, not yet valid (nbf), issued in
-// the future (iat). CONTRACT §2 allows a few seconds of leeway, no more.
+// the future (iat). docs/contract.md §2 allows a few seconds of leeway, no more.
 
 const LEEWAY_SECONDS = 5
 

@@ -136,7 +136,7 @@ await eachDialect(t, async (t, dialect) => {
     t.equal(res.statusCode, 204)
     for (const s of sessions)
       t.equal((await refreshGrant(app, s.refresh_token)).json().error, 'invalid_grant')
-    // The access token itself stays valid until it expires (CONTRACT §6).
+    // The access token itself stays valid until it expires (docs/contract.md §6).
     t.same((await list(sessions[0]!.access_token)).json(), { items: [] })
   })
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { bearer, login, PASSWORD, passwordGrant } from '../helpers/flows.js'
 
-// CONTRACT §6: checking a request touches no database, so it keeps working while the
+// docs/contract.md §6: checking a request touches no database, so it keeps working while the
 // database is down.
 
 await eachDialect(t, async (t, dialect) => {

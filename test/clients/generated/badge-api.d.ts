@@ -514,20 +514,17 @@ export interface components {
              *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
              *     - `invalid_client`: Client authentication failed (RFC 6749 §5.2).
              *     - `invalid_grant`: Wrong email or password, or an expired, spent or revoked refresh token (RFC 6749 §5.2).
-             *     - `unauthorized_client`: This client may not use this grant type (RFC 6749 §5.2).
              *     - `unsupported_grant_type`: The grant_type is not one Badge supports (RFC 6749 §5.2).
-             *     - `unsupported_token_type`: This kind of token cannot be revoked (RFC 7009 §2.2.1).
              *     - `invalid_scope`: A requested scope is unknown or not held (RFC 6749 §5.2).
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
              *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
-             *     - `forbidden`: The caller may not do this.
              *     - `signup_disabled`: Sign-up is turned off on this server (SIGNUP_ENABLED=false).
              *     - `csrf_rejected`: A browser-mode request failed the cookie CSRF checks (Origin, X-Badge-CSRF).
              *     - `not_found`: No such route or resource.
              *     - `method_not_allowed`: The route exists but not for this method.
              *     - `email_taken`: An account with this email already exists.
-             *     - `conflict`: The request conflicts with the current state.
+             *     - `conflict`: The change would break an invariant: the last active admin dropping admin, or a key rotation while 20 keys are published.
              *     - `payload_too_large`: The request body is over 64 KiB.
              *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
              *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
@@ -535,7 +532,7 @@ export interface components {
              *     - `server_error`: An unexpected error; details are in the server log under the request id, never in the body.
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "unsupported_token_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "forbidden" | "signup_disabled" | "csrf_rejected" | "not_found" | "method_not_allowed" | "email_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "server_error";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "signup_disabled" | "csrf_rejected" | "not_found" | "method_not_allowed" | "email_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "server_error";
             /** @description A sentence for people; never contains secrets, stack traces or internals. */
             error_description: string;
         };
@@ -2750,7 +2747,7 @@ export interface operations {
             };
             /**
              * @description Conflict. `error` is one of:
-             *     - `conflict`: The request conflicts with the current state.
+             *     - `conflict`: The change would break an invariant: the last active admin dropping admin, or a key rotation while 20 keys are published.
              */
             409: {
                 headers: {
@@ -3321,7 +3318,7 @@ export interface operations {
             };
             /**
              * @description Conflict. `error` is one of:
-             *     - `conflict`: The request conflicts with the current state.
+             *     - `conflict`: The change would break an invariant: the last active admin dropping admin, or a key rotation while 20 keys are published.
              */
             409: {
                 headers: {

@@ -33,7 +33,7 @@ await eachDialect(t, async (t, dialect) => {
       t.equal(res.statusCode, 400)
       t.equal(res.json().error, 'invalid_grant')
     }
-    // Access tokens already issued live out their lifetime (CONTRACT §6).
+    // Access tokens already issued live out their lifetime (docs/contract.md §6).
     t.equal((await app.inject({ url: '/v1/me', headers: bearer(tokens.access_token) })).statusCode, 200)
   })
 

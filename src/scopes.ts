@@ -1,6 +1,19 @@
-import { invalidRequest, invalidScope } from '../errors.js'
+import { invalidRequest, invalidScope } from './errors.js'
 
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+// Scopes: their syntax (RFC 6749 §3.3), how a stored list is read, and the rules for
+// granting them. The one place these live; config, HTTP schemas and every domain
+// service below the routes import from here.
+
+/** RFC 6749 §3.3 scope-token: printable ASCII except space, '"' and '\\'. */
+export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+
+/** A space-separated list of scope tokens, empty allowed (a stored or returned `scope`). */
+export const SCOPE_STRING = /^([\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*)?$/
+
+/** A stored space-separated scope list as an array (empty entries dropped). */
+export function splitScopes(scopes: string): string[] {
+  return scopes.split(' ').filter(Boolean)
+}
 
 /**
  * RFC 6749 §3.3: the scope granted for a request. Omitted means everything held;
@@ -45,5 +58,18 @@ export function assertKnownScopes(scopes: readonly string[], known: readonly str
  * already does for clients (ClientService.grantableScopes).
  */
 export function grantableUserScopes(stored: string, known: readonly string[]): string[] {
-  return stored.split(' ').filter((s) => s !== '' && known.includes(s))
+  return splitScopes(stored).filter((s) => known.includes(s))
+}
+
+/**
+ * The effective scope of a session: what it was granted at login, less anything an admin
+ * has since taken from the user or SCOPES no longer lists. Rotation and introspection
+ * both report this.
+ */
+export function effectiveSessionScope(
+  sessionScope: string,
+  userScopes: string,
+  known: readonly string[],
+): string[] {
+  return intersectScopes(splitScopes(sessionScope), grantableUserScopes(userScopes, known))
 }

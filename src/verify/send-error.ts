@@ -1,5 +1,4 @@
 import type { FastifyReply } from 'fastify'
-import type { ErrorCode } from '../errors.js'
 
 /** The documented bound (maxLength 1000): a description echoing input is cut, never refused. */
 export function boundDescription(description: string): string {
@@ -7,15 +6,15 @@ export function boundDescription(description: string): string {
 }
 
 /**
- * Writes an error response in the contract's shape (CONTRACT §5): `{error,
+ * Writes an error response in the contract's shape (docs/contract.md §5): `{error,
  * error_description}`, never cached (RFC 6749 §5.2). Shared by the error handler and
  * the bearer hooks, which answer on their own so the resource-server kit needs no
- * Badge error handler.
+ * Badge error handler. Lives in verify/ because the kit ships without the server.
  */
 export function sendError(
   reply: FastifyReply,
   status: number,
-  error: ErrorCode,
+  error: string,
   description: string,
   headers?: Record<string, string>,
 ) {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { scopeListSchema } from '../http/schemas.js'
-import type { Services } from '../services.js'
+import type { KeyStore } from '../keys/key-store.js'
 
 // Served from memory only, so both keep answering while the database is down.
 
@@ -49,9 +49,19 @@ export const metadataSchema = z
   })
   .meta({ id: 'AuthorizationServerMetadata' })
 
-export const wellKnownRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { keys, config } = services
-  const base = config.issuer
+export interface WellKnownRouteOptions {
+  keys: KeyStore
+  /** ISSUER */
+  issuer: string
+  /** SCOPES */
+  scopes: readonly string[]
+}
+
+export const wellKnownRoutes: FastifyPluginAsyncZod<WellKnownRouteOptions> = async (
+  app,
+  { keys, issuer, scopes },
+) => {
+  const base = issuer
 
   app.get(
     '/.well-known/jwks.json',
@@ -86,20 +96,20 @@ export const wellKnownRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
     },
     async (_request, reply) => {
       reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}, stale-while-revalidate=60`)
-      // HS256 keys are never in the set (CONTRACT §2), so every published key has one of these shapes.
+      // HS256 keys are never in the set (docs/contract.md §2), so every published key has one of these shapes.
       return keys.jwks() as { keys: Array<z.infer<typeof jwkSchema>> }
     },
   )
 
   const metadata: z.output<typeof metadataSchema> = {
-    issuer: config.issuer,
+    issuer,
     token_endpoint: `${base}/oauth/token`,
     jwks_uri: `${base}/.well-known/jwks.json`,
     revocation_endpoint: `${base}/oauth/revoke`,
     introspection_endpoint: `${base}/oauth/introspect`,
     grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
     response_types_supported: [],
-    scopes_supported: [...config.scopes],
+    scopes_supported: [...scopes],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],

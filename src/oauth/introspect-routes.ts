@@ -2,9 +2,10 @@ import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { authenticateClient } from '../clients/authenticate.js'
+import type { ClientService } from '../clients/service.js'
 import { invalidClient } from '../errors.js'
 import { errorResponses, scopeStringSchema } from '../http/schemas.js'
-import type { Services } from '../services.js'
+import type { Introspection } from './introspection.js'
 
 // POST /oauth/introspect (RFC 7662). Only registered clients may ask (§2.1: the
 // endpoint must be protected, or it would tell anyone whether a stolen token works).
@@ -41,13 +42,21 @@ const introspectionResponseSchema = z
     description: 'RFC 7662 §2.2. An invalid, expired, revoked or unknown token is exactly {"active": false}.',
   })
 
-export const introspectRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { clients, introspection } = services
+export interface IntrospectRouteOptions {
+  clients: ClientService
+  introspection: Introspection
+}
+
+export const introspectRoutes: FastifyPluginAsyncZod<IntrospectRouteOptions> = async (
+  app,
+  { clients, introspection },
+) => {
   await app.register(formbody, { bodyLimit: 65536 })
 
   app.post(
     '/oauth/introspect',
     {
+      config: { limit: 'introspect' },
       schema: {
         operationId: 'introspectToken',
         summary: 'Introspection endpoint (RFC 7662): is this token active, and what does it carry?',
@@ -59,7 +68,7 @@ export const introspectRoutes: FastifyPluginAsyncZod<{ services: Services }> = a
         body: introspectionRequestSchema,
         response: {
           200: introspectionResponseSchema,
-          ...errorResponses(400, { 401: ['invalid_client'] }, 413, 415, 429, 503),
+          ...errorResponses(400, { 401: ['invalid_client'] }, 413, 415, 503),
         },
       },
     },

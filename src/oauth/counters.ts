@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Clock } from '../clock.js'
 
 // Fixed-window counters behind the failed-login throttle: in memory for one instance,
-// in Redis when several instances must share them (CONTRACT §7).
+// in Redis when several instances must share them (docs/contract.md §7).
 
 export interface Hit {
   /** Hits in the current window, this one included. */

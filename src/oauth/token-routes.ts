@@ -2,21 +2,20 @@ import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { authenticateClient } from '../clients/authenticate.js'
-import { invalidRequest, OAuthError } from '../errors.js'
+import type { ClientService } from '../clients/service.js'
+import type { Clock } from '../clock.js'
+import { invalidRequest, unsupportedGrantType } from '../errors.js'
+import { clientAddress } from '../http/client-address.js'
 import { errorResponses, scopeStringSchema } from '../http/schemas.js'
-import { clientAddress } from '../plugins/rate-limit.js'
-import type { Services } from '../services.js'
-import { mayHandleTokenOf } from './client-binding.js'
-import { deliverByCookie, REFRESH_COOKIE, refreshWithCookie, useRefreshCookie } from './cookie.js'
-import { DEFAULT_CLIENT_ID } from './grants.js'
+import { deliverByCookie, REFRESH_COOKIE, refreshWithCookie } from './cookie.js'
+import { BROWSER_MODE, FORM_AND_JSON, OPTIONAL_CLIENT_AUTH, param } from './form-endpoints.js'
+import { DEFAULT_CLIENT_ID, type Grants } from './grants.js'
 
-// POST /oauth/token (RFC 6749 §3.2) and POST /oauth/revoke (RFC 7009). Bodies may be
-// form-encoded (the OAuth standard) or JSON; the form parser is registered only in
-// this plugin, so the rest of the API stays JSON-only.
+// POST /oauth/token (RFC 6749 §3.2). Bodies may be form-encoded (the OAuth standard)
+// or JSON; the form parser is registered only in this plugin, so the rest of the API
+// stays JSON-only. POST /oauth/revoke is in revoke-routes.ts.
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/
-
-const param = (max: number) => z.string().max(max)
 
 export const tokenRequestSchema = z
   .object({
@@ -91,42 +90,23 @@ export const tokenResponseSchema = z
     ],
   })
 
-const revokeRequestSchema = z
-  .object({
-    token: param(8192)
-      .optional()
-      .describe(
-        `The refresh token or access token to revoke; omitted: the session of the ${REFRESH_COOKIE} cookie`,
-      ),
-    token_type_hint: z.enum(['refresh_token', 'access_token']).optional(),
-    client_id: param(64).optional(),
-    client_secret: param(512).optional(),
-  })
-  .meta({
-    id: 'RevocationRequest',
-    'x-examples': {
-      logout: {
-        summary: 'Log out: end the session of a refresh token',
-        value: { token: 'q8Pz3v4bT0c6XhYlW1yqK0p9mV7sJ2fA5dR8uN3eG6k', token_type_hint: 'refresh_token' },
-      },
-    },
-  })
+export interface TokenRouteOptions {
+  grants: Grants
+  clients: ClientService
+  clock: Clock
+}
 
-const FORM_AND_JSON = ['application/x-www-form-urlencoded', 'application/json']
-// No client authentication needed (public apps), but a registered client may authenticate.
-const OPTIONAL_CLIENT_AUTH: Array<Record<string, string[]>> = [{}, { clientBasic: [] }]
-
-// CONTRACT §8, for the descriptions below.
-const BROWSER_MODE = `Browser mode: the refresh token lives in the cookie ${REFRESH_COOKIE} (HttpOnly; Secure; SameSite=COOKIE_SAMESITE; Path=/oauth; Max-Age = the session's remaining life). Requests that set or use it must send an Origin that is Badge's own or in CORS_ORIGINS and the header X-Badge-CSRF: 1, or get 403 csrf_rejected.`
-
-export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const { grants, refreshTokens, verifier, sessions, clock, clients } = services
+export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
+  app,
+  { grants, clients, clock },
+) => {
   const browser = { checkCsrf: app.checkCsrf, now: clock }
   await app.register(formbody, { bodyLimit: 65536 })
 
   app.post(
     '/oauth/token',
     {
+      config: { limit: 'token' },
       schema: {
         operationId: 'requestToken',
         summary: 'Token endpoint (RFC 6749): password, refresh_token and client_credentials grants',
@@ -145,7 +125,6 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
             },
             413,
             415,
-            429,
             503,
           ),
         },
@@ -201,62 +180,8 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         case 'client_credentials':
           return grants.clientCredentialsGrant({ client, scope: body.scope })
         default:
-          throw new OAuthError(
-            400,
-            'unsupported_grant_type',
-            `The grant type "${body.grant_type.slice(0, 64)}" is not supported.`,
-          )
+          throw unsupportedGrantType(`The grant type "${body.grant_type.slice(0, 64)}" is not supported.`)
       }
-    },
-  )
-
-  app.post(
-    '/oauth/revoke',
-    {
-      schema: {
-        operationId: 'revokeToken',
-        summary: 'Revocation endpoint (RFC 7009): ends the session of a refresh or access token',
-        description: `Always 200 for a well-formed request, known token or not. A refresh token ends its session; an access token ends the session named by its sid (the access token itself stays valid until it expires). Without token, ends the session of the refresh-token cookie and clears the cookie; with neither, 400 invalid_request. ${BROWSER_MODE}`,
-        tags: ['oauth'],
-        consumes: FORM_AND_JSON,
-        security: OPTIONAL_CLIENT_AUTH,
-        body: revokeRequestSchema,
-        response: {
-          200: z.undefined().describe('Revoked, or nothing to revoke (empty body)'),
-          ...errorResponses(400, { 401: ['invalid_client'], 403: ['csrf_rejected'] }, 413, 415, 429, 503),
-        },
-      },
-    },
-    async (request, reply) => {
-      // Client authentication is optional here (the token is the credential), but
-      // credentials that are presented must be right (RFC 7009 §2.1).
-      const caller = (await authenticateClient(request, clients))?.client.client_id
-      const { token, token_type_hint: hint } = request.body
-      if (token === undefined) {
-        await refreshTokens.revokeRefreshToken(useRefreshCookie(request, browser), caller)
-        return reply.code(200).header('cache-control', 'no-store').clearRefreshCookie().send()
-      }
-      // RFC 7009 §2.1: the hint only orders the lookups.
-      const revokeAsAccessToken = () => {
-        let claims: { sid?: string; client_id: string }
-        try {
-          claims = verifier.verifyAccessToken(token).claims
-        } catch {
-          return false
-        }
-        // RFC 7009 §2.1: a token of a registered client is revoked by that client only;
-        // otherwise answered 200 like an unknown token, revealing nothing.
-        const { sid } = claims
-        if (sid === undefined || !mayHandleTokenOf(claims.client_id, caller)) return Promise.resolve(true)
-        return sessions.revoke(sid, clock()).then(() => true)
-      }
-      const looksLikeJwt = token.split('.').length === 3
-      if (hint === 'access_token' || looksLikeJwt) {
-        if (!(await revokeAsAccessToken())) await refreshTokens.revokeRefreshToken(token, caller)
-      } else if (!(await refreshTokens.revokeRefreshToken(token, caller))) {
-        await revokeAsAccessToken()
-      }
-      return reply.code(200).header('cache-control', 'no-store').send()
     },
   )
 }

@@ -1,0 +1,56 @@
+// RFC 6750 §3: the failures of a bearer-protected route and their WWW-Authenticate
+// challenges. Part of the resource-server kit (badge/verify), so it depends on nothing
+// outside verify/; the server's error catalog (src/errors.ts) lists the same codes.
+
+/** The codes a bearer check answers with. */
+export type BearerErrorCode = 'unauthorized' | 'invalid_token' | 'invalid_request' | 'insufficient_scope'
+
+/**
+ * RFC 6750 §3: error_description in a challenge may hold only %x20-21 / %x23-5B /
+ * %x5D-7E: no quote or backslash (which would end or corrupt the quoted-string), no
+ * control or non-ASCII character.
+ */
+function challengeText(description: string): string {
+  return description.replace(/["\\]/g, "'").replace(/[^\x20-\x7E]/g, '?')
+}
+
+/** RFC 6750 §3: failures of a bearer-protected route, with their WWW-Authenticate challenge. */
+export class BearerError extends Error {
+  override name = 'BearerError'
+  readonly headers: Record<string, string>
+
+  constructor(
+    readonly statusCode: 400 | 401 | 403,
+    readonly code: BearerErrorCode,
+    readonly description: string,
+    headers: Record<string, string> = {},
+  ) {
+    super(description)
+    this.headers = headers
+  }
+
+  static missing(): BearerError {
+    return new BearerError(401, 'unauthorized', 'An access token is required.', {
+      'www-authenticate': 'Bearer realm="badge"',
+    })
+  }
+
+  static invalid(description: string): BearerError {
+    return new BearerError(401, 'invalid_token', description, {
+      'www-authenticate': `Bearer realm="badge", error="invalid_token", error_description="${challengeText(description)}"`,
+    })
+  }
+
+  static malformed(description: string): BearerError {
+    return new BearerError(400, 'invalid_request', description, {
+      'www-authenticate': `Bearer realm="badge", error="invalid_request", error_description="${challengeText(description)}"`,
+    })
+  }
+
+  static insufficientScope(scopes: readonly string[]): BearerError {
+    const scope = scopes.join(' ')
+    return new BearerError(403, 'insufficient_scope', `This request needs the scope "${scope}".`, {
+      'www-authenticate': `Bearer realm="badge", error="insufficient_scope", scope="${scope}"`,
+    })
+  }
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
-// In another project: import { badgeVerify, requireScopes } from 'badge/verify'
+// In another project: import { badgeVerify, requireScopes } from 'badge-auth/verify'
 import { badgeVerify, requireScopes } from '../src/verify/index.js'
 
 // A tiny notes API that trusts Badge's access tokens: each user sees only their own

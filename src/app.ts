@@ -8,6 +8,7 @@ import type { Config } from './config.js'
 import { type BadgeDatabase, createDatabase } from './db/index.js'
 import { migrateToLatest } from './db/migrations.js'
 import { healthRoutes } from './health/routes.js'
+import { rootRoutes } from './http/root.js'
 import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/server-options.js'
 import { keyRoutes } from './keys/routes.js'
 import { loggerOptions } from './logger.js'
@@ -147,5 +148,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(healthRoutes, { database })
   await app.register(keyRoutes, { keys, signingAlg: config.signingAlg })
   await app.register(docsRoutes)
+  await app.register(rootRoutes)
   return app
 }

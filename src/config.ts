@@ -18,11 +18,13 @@ const envSchema = z.object({
     .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:PATH, sqlite::memory: or postgres://…')
     .default('sqlite:./data/badge.db'),
   DATABASE_POOL_MAX: count(1, 1000).default(10),
-  ISSUER: url('the issuer').default('http://localhost:3000'),
+  // Unset: http://localhost:<PORT>, so a server moved to another port still names itself.
+  ISSUER: url('the issuer').optional(),
   AUDIENCE: z.string().min(1).optional(),
   ACCESS_TOKEN_TTL: seconds('access token lifetime').default(900),
   REFRESH_TOKEN_TTL: seconds('session lifetime').default(2592000),
-  REFRESH_TOKEN_IDLE_TTL: seconds('session idle lifetime').default(1209600),
+  // Unset: 1209600 (14 days), or REFRESH_TOKEN_TTL when that is shorter.
+  REFRESH_TOKEN_IDLE_TTL: seconds('session idle lifetime').optional(),
   REFRESH_REUSE_GRACE_SECONDS: count(0, 300).default(10),
   SIGNING_ALG: z.enum(SIGNING_ALGS, { error: `must be one of ${SIGNING_ALGS.join(', ')}` }).default('EdDSA'),
   KEY_ENCRYPTION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -123,7 +125,8 @@ export function loadConfig(env: Env): Readonly<Config> {
     // The same rule as sign-up (http/schemas.ts emailSchema): a longer one breaks GET /v1/me later.
     fail('BOOTSTRAP_ADMIN_EMAIL', 'must be an email address of at most 254 characters')
   }
-  if (e.REFRESH_TOKEN_IDLE_TTL > e.REFRESH_TOKEN_TTL) {
+  // Only an idle lifetime set explicitly can contradict the absolute one; the default follows it.
+  if (e.REFRESH_TOKEN_IDLE_TTL !== undefined && e.REFRESH_TOKEN_IDLE_TTL > e.REFRESH_TOKEN_TTL) {
     fail('REFRESH_TOKEN_IDLE_TTL', 'must not exceed REFRESH_TOKEN_TTL')
   }
   return toConfig(e)
@@ -131,7 +134,9 @@ export function loadConfig(env: Env): Readonly<Config> {
 
 /** The schema's output in the shape the code uses (camelCase, grouped, defaults resolved). */
 function toConfig(e: z.output<typeof envSchema>) {
-  const issuer = e.ISSUER.replace(/\/+$/, '')
+  // The idle lifetime, unless set, follows a shorter absolute lifetime; the issuer follows PORT.
+  const refreshTokenIdleTtl = e.REFRESH_TOKEN_IDLE_TTL ?? Math.min(1209600, e.REFRESH_TOKEN_TTL)
+  const issuer = (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -141,7 +146,7 @@ function toConfig(e: z.output<typeof envSchema>) {
     audience: e.AUDIENCE ?? issuer,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     refreshTokenTtl: e.REFRESH_TOKEN_TTL,
-    refreshTokenIdleTtl: e.REFRESH_TOKEN_IDLE_TTL,
+    refreshTokenIdleTtl,
     refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     signingAlg: e.SIGNING_ALG,
     keyEncryptionSecret: e.KEY_ENCRYPTION_SECRET,

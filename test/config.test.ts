@@ -43,6 +43,30 @@ t.test('values are parsed into their types', async (t) => {
   t.equal(config.trustProxy, 2)
 })
 
+t.test('an unset ISSUER follows PORT', async (t) => {
+  const config = loadConfig({ PORT: '4100' })
+  t.equal(config.issuer, 'http://localhost:4100', 'metadata, iss and the JWKS URL name the real port')
+  t.equal(config.audience, 'http://localhost:4100')
+  t.equal(loadConfig({ PORT: '4100', ISSUER: 'https://auth.example.com' }).issuer, 'https://auth.example.com')
+})
+
+t.test('an unset idle lifetime follows a shorter absolute lifetime', async (t) => {
+  t.equal(
+    loadConfig({ REFRESH_TOKEN_TTL: '3600' }).refreshTokenIdleTtl,
+    3600,
+    'REFRESH_TOKEN_TTL=3600 alone starts',
+  )
+  t.equal(loadConfig({ REFRESH_TOKEN_TTL: '3600', REFRESH_TOKEN_IDLE_TTL: '600' }).refreshTokenIdleTtl, 600)
+  t.equal(
+    loadConfig({ REFRESH_TOKEN_TTL: '9999999' }).refreshTokenIdleTtl,
+    1209600,
+    'the 14-day default otherwise',
+  )
+  t.throws(() => loadConfig({ REFRESH_TOKEN_TTL: '3600', REFRESH_TOKEN_IDLE_TTL: '7200' }), {
+    message: /^Invalid configuration: REFRESH_TOKEN_IDLE_TTL must not exceed REFRESH_TOKEN_TTL$/,
+  })
+})
+
 t.test('an empty variable counts as unset', async (t) => {
   t.equal(loadConfig({ ACCESS_TOKEN_TTL: '' }).accessTokenTtl, 900)
 })

@@ -1,5 +1,5 @@
 import { toPublicClient } from '../clients/service.js'
-import { type Command, parseScopes, requireString } from './command.js'
+import { type Command, optionalString, parseScopes, requireString, UsageError } from './command.js'
 import { fields, table } from './output.js'
 
 // Client commands call the clients service only (src/clients/service.ts), the one the
@@ -13,13 +13,17 @@ const create: Command = {
     scopes: {
       type: 'string',
       placeholder: 'SCOPES',
-      description: 'space-separated scopes from SCOPES the client may request (required)',
+      description:
+        'space-separated scopes from SCOPES the client may request (required; "" for introspection only)',
     },
   },
   notes: ['example: badge clients create --name billing-worker --scopes "profile:read"'],
   async run(ctx, input) {
     const name = requireString(input, 'name')
-    const scopes = parseScopes(requireString(input, 'scopes'), ctx.config.scopes)
+    // Present but empty is a client that only introspects: it authenticates, never acts.
+    const scopesText = optionalString(input, 'scopes')
+    if (scopesText === undefined) throw new UsageError('--scopes is required')
+    const scopes = parseScopes(scopesText, ctx.config.scopes)
     const created = await ctx.services.clients.createClient({ name, scopes })
     const { client_id, ...rest } = toPublicClient(created.client)
     const client = { client_id, client_secret: created.clientSecret, ...rest }

@@ -46,6 +46,9 @@ function readBasic(request: FastifyRequest): { clientId: string; clientSecret: s
   const match = BASIC.exec(header)
   if (!match) throw invalidClient('The Authorization header must be "Basic <base64(id:secret)>".')
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
+  // Empty id and secret name no client: a public app's login, as Swagger UI's Authorize
+  // dialog sends it by default (Basic base64(":")). Anything else in Basic must authenticate.
+  if (decoded === ':') return undefined
   const colon = decoded.indexOf(':')
   if (colon < 0) throw invalidClient('The Basic credentials must be "client_id:client_secret".')
   return {

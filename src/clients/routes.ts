@@ -42,7 +42,11 @@ export const clientRoutes: FastifyPluginAsyncZod<ClientRouteOptions> = async (ap
         tags: ['admin'],
         body: z.strictObject({
           name: z.string().trim().min(1).max(200).describe('Who this client is, for people'),
-          scopes: z.array(z.string().min(1).max(200)).min(1).max(100),
+          // No scopes is a client that only introspects (or revokes): it authenticates, never acts.
+          scopes: z
+            .array(z.string().min(1).max(200))
+            .max(100)
+            .describe('Scopes from SCOPES it may request; [] for a client that only introspects'),
         }),
         response: {
           201: createdClientSchema,

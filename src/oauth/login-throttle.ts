@@ -38,6 +38,22 @@ function accountKey(email: string, address: string): string {
   return `login:account:${digest}`
 }
 
+/**
+ * 429 for the failed-login limit. Its X-RateLimit-* headers replace the ones the token
+ * endpoint's own per-address limit already set on this reply: the headers of a response
+ * describe the limit that answered it, not another one the request also passed.
+ */
+function loginLimitReached(limit: Limit, waitMs: number) {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000))
+  const error = tooManyRequests(seconds, 'Too many failed sign-in attempts; retry later.')
+  Object.assign(error.headers, {
+    'x-ratelimit-limit': String(limit.max),
+    'x-ratelimit-remaining': '0',
+    'x-ratelimit-reset': String(seconds),
+  })
+  return error
+}
+
 export function createLoginThrottle({ store, account, address, log, enabled }: LoginThrottleOptions) {
   let warned = false
   const failOpen = <T>(promise: Promise<T>): Promise<T | undefined> =>
@@ -71,12 +87,14 @@ export function createLoginThrottle({ store, account, address, log, enabled }: L
     if (over(perAccount, account) || over(perAddress, address)) {
       // A refused attempt is not a failure: it does not push the window further.
       await undoAll()
-      const waitMs = Math.max(
-        over(perAccount, account) ? perAccount!.resetMs : 0,
-        over(perAddress, address) ? perAddress!.resetMs : 0,
-      )
+      // The limit that answered is the one that makes the caller wait longest.
+      const refusals = [
+        over(perAccount, account) ? { limit: account, waitMs: perAccount!.resetMs } : undefined,
+        over(perAddress, address) ? { limit: address, waitMs: perAddress!.resetMs } : undefined,
+      ].filter((r) => r !== undefined)
+      const answered = refusals.reduce((a, b) => (b.waitMs > a.waitMs ? b : a))
       log.info({ address: clientAddress }, 'sign-in refused: too many failed attempts')
-      throw tooManyRequests(Math.ceil(waitMs / 1000), 'Too many failed sign-in attempts; retry later.')
+      throw loginLimitReached(answered.limit, answered.waitMs)
     }
     return {
       // A success forgets the account's failures but stays counted per address: one

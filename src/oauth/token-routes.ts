@@ -22,7 +22,9 @@ export const tokenRequestSchema = z
     grant_type: param(64).describe('password, refresh_token or client_credentials'),
     username: param(320).optional().describe('password grant: the email'),
     password: param(1024).optional().meta({ format: 'password' }).describe('password grant'),
-    refresh_token: param(512).optional().describe('refresh_token grant'),
+    // Bounded only by the body limit: any string Badge did not issue is invalid_grant, never
+    // invalid_request, so clients know to log in again (RFC 6749 §5.2).
+    refresh_token: param(65_536).optional().describe('refresh_token grant'),
     scope: param(2000).optional().describe('space-separated subset of the scopes held'),
     client_id: param(64).optional().describe('public app name (default "badge"), or a registered client'),
     client_secret: param(512).optional().describe('client_secret_post authentication'),

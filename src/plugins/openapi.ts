@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import { securitySchemes } from '../openapi/components.js'
 import { finishDocument } from '../openapi/document.js'
+import { BADGE_VERSION } from '../openapi/version.js'
 
 // The OpenAPI 3.1 document is generated from the routes' zod schemas: one source of
 // truth for validation, types and docs. `npm run openapi` writes it to openapi.yaml;
@@ -61,7 +62,7 @@ async function openapi(app: FastifyInstance, { scopes }: OpenApiOptions) {
       openapi: '3.1.0',
       info: {
         title: 'Badge',
-        version: '1.0.0',
+        version: BADGE_VERSION,
         description: DESCRIPTION,
         license: { name: 'MIT', identifier: 'MIT' },
       },

@@ -30,6 +30,17 @@ export interface PasswordCheckWho {
   address: string
 }
 
+/** 429 whose X-RateLimit-* headers describe the fair share that answered (as oauth/login-throttle.ts does). */
+function fairShareReached(max: number, description: string) {
+  const error = tooManyRequests(1, description)
+  Object.assign(error.headers, {
+    'x-ratelimit-limit': String(max),
+    'x-ratelimit-remaining': '0',
+    'x-ratelimit-reset': '1',
+  })
+  return error
+}
+
 export function createPasswordCheck({ throttle, hasher, concurrency, queue, enabled }: PasswordCheckDeps) {
   const perAccount = Math.max(1, Math.floor(concurrency / 2))
   const perAddress = Math.max(perAccount, Math.floor((concurrency + queue) / 4))
@@ -62,10 +73,16 @@ export function createPasswordCheck({ throttle, hasher, concurrency, queue, enab
     const addressKey = `i\n${who.address}`
     if (enabled) {
       if (!take(accountKey, perAccount))
-        throw tooManyRequests(1, 'Too many sign-ins for this account are in progress; retry in a moment.')
+        throw fairShareReached(
+          perAccount,
+          'Too many sign-ins for this account are in progress; retry in a moment.',
+        )
       if (!take(addressKey, perAddress)) {
         give(accountKey)
-        throw tooManyRequests(1, 'Too many sign-ins from this address are in progress; retry in a moment.')
+        throw fairShareReached(
+          perAddress,
+          'Too many sign-ins from this address are in progress; retry in a moment.',
+        )
       }
     }
     try {

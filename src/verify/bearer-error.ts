@@ -1,5 +1,5 @@
 // RFC 6750 §3: the failures of a bearer-protected route and their WWW-Authenticate
-// challenges. Part of the resource-server kit (badge/verify), so it depends on nothing
+// challenges. Part of the resource-server kit (badge-auth/verify), so it depends on nothing
 // outside verify/; the server's error catalog (src/errors.ts) lists the same codes.
 
 /** The codes a bearer check answers with. */

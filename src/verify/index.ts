@@ -1,4 +1,4 @@
-// `badge/verify`: the resource-server kit. Other Fastify services verify Badge's access
+// `badge-auth/verify`: the resource-server kit. Other Fastify services verify Badge's access
 // tokens with the very code Badge uses on its own routes.
 
 export { createAuthenticateHook, extractBearerToken, requireScopes, sendBearerError } from './authenticate.js'

@@ -181,6 +181,10 @@ t.test('text output: users, pages, enabling, clients and keys for people', async
     /^CLIENT_ID +NAME +SCOPES +CREATED\n[0-9a-f]{32} +worker +profile:read +\d{4}-/,
   )
 
+  const introspector = await badge(['clients', 'create', '--name', 'introspector', '--scopes', '', '--json'])
+  t.equal(introspector.code, 0, introspector.stderr)
+  t.same(JSON.parse(introspector.stdout).scopes, [], '--scopes "" makes a client that only introspects')
+
   const rotated = await badge(['keys', 'rotate', '--alg', 'ES256'])
   t.match(
     rotated.stdout,

@@ -77,11 +77,27 @@ await eachDialect(t, async (t, dialect) => {
     })
   })
 
+  await t.test('a client with no scopes (introspection only) can be created and introspects', async (t) => {
+    const client = await createClient(app, admin, [], 'introspector')
+    t.same(client.scopes, [])
+    const { tokens } = await login(app)
+    const res = await form(
+      app,
+      '/oauth/introspect',
+      { token: tokens.access_token },
+      basic(client.client_id, client.client_secret),
+    )
+    t.equal(res.statusCode, 200)
+    t.equal(res.json().active, true)
+    const own = await clientCredentials(client.client_id, client.client_secret)
+    t.equal(own.statusCode, 200, 'its own tokens carry no scope')
+    t.equal(own.json().scope, '')
+  })
+
   await t.test('malformed client bodies are 400 invalid_request', async (t) => {
     for (const payload of [
       {},
       { name: 'x' },
-      { name: 'x', scopes: [] },
       { name: '   ', scopes: ['profile:read'] },
       { name: 'x', scopes: 'profile:read' },
       { name: 'x'.repeat(201), scopes: ['profile:read'] },

@@ -111,6 +111,15 @@ await eachDialect(t, async (t, dialect) => {
     })
     t.equal(admin.statusCode, 400)
     t.equal(admin.json().error, 'invalid_scope')
+    // A huge unknown scope is named, shortened: the description stays a sentence (≤ 1000).
+    const huge = await passwordGrant(app, {
+      username: user.email,
+      password: PASSWORD,
+      scope: 'x'.repeat(1999),
+    })
+    t.equal(huge.statusCode, 400)
+    t.equal(huge.json().error, 'invalid_scope')
+    t.ok(huge.json().error_description.length <= 300, huge.json().error_description.slice(0, 40))
   })
 
   await t.test(

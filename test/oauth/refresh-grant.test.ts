@@ -125,10 +125,13 @@ await eachDialect(t, async (t, dialect) => {
   })
 
   await t.test('unknown and malformed refresh tokens are invalid_grant', async (t) => {
-    for (const token of ['nope', 'A'.repeat(43), 'é'.repeat(10)]) {
+    const { tokens } = await login(app)
+    // RFC 6749 §5.2: anything Badge did not issue, however long (an access token sent by
+    // mistake, a JWT from another server), tells the client to log in again.
+    for (const token of ['nope', 'A'.repeat(43), 'é'.repeat(10), tokens.access_token, 'x'.repeat(20_000)]) {
       const res = await refreshGrant(app, token)
       t.equal(res.statusCode, 400)
-      t.equal(res.json().error, 'invalid_grant')
+      t.equal(res.json().error, 'invalid_grant', `${token.slice(0, 12)}… (${token.length} characters)`)
     }
   })
 })

@@ -189,3 +189,14 @@ t.test('the README explains every error code', async (t) => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
   for (const code of ERROR_CODES) t.match(readme, new RegExp(`\\| \\d{3} \\| \`${code}\` \\|`), code)
 })
+
+t.test('the document carries the package version, the one version Badge has', async (t) => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+  t.equal(document.info.version, pkg.version, 'openapi.yaml')
+  const { app } = await buildTestApp(t)
+  t.equal(
+    (await app.inject({ url: '/openapi.json' })).json().info.version,
+    pkg.version,
+    '/openapi.json and /docs',
+  )
+})

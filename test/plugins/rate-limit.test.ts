@@ -43,6 +43,10 @@ await eachDialect(t, async (t, dialect) => {
       const refused = await loginFrom(app, '198.51.100.7', email, 'yet another guess')
       assertTooManyRequests(t, refused)
       t.ok(Number(refused.headers['retry-after']) <= 15 * 60, 'retry within the 15-minute window')
+      // The headers describe the failed-login limit that answered, not the token endpoint's 300/1m.
+      t.equal(refused.headers['x-ratelimit-limit'], '10')
+      t.equal(refused.headers['x-ratelimit-remaining'], '0')
+      t.equal(refused.headers['x-ratelimit-reset'], refused.headers['retry-after'])
       // Even the right password waits: otherwise the 11th guess could be the one that works.
       assertTooManyRequests(t, await loginFrom(app, '198.51.100.7', email, PASSWORD))
     },
@@ -109,7 +113,9 @@ await eachDialect(t, async (t, dialect) => {
     const { app } = await buildTestApp(t, { ...LIMITS, RATE_LIMIT_LOGIN_ADDRESS: '5/15m' }, dialect)
     for (let i = 0; i < 5; i++) await failLogins(app, '198.51.100.7', uniqueEmail('spray'), 1)
     const user = await signUp(app)
-    assertTooManyRequests(t, await loginFrom(app, '198.51.100.7', user.email, PASSWORD))
+    const refused = await loginFrom(app, '198.51.100.7', user.email, PASSWORD)
+    assertTooManyRequests(t, refused)
+    t.equal(refused.headers['x-ratelimit-limit'], '5', 'the per-address limit answered')
     t.equal((await loginFrom(app, '203.0.113.9', user.email, PASSWORD)).statusCode, 200)
   })
 

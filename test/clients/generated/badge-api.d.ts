@@ -406,6 +406,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where to start: links to the docs, the OpenAPI document and the metadata
+         * @description Needs nothing and touches no database.
+         */
+        get: operations["getRoot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -634,6 +654,32 @@ export interface components {
             token_type_hint?: "refresh_token" | "access_token";
             client_id?: string;
             client_secret?: string;
+        };
+        Root: {
+            /** @constant */
+            name: "Badge";
+            /** @description The package version, as in the OpenAPI document */
+            version: string;
+            /**
+             * @description Interactive documentation (Swagger UI)
+             * @constant
+             */
+            docs: "/docs";
+            /**
+             * @description The OpenAPI 3.1 document
+             * @constant
+             */
+            openapi: "/openapi.json";
+            /**
+             * @description RFC 8414 server metadata
+             * @constant
+             */
+            metadata: "/.well-known/oauth-authorization-server";
+            /**
+             * @description The public signing keys
+             * @constant
+             */
+            jwks: "/.well-known/jwks.json";
         };
         /**
          * @example {
@@ -2916,6 +2962,7 @@ export interface operations {
                 "application/json": {
                     /** @description Who this client is, for people */
                     name: string;
+                    /** @description Scopes from SCOPES it may request; [] for a client that only introspects */
                     scopes: string[];
                 };
             };
@@ -3473,6 +3520,43 @@ export interface operations {
                     };
                 };
             };
+        };
+    };
+    getRoot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Root"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
         };
     };
 }

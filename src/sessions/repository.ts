@@ -12,8 +12,36 @@ export function createSessionRepository(db: Kysely<Database>) {
       await trx.insertInto('sessions').values(row).execute()
     },
 
-    async touch(id: string, now: number, trx: Db = db): Promise<void> {
-      await trx.updateTable('sessions').set({ last_used_at: now }).where('id', '=', id).execute()
+    /** False when the session was revoked (the row is locked until `trx` ends either way). */
+    async touch(id: string, now: number, trx: Db = db): Promise<boolean> {
+      const result = await trx
+        .updateTable('sessions')
+        .set({ last_used_at: now })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows) === 1
+    },
+
+    /** Revokes the user's oldest open sessions beyond the newest `keep` (a cap per account). */
+    async revokeOldestBeyond(userId: string, keep: number, now: number, trx: Db = db): Promise<number> {
+      const result = await trx
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('id', 'not in', (eb) =>
+          eb
+            .selectFrom('sessions')
+            .select('id')
+            .where('user_id', '=', userId)
+            .where('revoked_at', 'is', null)
+            .orderBy('created_at', 'desc')
+            .orderBy('id', 'desc')
+            .limit(keep),
+        )
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows)
     },
 
     /** Returns true if this call revoked it (false if unknown or already revoked). */

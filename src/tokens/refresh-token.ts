@@ -1,11 +1,14 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { lockClient } from '../clients/repository.js'
 import type { Clock } from '../clock.js'
 import type { Database, SessionRow } from '../db/schema.js'
-import { invalidGrant } from '../errors.js'
+import { invalidClient, invalidGrant } from '../errors.js'
+import { mayHandleTokenOf } from '../oauth/client-binding.js'
 import type { RefreshTokenRepository } from '../sessions/refresh-token-repository.js'
 import type { SessionRepository } from '../sessions/repository.js'
 import { isSessionActive } from '../sessions/session-active.js'
+import { isCredentialCurrent } from '../users/credential-fence.js'
 import { isRetryWithinGrace } from './refresh-token-spendable.js'
 
 // Opaque refresh tokens (docs/contract.md §2, §4): 256 random bits, stored only as SHA-256
@@ -49,6 +52,8 @@ export interface RefreshTokenDeps {
   refreshTokenTtl: number
   refreshTokenIdleTtl: number
   reuseGraceSeconds: number
+  /** Active sessions one user may hold; a new login ends the oldest beyond it. */
+  maxSessionsPerUser: number
 }
 
 export interface NewSession {
@@ -57,6 +62,10 @@ export interface NewSession {
   scope: string
   userAgent: string | null
   delivery: 'body' | 'cookie'
+  /** users.credential_version as read before the password was checked (users/credential-fence.ts). */
+  credentialVersion: number
+  /** True when clientId names a registered client that authenticated: it must still exist at commit. */
+  registeredClient?: boolean
 }
 
 export interface Rotation {
@@ -72,6 +81,9 @@ export class RefreshTokenReused extends Error {
     super('refresh token reuse detected; session revoked')
   }
 }
+
+/** Rolls a rotation back: its session was revoked by a transaction that committed first. */
+class SessionEnded extends Error {}
 
 export function createRefreshTokens(deps: RefreshTokenDeps) {
   const { db, sessions, tokens, clock } = deps
@@ -93,10 +105,18 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       expires_at: now + deps.refreshTokenTtl * 1000,
       revoked_at: null,
     }
-    await db.transaction().execute(async (trx) => {
+    const refused = await db.transaction().execute(async (trx) => {
+      // The credential fence: the password, the account state and the client checked
+      // before this transaction must still be current when the session commits.
+      if (!(await isCredentialCurrent(trx, input.userId, input.credentialVersion))) return 'user'
+      if (input.registeredClient && !(await lockClient(trx, input.clientId))) return 'client'
       await sessions.insert(session, trx)
       await tokens.insert(session.id, hashRefreshToken(refreshToken), now, trx)
+      await sessions.revokeOldestBeyond(input.userId, deps.maxSessionsPerUser, now, trx)
+      return undefined
     })
+    if (refused === 'user') throw invalidGrant('The email or password is incorrect.')
+    if (refused === 'client') throw invalidClient('This client no longer exists.')
     return { session, refreshToken }
   }
 
@@ -111,37 +131,46 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     const now = clock()
     const tokenHash = hashRefreshToken(presented)
     const successor = generateRefreshToken()
-    const outcome = await db.transaction().execute(async (trx) => {
-      const found = await tokens.findWithSession(tokenHash, trx)
-      if (!found) return { kind: 'invalid' as const }
-      const { token_id, token_rotated_at, token_successor_enc, ...session } = found
-      let row = { id: token_id, rotated_at: token_rotated_at, successor_enc: token_successor_enc }
-      if (!isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
-      if (delivery !== undefined && session.delivery !== delivery) return { kind: 'mixed' as const }
-      if (row.rotated_at === null) {
-        if (await tokens.markRotated(row.id, now, sealSuccessor(successor, presented), trx)) {
-          await tokens.insert(session.id, hashRefreshToken(successor), now, trx)
-          await sessions.touch(session.id, now, trx)
+    const outcome = await db
+      .transaction()
+      .execute(async (trx) => {
+        const found = await tokens.findWithSession(tokenHash, trx)
+        if (!found) return { kind: 'invalid' as const }
+        const { token_id, token_rotated_at, token_successor_enc, ...session } = found
+        let row = { id: token_id, rotated_at: token_rotated_at, successor_enc: token_successor_enc }
+        if (!isSessionActive(session, now, idleMs)) return { kind: 'invalid' as const }
+        if (delivery !== undefined && session.delivery !== delivery) return { kind: 'mixed' as const }
+        if (row.rotated_at === null) {
+          if (await tokens.markRotated(row.id, now, sealSuccessor(successor, presented), trx)) {
+            await tokens.insert(session.id, hashRefreshToken(successor), now, trx)
+            // Conditional on the session not being revoked meanwhile (a password change or a
+            // disable bumping the credential fence): on PostgreSQL this waits for such a
+            // transaction and re-reads the row; 0 rows rolls the rotation back.
+            if (!(await sessions.touch(session.id, now, trx))) throw new SessionEnded()
+            return {
+              kind: 'rotated' as const,
+              session: { ...session, last_used_at: now },
+              refreshToken: successor,
+            }
+          }
+          const reread = await tokens.findByHash(tokenHash, trx)
+          if (!reread) return { kind: 'invalid' as const }
+          row = reread
+        }
+        if (isRetryWithinGrace(row, now, graceMs)) {
           return {
-            kind: 'rotated' as const,
-            session: { ...session, last_used_at: now },
-            refreshToken: successor,
+            kind: 'retried' as const,
+            session,
+            refreshToken: openSuccessor(row.successor_enc, presented),
           }
         }
-        const reread = await tokens.findByHash(tokenHash, trx)
-        if (!reread) return { kind: 'invalid' as const }
-        row = reread
-      }
-      if (isRetryWithinGrace(row, now, graceMs)) {
-        return {
-          kind: 'retried' as const,
-          session,
-          refreshToken: openSuccessor(row.successor_enc, presented),
-        }
-      }
-      await sessions.revoke(session.id, now, trx)
-      return { kind: 'reused' as const, sessionId: session.id }
-    })
+        await sessions.revoke(session.id, now, trx)
+        return { kind: 'reused' as const, sessionId: session.id }
+      })
+      .catch((error: unknown) => {
+        if (error instanceof SessionEnded) return { kind: 'invalid' as const }
+        throw error
+      })
     // Thrown after commit, so the family's revocation is kept.
     if (outcome.kind === 'invalid') throw invalidGrant('The refresh token is invalid, expired or revoked.')
     if (outcome.kind === 'mixed') {
@@ -164,10 +193,17 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     return tokens.findSessionByHash(hashRefreshToken(presented))
   }
 
-  /** Ends the family `presented` belongs to (RFC 7009). False if the token is unknown. */
-  async function revokeRefreshToken(presented: string): Promise<SessionRow | undefined> {
+  /**
+   * Ends the family `presented` belongs to (RFC 7009). Undefined if the token is unknown.
+   * A session opened through a registered client is only ended by that client (§2.1).
+   */
+  async function revokeRefreshToken(
+    presented: string,
+    callerClientId?: string,
+  ): Promise<SessionRow | undefined> {
     const session = await findSessionByToken(presented)
-    if (session) await sessions.revoke(session.id, clock())
+    if (session && mayHandleTokenOf(session.client_id, callerClientId))
+      await sessions.revoke(session.id, clock())
     return session
   }
 

@@ -32,6 +32,7 @@ const envSchema = z.object({
   BCRYPT_COST: count(4, 15).default(12),
   LOGIN_CONCURRENCY: count(1, 64).default(Math.max(1, Math.min(4, availableParallelism()))),
   LOGIN_QUEUE: count(0, 10000).default(32),
+  MAX_SESSIONS_PER_USER: count(1, 100000).default(100),
   SIGNUP_ENABLED: bool.default(true),
   SCOPES: scopeList.default(['profile:read', 'profile:write', 'admin']),
   DEFAULT_USER_SCOPES: scopeList.default(['profile:read', 'profile:write']),
@@ -111,8 +112,18 @@ export function loadConfig(env: Env): Readonly<Config> {
   if (Boolean(e.BOOTSTRAP_ADMIN_EMAIL) !== Boolean(e.BOOTSTRAP_ADMIN_PASSWORD)) {
     fail('BOOTSTRAP_ADMIN_PASSWORD', 'and BOOTSTRAP_ADMIN_EMAIL must be set together')
   }
-  if (e.BOOTSTRAP_ADMIN_PASSWORD !== undefined && [...e.BOOTSTRAP_ADMIN_PASSWORD].length < 8) {
+  if (
+    e.BOOTSTRAP_ADMIN_PASSWORD !== undefined &&
+    [...e.BOOTSTRAP_ADMIN_PASSWORD.normalize('NFC')].length < 8
+  ) {
     fail('BOOTSTRAP_ADMIN_PASSWORD', 'must be at least 8 characters')
+  }
+  if (
+    e.BOOTSTRAP_ADMIN_EMAIL !== undefined &&
+    !z.email().max(254).safeParse(e.BOOTSTRAP_ADMIN_EMAIL.trim().toLowerCase()).success
+  ) {
+    // The same rule as sign-up (http/schemas.ts emailSchema): a longer one breaks GET /v1/me later.
+    fail('BOOTSTRAP_ADMIN_EMAIL', 'must be an email address of at most 254 characters')
   }
   // Only an idle lifetime set explicitly can contradict the absolute one; the default follows it.
   if (e.REFRESH_TOKEN_IDLE_TTL !== undefined && e.REFRESH_TOKEN_IDLE_TTL > e.REFRESH_TOKEN_TTL) {
@@ -144,6 +155,7 @@ function toConfig(e: z.output<typeof envSchema>) {
     bcryptCost: e.BCRYPT_COST,
     loginConcurrency: e.LOGIN_CONCURRENCY,
     loginQueue: e.LOGIN_QUEUE,
+    maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
     signupEnabled: e.SIGNUP_ENABLED,
     scopes: e.SCOPES,
     defaultUserScopes: e.DEFAULT_USER_SCOPES,

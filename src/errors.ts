@@ -78,6 +78,12 @@ export const ERROR_CATALOG = {
     meaning: 'An account with this email already exists.',
     example: 'An account with this email already exists.',
   },
+  conflict: {
+    status: 409,
+    meaning:
+      'The change would break an invariant: the last active admin dropping admin, or a key rotation while 20 keys are published.',
+    example: 'This is the last active admin: keep the admin scope.',
+  },
   payload_too_large: {
     status: 413,
     meaning: 'The request body is over 64 KiB.',
@@ -163,6 +169,8 @@ export const unsupportedGrantType = (description: string) =>
 export const notFound = (description = 'Not found.') => new BadgeError('not_found', description)
 
 export const signupDisabled = () => new BadgeError('signup_disabled', 'Sign-up is disabled on this server.')
+
+export const conflict = (description: string) => new BadgeError('conflict', description)
 
 export const emailTaken = () => new BadgeError('email_taken', 'An account with this email already exists.')
 

@@ -5,11 +5,40 @@ import type { DestinationStream } from 'pino'
 // redacted, and token-bearing query parameters are masked in logged URLs (a client
 // that wrongly sends ?access_token=… must not leak it to the log pipeline).
 
-const SENSITIVE_QUERY =
-  /([?&](?:access_token|refresh_token|token|password|client_secret|code|id_token)=)[^&#]*/gi
+const SENSITIVE_NAMES = new Set([
+  'access_token',
+  'refresh_token',
+  'token',
+  'password',
+  'client_secret',
+  'code',
+  'id_token',
+])
+
+/** A query parameter's name as a server would decode it (%5F is "_", + is a space). */
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' ')).toLowerCase()
+  } catch {
+    return name.toLowerCase()
+  }
+}
 
 export function maskUrl(url: string): string {
-  return url.includes('?') ? url.replace(SENSITIVE_QUERY, '$1[Redacted]') : url
+  const query = url.indexOf('?')
+  if (query === -1) return url
+  const hash = url.indexOf('#', query)
+  const end = hash === -1 ? url.length : hash
+  const masked = url
+    .slice(query + 1, end)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=')
+      if (eq === -1 || !SENSITIVE_NAMES.has(decodedName(pair.slice(0, eq)))) return pair
+      return `${pair.slice(0, eq)}=[Redacted]`
+    })
+    .join('&')
+  return `${url.slice(0, query + 1)}${masked}${url.slice(end)}`
 }
 
 /** `stream` replaces stdout, e.g. so tests can read every line written. */

@@ -25,12 +25,16 @@ export function resolveScope(requested: string | undefined, held: readonly strin
   if (!wanted.every((s) => SCOPE_TOKEN.test(s)))
     throw invalidRequest('scope must be space-separated scope tokens.')
   const missing = wanted.filter((s) => !held.includes(s))
-  if (missing.length) {
-    // Named for the client's developer, but bounded: a request's scope may be 2000 characters.
-    const named = missing.join(' ')
-    throw invalidScope(`Scope not granted: ${named.length > 200 ? `${named.slice(0, 200)}…` : named}.`)
-  }
+  if (missing.length) throw invalidScope(`Scope not granted: ${summarize(missing)}.`)
   return [...new Set(wanted)]
+}
+
+/** "3 scopes: a, b, c…": an error_description names a few, never echoes a whole hostile list. */
+function summarize(scopes: readonly string[]): string {
+  const shown = scopes.slice(0, 3).map((s) => (s.length > 40 ? `${s.slice(0, 40)}…` : s))
+  return scopes.length === 1
+    ? shown[0]!
+    : `${scopes.length} scopes: ${shown.join(', ')}${scopes.length > 3 ? '…' : ''}`
 }
 
 export function intersectScopes(a: readonly string[], b: readonly string[]): string[] {
@@ -44,14 +48,28 @@ export function intersectScopes(a: readonly string[], b: readonly string[]): str
 export function assertKnownScopes(scopes: readonly string[], known: readonly string[]): string[] {
   const unknown = scopes.filter((s) => !known.includes(s))
   if (unknown.length)
-    throw invalidScope(`Unknown scope: ${unknown.join(' ')}. Known scopes are listed in SCOPES.`)
+    throw invalidScope(`Unknown scope: ${summarize(unknown)}. Known scopes are listed in SCOPES.`)
   return [...new Set(scopes)]
 }
 
 /**
- * The effective scope of a session: what it was granted at login, less anything an admin
- * has since taken from the user. Rotation and introspection both report this.
+ * The scopes a user's stored list still grants: only those SCOPES lists. Removing a scope
+ * from SCOPES withdraws it from every holder at their next login or refresh, as it
+ * already does for clients (ClientService.grantableScopes).
  */
-export function effectiveSessionScope(sessionScope: string, userScopes: string): string[] {
-  return intersectScopes(splitScopes(sessionScope), splitScopes(userScopes))
+export function grantableUserScopes(stored: string, known: readonly string[]): string[] {
+  return splitScopes(stored).filter((s) => known.includes(s))
+}
+
+/**
+ * The effective scope of a session: what it was granted at login, less anything an admin
+ * has since taken from the user or SCOPES no longer lists. Rotation and introspection
+ * both report this.
+ */
+export function effectiveSessionScope(
+  sessionScope: string,
+  userScopes: string,
+  known: readonly string[],
+): string[] {
+  return intersectScopes(splitScopes(sessionScope), grantableUserScopes(userScopes, known))
 }

@@ -19,6 +19,7 @@ import { createSessionService } from './sessions/service.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
 import { createRefreshTokens } from './tokens/refresh-token.js'
 import { createAdminUserService } from './users/admin-service.js'
+import { createPasswordCheck } from './users/password-check.js'
 import { createPasswordHasher } from './users/passwords.js'
 import { createUserRepository } from './users/repository.js'
 import { createUserService } from './users/service.js'
@@ -53,11 +54,25 @@ export function createServices({ config, database, clock, log, counters }: Servi
   const sessions = createSessionRepository(db)
   const refreshTokenRepository = createRefreshTokenRepository(db)
   const userRepository = createUserRepository(db)
+  const loginThrottle = createLoginThrottle({
+    store: counters ?? createMemoryCounterStore(clock),
+    account: config.rateLimits.loginAccount,
+    address: config.rateLimits.loginAddress,
+    enabled: config.rateLimitEnabled,
+    log,
+  })
+  const passwordCheck = createPasswordCheck({
+    throttle: loginThrottle,
+    hasher: passwords,
+    concurrency: config.loginConcurrency,
+    queue: config.loginQueue,
+    enabled: config.rateLimitEnabled,
+  })
   const users = createUserService({
     db,
     users: userRepository,
-    sessions,
     passwords,
+    passwordCheck,
     clock,
     defaultScopes: config.defaultUserScopes,
   })
@@ -74,6 +89,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
   })
   const clients = createClientService({
+    db,
     clients: createClientRepository(db),
     sessions,
     clock,
@@ -88,6 +104,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     refreshTokenTtl: config.refreshTokenTtl,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     reuseGraceSeconds: config.refreshReuseGraceSeconds,
+    maxSessionsPerUser: config.maxSessionsPerUser,
   })
   const issueAccessToken = createAccessTokenIssuer({
     keys,
@@ -103,14 +120,14 @@ export function createServices({ config, database, clock, log, counters }: Servi
     audience: config.audience,
     cacheSize: config.verifyCacheSize,
   })
-  const loginThrottle = createLoginThrottle({
-    store: counters ?? createMemoryCounterStore(clock),
-    account: config.rateLimits.loginAccount,
-    address: config.rateLimits.loginAddress,
-    enabled: config.rateLimitEnabled,
+  const grants = createGrants({
+    users,
+    issueAccessToken,
+    refreshTokens,
+    clients,
     log,
+    knownScopes: config.scopes,
   })
-  const grants = createGrants({ users, issueAccessToken, refreshTokens, clients, loginThrottle, log })
   const introspection = createIntrospection({
     sessions,
     tokens: refreshTokenRepository,
@@ -120,6 +137,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     issuer: config.issuer,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     reuseGraceSeconds: config.refreshReuseGraceSeconds,
+    knownScopes: config.scopes,
   })
   const purgeEndedSessions = () =>
     purgeSessions(db, { now: clock(), idleTtlMs: config.refreshTokenIdleTtl * 1000 })
@@ -147,6 +165,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     issueAccessToken,
     verifier,
     loginThrottle,
+    passwordCheck,
     grants,
     introspection,
     purgeSessions: purgeEndedSessions,

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import { precompile } from '../db/precompiled.js'
 import type { ClientRow, Database } from '../db/schema.js'
 
@@ -22,11 +22,25 @@ export function createClientRepository(db: Kysely<Database>) {
     },
 
     /** True if a client was deleted. */
-    async delete(clientId: string): Promise<boolean> {
-      const result = await db.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst()
+    async delete(clientId: string, trx: Kysely<Database> | Transaction<Database> = db): Promise<boolean> {
+      const result = await trx.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst()
       return Number(result.numDeletedRows) > 0
     },
   }
 }
 
 export type ClientRepository = ReturnType<typeof createClientRepository>
+
+/**
+ * True while the registered client `clientId` exists; locks its row until `trx` ends, so
+ * a deletion (which revokes the client's sessions in its own transaction) either commits
+ * first and this is false, or waits and then revokes the session being opened.
+ */
+export async function lockClient(trx: Transaction<Database>, clientId: string): Promise<boolean> {
+  const result = await trx
+    .updateTable('clients')
+    .set({ client_id: clientId })
+    .where('client_id', '=', clientId)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) === 1
+}

@@ -10,6 +10,11 @@ export function generateClientId(): string {
   return randomBytes(16).toString('hex')
 }
 
+/** Whether `clientId` has the shape generateClientId() gives: reserved for registered clients. */
+export function isRegisteredClientId(clientId: string): boolean {
+  return /^[0-9a-f]{32}$/.test(clientId)
+}
+
 export function generateClientSecret(): string {
   return randomBytes(32).toString('base64url')
 }

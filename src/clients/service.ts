@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
-import type { ClientRow } from '../db/schema.js'
+import type { ClientRow, Database } from '../db/schema.js'
 import { notFound } from '../errors.js'
 import { assertKnownScopes, splitScopes } from '../scopes.js'
 import type { SessionRepository } from '../sessions/repository.js'
@@ -27,6 +28,7 @@ export function toPublicClient(row: ClientRow): PublicClient {
 }
 
 export interface ClientServiceDeps {
+  db: Kysely<Database>
   clients: ClientRepository
   sessions: SessionRepository
   clock: Clock
@@ -35,7 +37,7 @@ export interface ClientServiceDeps {
 }
 
 /** Service-to-service clients (RFC 6749 §2.1 confidential clients). Shared by the HTTP API and the CLI. */
-export function createClientService({ clients, sessions, clock, knownScopes }: ClientServiceDeps) {
+export function createClientService({ db, clients, sessions, clock, knownScopes }: ClientServiceDeps) {
   /** Registers a client; the secret is returned here once and never again. */
   async function createClient(input: {
     name: string
@@ -61,8 +63,14 @@ export function createClientService({ clients, sessions, clock, knownScopes }: C
    * no longer need the client's secret.
    */
   async function deleteClient(clientId: string): Promise<void> {
-    if (!(await clients.delete(clientId))) throw notFound('No client has this id.')
-    await sessions.revokeAllForClient(clientId, clock())
+    // One transaction, so a login through the client (which locks its row before opening
+    // a session, tokens/refresh-token.ts) is either refused or revoked with the rest.
+    const deleted = await db.transaction().execute(async (trx) => {
+      if (!(await clients.delete(clientId, trx))) return false
+      await sessions.revokeAllForClient(clientId, clock(), trx)
+      return true
+    })
+    if (!deleted) throw notFound('No client has this id.')
   }
 
   /** The client these credentials name, or undefined; unknown ids cost the same comparison. */

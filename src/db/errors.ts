@@ -16,7 +16,9 @@ const NETWORK_CODES = new Set([
 // e.g. shutdown, statement timeout 57014), plus 40001/40P01 retryable conflicts.
 const PG_STATES = /^(08|53|57|40001|40P01)/
 
-const SQLITE_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_CANTOPEN'])
+// Every variant: better-sqlite3 reports extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_BUSY_TIMEOUT,
+// SQLITE_LOCKED_SHAREDCACHE, SQLITE_IOERR_…), all of which mean "try again".
+const SQLITE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN)(_[A-Z_]+)?$/
 
 // Messages of pg, pg-pool and kysely that carry no code.
 const MESSAGES =
@@ -28,7 +30,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof AggregateError && error.errors.some(isDatabaseUnavailable)) return true
   const code = (error as { code?: unknown }).code
   if (typeof code === 'string') {
-    if (NETWORK_CODES.has(code) || PG_STATES.test(code) || SQLITE_CODES.has(code)) return true
+    if (NETWORK_CODES.has(code) || PG_STATES.test(code) || SQLITE_CODES.test(code)) return true
   }
   return MESSAGES.test(error.message)
 }

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
 import {
   Kysely,
@@ -13,6 +11,7 @@ import {
 } from 'kysely'
 import pg from 'pg'
 import { isDatabaseUnavailable } from './errors.js'
+import { securePrivateDatabaseFiles } from './file-permissions.js'
 import type { Database } from './schema.js'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -56,6 +55,11 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
   return {
     close: () => sqlite.close(),
     prepare(sql: string) {
+      // Every transaction takes the write lock when it begins (BEGIN IMMEDIATE), waiting on
+      // the busy timeout: a deferred one that reads and then writes fails at once with
+      // SQLITE_BUSY_SNAPSHOT when another process (the CLI, a second server) wrote
+      // meanwhile, and no timeout can help it (https://sqlite.org/lang_transaction.html).
+      if (sql === 'begin') sql = 'begin immediate'
       let statement = statements.get(sql)
       if (statement === undefined) {
         statement = sqlite.prepare(sql)
@@ -69,7 +73,11 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
 
 function sqliteDialect(url: string): SqliteDialect {
   const path = url.slice('sqlite:'.length)
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  if (path !== ':memory:') {
+    // Loud on purpose: stderr at start, before any logger exists (db/file-permissions.ts).
+    for (const warning of securePrivateDatabaseFiles(path))
+      process.emitWarning(warning, 'BadgeSecurityWarning')
+  }
   const sqlite = new SQLite(path, { timeout: 5000 })
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('foreign_keys = ON')

@@ -75,6 +75,17 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  // Issue 13: the credential fence (users/credential-fence.ts). Bumped whenever a
+  // password, the disabled flag or the account itself changes; a session is only
+  // committed while the version it was checked against is still current.
+  '0002_security': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('users')
+        .addColumn('credential_version', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute()
+    },
+  },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely'
+import type { Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely'
 import type { SigningAlg } from '../config.js'
 
 // Table types shared by both dialects. Times are epoch milliseconds set in code,
@@ -14,6 +14,8 @@ export interface UsersTable {
   disabled_at: number | null
   created_at: number
   updated_at: number
+  /** Bumped on every credential or account-state change: users/credential-fence.ts. */
+  credential_version: Generated<number>
 }
 
 /** One login = one session = one refresh-token family (docs/contract.md §2). */

@@ -1,3 +1,4 @@
+import { isUuid } from '../db/ids.js'
 import { invalidRequest } from '../errors.js'
 
 // Opaque pagination cursors: base64url of a versioned JSON position. Clients must treat
@@ -30,7 +31,9 @@ export function decodeCursor(cursor: string): Position {
     value[0] !== VERSION ||
     !Number.isSafeInteger(value[1]) ||
     typeof value[2] !== 'string' ||
-    value[2].length > 64
+    // Decoded values get the hygiene of any input: ids are UUIDs (a NUL would reach
+    // PostgreSQL, which cannot hold one in text, as a 500).
+    !isUuid(value[2])
   )
     throw malformed()
   return { createdAt: value[1] as number, id: value[2] }

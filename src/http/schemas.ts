@@ -41,7 +41,8 @@ export const adminUserSchema = userSchema
 
 export const passwordSchema = z
   .string()
-  .refine((s) => [...s].length >= 8, 'must be at least 8 characters')
+  // Counted in the stored form (passwords are NFC-normalized before hashing, users/passwords.ts).
+  .refine((s) => [...s.normalize('NFC')].length >= 8, 'must be at least 8 characters')
   .refine((s) => s.length <= 1024, 'must be at most 1024 characters')
   .meta({ minLength: 8, maxLength: 1024, format: 'password' })
   .describe('At least 8 characters. Never truncated: every byte counts.')

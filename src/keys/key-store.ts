@@ -3,13 +3,16 @@ import type { JWK } from 'jose'
 import type { Clock } from '../clock.js'
 import type { SigningAlg } from '../config.js'
 import type { SigningKeyRow } from '../db/schema.js'
-import { UnavailableError } from '../errors.js'
+import { conflict, UnavailableError } from '../errors.js'
 import { isSealed, KeyDecryptionError, openPrivateKey, sealPrivateKey } from './encryption.js'
 import { generateSigningKey } from './generate.js'
 import { type KeyInfo, toKeyInfo } from './info.js'
 import { type LoadedKey, loadKey } from './loaded-key.js'
 import type { KeyRepository } from './repository.js'
 import { bySignerOrder } from './signer-order.js'
+
+/** Keys that may be published at once (next, active, retiring); a rotation beyond it is 409. */
+export const MAX_USABLE_KEYS = 20
 
 export interface KeyStoreOptions {
   repo: KeyRepository
@@ -151,6 +154,13 @@ export class KeyStore {
     // with the wrong secret must fail, not activate a key the servers cannot open.
     await this.reload()
     await this.#assertSealingMatches()
+    // Retiring keys stay published until their tokens expire: rotating in a loop would
+    // pile them up in the JWKS every resource server downloads. Bounded here, clearly.
+    if ((await repo.listUsable()).length >= MAX_USABLE_KEYS) {
+      throw conflict(
+        `${MAX_USABLE_KEYS} signing keys are still published (retiring keys stay until their tokens expire); rotate again once some have retired.`,
+      )
+    }
     const row = await this.#newKeyRow(alg)
     await repo.insert(row)
     await repo.activate(row.kid, clock())

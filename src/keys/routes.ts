@@ -45,7 +45,8 @@ export const keyRoutes: FastifyPluginAsyncZod<KeyRouteOptions> = async (app, { k
           'Creates a new signing key and makes it active at once; every instance picks it up on its next reload ' +
           '(within a minute, or on the first token naming it). The previous key stops signing but stays in the ' +
           "JWKS until every token it signed has expired. `alg` picks this key's algorithm (default SIGNING_ALG); " +
-          'automatic rotations always use SIGNING_ALG. HS256 keys are never published in the JWKS.',
+          'automatic rotations always use SIGNING_ALG. HS256 keys are never published in the JWKS. ' +
+          '409 conflict while 20 keys are still published (retiring keys stay until their tokens expire).',
         tags: ['admin'],
         body: z
           .object({ alg: algSchema.optional().describe('Algorithm of the new key; default SIGNING_ALG.') })
@@ -53,7 +54,10 @@ export const keyRoutes: FastifyPluginAsyncZod<KeyRouteOptions> = async (app, { k
           // No body at all is fine (fastify hands the schema null for it).
           .nullish(),
         'x-body-optional': true,
-        response: { 201: rotatedKeySchema, ...errorResponses(400, 401, 403, 413, 415, 503) },
+        response: {
+          201: rotatedKeySchema,
+          ...errorResponses(400, 401, 403, { 409: ['conflict'] }, 413, 415, 503),
+        },
       },
     },
     async (request, reply) => {

@@ -1,14 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuthenticatedClient } from '../clients/authenticate.js'
+import { isRegisteredClientId } from '../clients/secrets.js'
 import type { ClientService } from '../clients/service.js'
 import type { SessionRow } from '../db/schema.js'
 import { invalidClient, invalidGrant } from '../errors.js'
-import { effectiveSessionScope, resolveScope, splitScopes } from '../scopes.js'
+import { effectiveSessionScope, grantableUserScopes, intersectScopes, resolveScope } from '../scopes.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
-import { normalizeEmail, type UserService } from '../users/service.js'
+import type { UserService } from '../users/service.js'
 import { isUserUsable } from '../users/user-usable.js'
-import type { LoginThrottle } from './login-throttle.js'
 
 /** RFC 6749 §5.1 successful response. */
 export interface TokenResponse {
@@ -26,8 +26,9 @@ export interface GrantDeps {
   issueAccessToken: IssueAccessToken
   refreshTokens: RefreshTokens
   clients: Pick<ClientService, 'findByClientId' | 'grantableScopes'>
-  loginThrottle: LoginThrottle
   log: FastifyBaseLogger
+  /** SCOPES: user scopes outside it are no longer granted. */
+  knownScopes: readonly string[]
 }
 
 export interface PasswordGrantInput {
@@ -63,24 +64,35 @@ export function createGrants({
   issueAccessToken,
   refreshTokens,
   clients,
-  loginThrottle,
   log,
+  knownScopes,
 }: GrantDeps) {
+  const heldScopes = (stored: string) => grantableUserScopes(stored, knownScopes)
+
   /**
    * docs/contract.md §4: a client_id naming a registered confidential client is only usable by
    * that client, authenticated (RFC 6749 §6: confidential clients authenticate to refresh).
    */
   function refuseUnauthenticatedRegisteredClient(
-    registered: boolean,
+    clientId: string,
+    rowExists: boolean,
     client: AuthenticatedClient | undefined,
   ) {
-    if (!client && registered)
+    if (client) return
+    // Registered clients' ids have their own shape (clients/secrets.ts): one that names
+    // no client (a deleted one) is refused too, never taken as a public app's name.
+    if (isRegisteredClientId(clientId) || rowExists)
       throw invalidClient('This client_id belongs to a registered client, which must authenticate.')
   }
 
   async function requireClientAuthentication(clientId: string, client: AuthenticatedClient | undefined) {
-    if (client) return
-    refuseUnauthenticatedRegisteredClient((await clients.findByClientId(clientId)) !== undefined, client)
+    // The clients table is read only when the client did not authenticate and the id's
+    // shape does not already decide.
+    const rowExists =
+      client === undefined &&
+      !isRegisteredClientId(clientId) &&
+      (await clients.findByClientId(clientId)) !== undefined
+    refuseUnauthenticatedRegisteredClient(clientId, rowExists, client)
   }
 
   function respond(session: SessionRow, scope: string[], refreshToken: string): TokenResponse {
@@ -103,30 +115,27 @@ export function createGrants({
   async function passwordGrant(
     input: PasswordGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
-    // docs/contract.md §7: refused with 429 before any bcrypt work once too many attempts failed.
-    const attempt = await loginThrottle.begin(normalizeEmail(input.username), input.address)
-    let user: Awaited<ReturnType<UserService['checkPassword']>>
-    try {
-      user = await users.checkPassword(input.username, input.password)
-    } catch (error) {
-      await attempt.abandoned()
-      throw error
-    }
-    if (!user) {
-      attempt.failed()
-      throw invalidGrant('The email or password is incorrect.')
-    }
-    await attempt.succeeded()
-    // Checked after the password, right before the session is opened, so that a client
-    // deleted meanwhile cannot slip a session past deleteClient's revocation.
+    // docs/contract.md §7: throttled (429) before any bcrypt work, inside checkPassword.
+    const user = await users.checkPassword(input.username, input.password, input.address)
+    if (!user) throw invalidGrant('The email or password is incorrect.')
     await requireClientAuthentication(input.clientId, input.client)
-    const scope = resolveScope(input.scope, splitScopes(user.scopes))
+    // A registered client's scopes cap what a login through it grants.
+    const held = heldScopes(user.scopes)
+    const scope = resolveScope(
+      input.scope,
+      input.client ? intersectScopes(held, clients.grantableScopes(input.client.client)) : held,
+    )
+    // startSession re-checks the user's credential version and the client under lock
+    // (users/credential-fence.ts), so a password change, disable, deletion or client
+    // deletion that committed during the check leaves no session behind.
     const { session, refreshToken } = await refreshTokens.startSession({
       userId: user.id,
       clientId: input.clientId,
       scope: scope.join(' '),
       userAgent: input.userAgent,
       delivery: input.delivery,
+      credentialVersion: user.credential_version,
+      registeredClient: input.client !== undefined,
     })
     return { response: respond(session, scope, refreshToken), session }
   }
@@ -148,7 +157,7 @@ export function createGrants({
     }) => {
       if (input.clientId !== undefined && input.clientId !== session.client_id)
         throw invalidGrant('The refresh token was issued to another client.')
-      refuseUnauthenticatedRegisteredClient(clientRegistered, input.client)
+      refuseUnauthenticatedRegisteredClient(session.client_id, clientRegistered, input.client)
     }
     let rotation: Awaited<ReturnType<RefreshTokens['rotateRefreshToken']>>
     try {
@@ -169,7 +178,7 @@ export function createGrants({
     if (!isUserUsable(user)) throw invalidGrant('The refresh token is invalid, expired or revoked.')
     // The session keeps its scope; a narrower request shapes this access token only
     // (RFC 6749 §6). Scopes an admin has since taken away are gone from both.
-    const sessionScope = effectiveSessionScope(session.scope, user.scopes)
+    const sessionScope = effectiveSessionScope(session.scope, user.scopes, knownScopes)
     const scope = resolveScope(input.scope, sessionScope)
     return { response: respond(session, scope, refreshToken), session }
   }

@@ -61,7 +61,7 @@ export const introspectRoutes: FastifyPluginAsyncZod<IntrospectRouteOptions> = a
         operationId: 'introspectToken',
         summary: 'Introspection endpoint (RFC 7662): is this token active, and what does it carry?',
         description:
-          'Needs a registered client: HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post); otherwise 401 invalid_client. Access tokens are checked statelessly (active until they expire); refresh tokens are active while a refresh with them would succeed.',
+          'Needs a registered client: HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post); otherwise 401 invalid_client. Access tokens are checked like a bearer check, and are inactive once the session named by their sid is revoked; refresh tokens are active while a refresh with them would succeed, and only their own client sees those of a registered client.',
         tags: ['oauth'],
         consumes: ['application/x-www-form-urlencoded', 'application/json'],
         security: [{ clientBasic: [] }],
@@ -77,7 +77,7 @@ export const introspectRoutes: FastifyPluginAsyncZod<IntrospectRouteOptions> = a
       if (!client)
         throw invalidClient('Introspection needs client authentication (HTTP Basic or client_secret).')
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
-      return introspection.introspect(request.body.token)
+      return introspection.introspect(request.body.token, client.client.client_id)
     },
   )
 }

@@ -8,9 +8,12 @@ import { isRefreshTokenSpendable } from '../tokens/refresh-token-spendable.js'
 import type { UserService } from '../users/service.js'
 import { isUserUsable } from '../users/user-usable.js'
 import { type AccessTokenVerifier, UnknownKeyId, type VerifiedAccessToken } from '../verify/verifier.js'
+import { mayHandleTokenOf } from './client-binding.js'
 
 // RFC 7662 token introspection. Access tokens are checked exactly as a bearer check
-// does (statelessly: an access token stays active until it expires, docs/contract.md §6);
+// does, plus their session: this endpoint has the database, so a token whose sid was
+// revoked is inactive here (a bearer check still accepts it until it expires,
+// docs/contract.md §6);
 // refresh tokens are looked up, and are active only while a refresh would succeed.
 // Anything else is {active: false} with nothing more (§2.2), whatever the reason.
 
@@ -42,6 +45,8 @@ export interface IntrospectionDeps {
   issuer: string
   refreshTokenIdleTtl: number
   reuseGraceSeconds: number
+  /** SCOPES: user scopes outside it are not reported (oauth/scope.ts grantableUserScopes). */
+  knownScopes: readonly string[]
 }
 
 const INACTIVE = { active: false } as const
@@ -72,6 +77,12 @@ export function createIntrospection(deps: IntrospectionDeps) {
     const verified = await verifyAccessToken(token)
     if (!verified) return INACTIVE
     const { claims } = verified
+    // This endpoint is database-backed, so it can say more than a bearer check: a token
+    // whose session was revoked (logout, password change, disable) is no longer active.
+    if (claims.sid !== undefined) {
+      const session = await sessions.findById(claims.sid)
+      if (!session || session.revoked_at !== null) return INACTIVE
+    }
     return {
       active: true,
       scope: claims.scope,
@@ -89,7 +100,10 @@ export function createIntrospection(deps: IntrospectionDeps) {
   }
 
   /** Active exactly when presenting it to the token endpoint would succeed; never has side effects. */
-  async function introspectRefreshToken(token: string): Promise<IntrospectionResponse> {
+  async function introspectRefreshToken(
+    token: string,
+    callerClientId: string,
+  ): Promise<IntrospectionResponse> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return INACTIVE
     const now = clock()
     const row = await tokens.findByHash(hashRefreshToken(token))
@@ -97,9 +111,10 @@ export function createIntrospection(deps: IntrospectionDeps) {
     if (!row || !isRefreshTokenSpendable(row, now, graceMs)) return INACTIVE
     const session = await sessions.findById(row.session_id)
     if (!session || !isSessionActive(session, now, idleMs)) return INACTIVE
+    if (!mayHandleTokenOf(session.client_id, callerClientId)) return INACTIVE
     const user = await users.findById(session.user_id)
     if (!isUserUsable(user)) return INACTIVE
-    const scope = effectiveSessionScope(session.scope, user.scopes)
+    const scope = effectiveSessionScope(session.scope, user.scopes, deps.knownScopes)
     return {
       active: true,
       scope: scope.join(' '),
@@ -117,8 +132,10 @@ export function createIntrospection(deps: IntrospectionDeps) {
    * RFC 7662 §2.1. The token's shape says what it can be (a JWS has two dots, a refresh
    * token none), so the hint is not needed to find it and is ignored.
    */
-  function introspect(token: string): Promise<IntrospectionResponse> {
-    return token.split('.').length === 3 ? introspectAccessToken(token) : introspectRefreshToken(token)
+  function introspect(token: string, callerClientId: string): Promise<IntrospectionResponse> {
+    return token.split('.').length === 3
+      ? introspectAccessToken(token)
+      : introspectRefreshToken(token, callerClientId)
   }
 
   return { introspect }

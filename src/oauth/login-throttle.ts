@@ -97,11 +97,10 @@ export function createLoginThrottle({ store, account, address, log, enabled }: L
       throw loginLimitReached(answered.limit, answered.waitMs)
     }
     return {
+      // A success forgets the account's failures but stays counted per address: one
+      // address cannot open sessions without bound either (issue 13).
       async succeeded() {
-        await Promise.all([
-          perAccount && failOpen(store.clear(keys[0])),
-          perAddress && failOpen(store.undo(keys[1])),
-        ])
+        await (perAccount && failOpen(store.clear(keys[0])))
       },
       failed() {},
       abandoned: undoAll,

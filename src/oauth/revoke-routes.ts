@@ -8,6 +8,7 @@ import { errorResponses } from '../http/schemas.js'
 import type { SessionRepository } from '../sessions/repository.js'
 import type { RefreshTokens } from '../tokens/refresh-token.js'
 import type { AccessTokenVerifier } from '../verify/verifier.js'
+import { mayHandleTokenOf } from './client-binding.js'
 import { REFRESH_COOKIE, useRefreshCookie } from './cookie.js'
 import { BROWSER_MODE, FORM_AND_JSON, OPTIONAL_CLIENT_AUTH, param } from './form-endpoints.js'
 
@@ -70,26 +71,30 @@ export const revokeRoutes: FastifyPluginAsyncZod<RevokeRouteOptions> = async (
     async (request, reply) => {
       // Client authentication is optional here (the token is the credential), but
       // credentials that are presented must be right (RFC 7009 §2.1).
-      await authenticateClient(request, clients)
+      const caller = (await authenticateClient(request, clients))?.client.client_id
       const { token, token_type_hint: hint } = request.body
       if (token === undefined) {
-        await refreshTokens.revokeRefreshToken(useRefreshCookie(request, browser))
+        await refreshTokens.revokeRefreshToken(useRefreshCookie(request, browser), caller)
         return reply.code(200).header('cache-control', 'no-store').clearRefreshCookie().send()
       }
       // RFC 7009 §2.1: the hint only orders the lookups.
       const revokeAsAccessToken = () => {
-        let sid: string | undefined
+        let claims: { sid?: string; client_id: string }
         try {
-          sid = verifier.verifyAccessToken(token).claims.sid
+          claims = verifier.verifyAccessToken(token).claims
         } catch {
           return false
         }
-        return sid === undefined ? Promise.resolve(true) : sessions.revoke(sid, clock()).then(() => true)
+        // RFC 7009 §2.1: a token of a registered client is revoked by that client only;
+        // otherwise answered 200 like an unknown token, revealing nothing.
+        const { sid } = claims
+        if (sid === undefined || !mayHandleTokenOf(claims.client_id, caller)) return Promise.resolve(true)
+        return sessions.revoke(sid, clock()).then(() => true)
       }
       const looksLikeJwt = token.split('.').length === 3
       if (hint === 'access_token' || looksLikeJwt) {
-        if (!(await revokeAsAccessToken())) await refreshTokens.revokeRefreshToken(token)
-      } else if (!(await refreshTokens.revokeRefreshToken(token))) {
+        if (!(await revokeAsAccessToken())) await refreshTokens.revokeRefreshToken(token, caller)
+      } else if (!(await refreshTokens.revokeRefreshToken(token, caller))) {
         await revokeAsAccessToken()
       }
       return reply.code(200).header('cache-control', 'no-store').send()

@@ -73,7 +73,8 @@ export const wellKnownRoutes: FastifyPluginAsyncZod<WellKnownRouteOptions> = asy
           'Every key that may still have unexpired tokens. Resource servers cache it and fetch it again when a token names an unknown kid. Answers from memory, also while the database is down.',
         tags: ['discovery'],
         response: {
-          200: z.object({ keys: z.array(jwkSchema).max(100) }).meta({
+          // Far above MAX_USABLE_KEYS (keys/key-store.ts): the JWKS must never fail its own schema.
+          200: z.object({ keys: z.array(jwkSchema).max(10000) }).meta({
             id: 'JWKS',
             examples: [
               {

@@ -7,18 +7,25 @@ import type { Database, Db, RefreshTokenRow, SessionRow } from '../db/schema.js'
 // repository, since a session is a refresh-token family. Tokens are found by their
 // SHA-256 hash only (tokens/refresh-token.ts hashes them); the clear token is never stored.
 
-// $1 token id, $2 now, $3 sealed successor, $4 successor id, $5 successor hash.
-const SPEND_AND_REPLACE_PG = `WITH spent AS (
+// $1 token id, $2 now, $3 sealed successor, $4 successor id, $5 successor hash, $6 session id.
+// The session is touched first, only while it is not revoked: the UPDATE takes the
+// session's row lock, so a transaction revoking it (credential fence, client deletion)
+// either commits first, and READ COMMITTED re-reads the row and touches nothing, or waits
+// for this statement. The token is spent only if the touch happened, and the successor
+// inserted only if the token was spent: a revoked session leaves everything as it was.
+const SPEND_AND_REPLACE_PG = `WITH touched AS (
+  UPDATE sessions SET last_used_at = $2
+  WHERE id = $6 AND revoked_at IS NULL
+  RETURNING id
+), spent AS (
   UPDATE refresh_tokens SET rotated_at = $2, successor_enc = $3
-  WHERE id = $1 AND rotated_at IS NULL
+  WHERE id = $1 AND rotated_at IS NULL AND session_id IN (SELECT id FROM touched)
   RETURNING session_id
 ), inserted AS (
   INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, rotated_at, successor_enc)
   SELECT $4, session_id, $5, $2, NULL, NULL FROM spent
-), touched AS (
-  UPDATE sessions SET last_used_at = $2 WHERE id IN (SELECT session_id FROM spent)
 )
-SELECT count(*)::int AS spent FROM spent`
+SELECT (SELECT count(*) FROM touched)::int AS touched, (SELECT count(*) FROM spent)::int AS spent`
 
 export function createRefreshTokenRepository(db: Kysely<Database>) {
   // The rotation's statements, built and compiled to SQL once (db/precompiled.ts).
@@ -73,22 +80,33 @@ export function createRefreshTokenRepository(db: Kysely<Database>) {
     },
 
     /**
-     * PostgreSQL only: spends token `id` (if no one else did first) and, in the same
-     * statement, inserts its successor and touches the session: one round trip. The
-     * data-modifying CTEs run atomically; the insert and the touch happen only if the
-     * conditional UPDATE (the lock) spent the token. True if this call spent it.
+     * PostgreSQL only, one statement, one round trip: touches session `sessionId` unless it
+     * was revoked, then spends token `id` (if no one else did first), then inserts its
+     * successor. The data-modifying CTEs run atomically, each gated on the one before.
+     * 'spent' if this call spent it, 'taken' if another caller had, 'session-ended' if the
+     * session was revoked (nothing written).
      */
     async spendAndReplaceOnPostgres(
       id: string,
+      sessionId: string,
       now: number,
       successorEnc: string,
       successorHash: string,
       trx: Db = db,
-    ): Promise<boolean> {
-      const result = await trx.executeQuery<{ spent: number }>(
-        CompiledQuery.raw(SPEND_AND_REPLACE_PG, [id, now, successorEnc, randomUUID(), successorHash]),
+    ): Promise<'spent' | 'taken' | 'session-ended'> {
+      const result = await trx.executeQuery<{ touched: number; spent: number }>(
+        CompiledQuery.raw(SPEND_AND_REPLACE_PG, [
+          id,
+          now,
+          successorEnc,
+          randomUUID(),
+          successorHash,
+          sessionId,
+        ]),
       )
-      return Number(result.rows[0]?.spent) === 1
+      const row = result.rows[0]
+      if (Number(row?.touched) !== 1) return 'session-ended'
+      return Number(row?.spent) === 1 ? 'spent' : 'taken'
     },
 
     findByHash(tokenHash: string, trx: Db = db): Promise<RefreshTokenRow | undefined> {

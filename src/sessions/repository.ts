@@ -6,7 +6,11 @@ import type { Database, Db, SessionRow } from '../db/schema.js'
 export function createSessionRepository(db: Kysely<Database>) {
   // Every refresh touches its session: compiled once (db/precompiled.ts).
   const touch = precompile(db, 2, (db, id: string, now: number) =>
-    db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', id),
+    db
+      .updateTable('sessions')
+      .set({ last_used_at: now })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null),
   )
   return {
     findById(id: string, trx: Db = db): Promise<SessionRow | undefined> {
@@ -17,8 +21,30 @@ export function createSessionRepository(db: Kysely<Database>) {
       await trx.insertInto('sessions').values(row).execute()
     },
 
-    async touch(id: string, now: number, trx: Db = db): Promise<void> {
-      await touch(trx, id, now)
+    /** False when the session was revoked (the row is locked until `trx` ends either way). */
+    async touch(id: string, now: number, trx: Db = db): Promise<boolean> {
+      return Number((await touch(trx, id, now)).numAffectedRows) === 1
+    },
+
+    /** Revokes the user's oldest open sessions beyond the newest `keep` (a cap per account). */
+    async revokeOldestBeyond(userId: string, keep: number, now: number, trx: Db = db): Promise<number> {
+      const result = await trx
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('id', 'not in', (eb) =>
+          eb
+            .selectFrom('sessions')
+            .select('id')
+            .where('user_id', '=', userId)
+            .where('revoked_at', 'is', null)
+            .orderBy('created_at', 'desc')
+            .orderBy('id', 'desc')
+            .limit(keep),
+        )
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows)
     },
 
     /** Returns true if this call revoked it (false if unknown or already revoked). */

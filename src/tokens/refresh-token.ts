@@ -1,11 +1,14 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { lockClient } from '../clients/repository.js'
 import type { Clock } from '../clock.js'
 import type { Database, Db, SessionRow, UserRow } from '../db/schema.js'
-import { invalidGrant } from '../errors.js'
+import { invalidClient, invalidGrant } from '../errors.js'
+import { mayHandleTokenOf } from '../oauth/client-binding.js'
 import type { RefreshTokenRepository } from '../sessions/refresh-token-repository.js'
 import type { SessionRepository } from '../sessions/repository.js'
 import { isSessionActive } from '../sessions/session-active.js'
+import { isCredentialCurrent } from '../users/credential-fence.js'
 import { isRetryWithinGrace } from './refresh-token-spendable.js'
 
 // Opaque refresh tokens (docs/contract.md §2, §4): 256 random bits, stored only as SHA-256
@@ -49,6 +52,8 @@ export interface RefreshTokenDeps {
   refreshTokenTtl: number
   refreshTokenIdleTtl: number
   reuseGraceSeconds: number
+  /** Active sessions one user may hold; a new login ends the oldest beyond it. */
+  maxSessionsPerUser: number
   /** PostgreSQL rotates in two round trips instead of a transaction; default SQLite. */
   dialect?: 'sqlite' | 'postgres'
 }
@@ -59,6 +64,10 @@ export interface NewSession {
   scope: string
   userAgent: string | null
   delivery: 'body' | 'cookie'
+  /** users.credential_version as read before the password was checked (users/credential-fence.ts). */
+  credentialVersion: number
+  /** True when clientId names a registered client that authenticated: it must still exist at commit. */
+  registeredClient?: boolean
 }
 
 export interface Rotation {
@@ -84,6 +93,9 @@ export class RefreshTokenReused extends Error {
   }
 }
 
+/** Rolls a rotation back: its session was revoked by a transaction that committed first. */
+class SessionEnded extends Error {}
+
 export function createRefreshTokens(deps: RefreshTokenDeps) {
   const { db, sessions, tokens, clock } = deps
   const idleMs = deps.refreshTokenIdleTtl * 1000
@@ -104,24 +116,29 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       expires_at: now + deps.refreshTokenTtl * 1000,
       revoked_at: null,
     }
-    await db.transaction().execute(async (trx) => {
+    const refused = await db.transaction().execute(async (trx) => {
+      // The credential fence: the password, the account state and the client checked
+      // before this transaction must still be current when the session commits.
+      if (!(await isCredentialCurrent(trx, input.userId, input.credentialVersion))) return 'user'
+      if (input.registeredClient && !(await lockClient(trx, input.clientId))) return 'client'
       await sessions.insert(session, trx)
       await tokens.insert(session.id, hashRefreshToken(refreshToken), now, trx)
+      await sessions.revokeOldestBeyond(input.userId, deps.maxSessionsPerUser, now, trx)
+      return undefined
     })
+    if (refused === 'user') throw invalidGrant('The email or password is incorrect.')
+    if (refused === 'client') throw invalidClient('This client no longer exists.')
     return { session, refreshToken }
   }
 
   /**
-   * Spends `presented` and returns its successor. Exactly one concurrent caller
-   * rotates (the conditional UPDATE is the lock); the others, and retries within the
-   * grace window, get that same successor. Later presentations are reuse: the whole
-   * family is revoked (RFC 9700 §4.14.2). A token presented the other way than its
-   * session was started (body vs. cookie) is refused before anything is spent.
-   */
-  /**
    * Spends token `id` (if no one else did first), inserts its successor and touches the
-   * session, atomically. True if this call spent it. SQLite: three statements inside the
-   * caller's transaction. PostgreSQL: one statement, one round trip (docs/performance.md).
+   * session, atomically. True if this call spent it. The touch is conditional on the
+   * session not being revoked meanwhile (a password change or a disable bumping the
+   * credential fence, users/credential-fence.ts; a client deletion): then SessionEnded is
+   * thrown and nothing is kept. SQLite: three statements inside the caller's transaction,
+   * which the throw rolls back. PostgreSQL: one statement, one round trip, that spends
+   * nothing unless its touch succeeded (docs/performance.md).
    */
   async function spendAndReplace(
     trx: Db,
@@ -131,14 +148,32 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     sessionId: string,
     successorHash: string,
   ): Promise<boolean> {
-    if (deps.dialect === 'postgres')
-      return tokens.spendAndReplaceOnPostgres(id, now, successorEnc, successorHash, trx)
+    if (deps.dialect === 'postgres') {
+      const result = await tokens.spendAndReplaceOnPostgres(
+        id,
+        sessionId,
+        now,
+        successorEnc,
+        successorHash,
+        trx,
+      )
+      if (result === 'session-ended') throw new SessionEnded()
+      return result === 'spent'
+    }
     if (!(await tokens.markRotated(id, now, successorEnc, trx))) return false
     await tokens.insert(sessionId, successorHash, now, trx)
-    await sessions.touch(sessionId, now, trx)
+    // 0 rows: the session was revoked since the read; the throw rolls the transaction back.
+    if (!(await sessions.touch(sessionId, now, trx))) throw new SessionEnded()
     return true
   }
 
+  /**
+   * Spends `presented` and returns its successor. Exactly one concurrent caller
+   * rotates (the conditional UPDATE is the lock); the others, and retries within the
+   * grace window, get that same successor. Later presentations are reuse: the whole
+   * family is revoked (RFC 9700 §4.14.2). A token presented the other way than its
+   * session was started (body vs. cookie) is refused before anything is spent.
+   */
   async function rotateRefreshToken(
     presented: string,
     delivery?: 'body' | 'cookie',
@@ -203,9 +238,16 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     }
     // SQLite: one transaction (in-process, so its statements cost no round trips).
     // PostgreSQL: no transaction: the read, then spendAndReplace's one statement, whose
-    // conditional UPDATE is the lock either way; two round trips on the common path.
+    // conditional UPDATEs are the locks either way; two round trips on the common path.
     // (At READ COMMITTED the transaction's read never locked anything.)
-    const outcome = deps.dialect === 'postgres' ? await decide(db) : await db.transaction().execute(decide)
+    const outcome = await (deps.dialect === 'postgres' ? decide(db) : db.transaction().execute(decide)).catch(
+      (error: unknown) => {
+        // The session was revoked between the read and the spend (a credential change,
+        // a client deletion): nothing was spent or written; the same answer as a revoked one.
+        if (error instanceof SessionEnded) return { kind: 'invalid' as const }
+        throw error
+      },
+    )
     // Thrown after commit, so the family's revocation is kept.
     if (outcome.kind === 'invalid') throw invalidGrant('The refresh token is invalid, expired or revoked.')
     if (outcome.kind === 'mixed') {
@@ -229,10 +271,17 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     return tokens.findSessionByHash(hashRefreshToken(presented))
   }
 
-  /** Ends the family `presented` belongs to (RFC 7009). False if the token is unknown. */
-  async function revokeRefreshToken(presented: string): Promise<SessionRow | undefined> {
+  /**
+   * Ends the family `presented` belongs to (RFC 7009). Undefined if the token is unknown.
+   * A session opened through a registered client is only ended by that client (§2.1).
+   */
+  async function revokeRefreshToken(
+    presented: string,
+    callerClientId?: string,
+  ): Promise<SessionRow | undefined> {
     const session = await findSessionByToken(presented)
-    if (session) await sessions.revoke(session.id, clock())
+    if (session && mayHandleTokenOf(session.client_id, callerClientId))
+      await sessions.revoke(session.id, clock())
     return session
   }
 

@@ -89,7 +89,7 @@ export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = asy
         operationId: 'updateUser',
         summary: "Change a user's scopes or disable them",
         description:
-          'Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire.',
+          'Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire. 409 conflict when the change would leave no enabled user holding admin.',
         tags: ['admin'],
         params: userIdParams,
         body: z.strictObject({
@@ -98,11 +98,22 @@ export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = asy
         }),
         response: {
           200: adminUserSchema,
-          ...errorResponses(400, { 400: ['invalid_scope'] }, 401, 403, 404, 413, 415, 503),
+          ...errorResponses(
+            400,
+            { 400: ['invalid_scope'] },
+            401,
+            403,
+            404,
+            { 409: ['conflict'] },
+            413,
+            415,
+            503,
+          ),
         },
       },
     },
-    async (request) => toAdminUser(await adminUsers.updateUser(request.params.id, request.body)),
+    async (request) =>
+      toAdminUser(await adminUsers.updateUser(request.params.id, request.body, { keepAnAdmin: true })),
   )
 
   app.delete(

@@ -2,10 +2,11 @@ import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import { isUuid } from '../db/ids.js'
 import type { Database, UserRow, UserUpdate } from '../db/schema.js'
-import { notFound } from '../errors.js'
+import { conflict, notFound } from '../errors.js'
 import { decodeCursor, encodeCursor } from '../http/cursor.js'
-import { assertKnownScopes } from '../scopes.js'
+import { assertKnownScopes, splitScopes } from '../scopes.js'
 import type { SessionRepository } from '../sessions/repository.js'
+import { bumpCredentialVersion } from './credential-fence.js'
 import type { UserRepository } from './repository.js'
 
 // What an admin may do to users (scope `admin`). Shared by the HTTP API and the CLI.
@@ -30,7 +31,7 @@ export interface AdminUserChanges {
   disabled?: boolean
 }
 
-export function createAdminUserService({ db, users, sessions, clock, knownScopes }: AdminUserServiceDeps) {
+export function createAdminUserService({ db, users, clock, knownScopes }: AdminUserServiceDeps) {
   const userNotFound = () => notFound('No user has this id.')
 
   /** One page of users in (created_at, id) order; `cursor` is a previous page's nextCursor. */
@@ -55,7 +56,15 @@ export function createAdminUserService({ db, users, sessions, clock, knownScopes
   }
 
   /** Sets scopes and/or the disabled flag. Disabling ends every session of the user at once. */
-  async function updateUser(id: string, changes: AdminUserChanges): Promise<UserRow> {
+  /**
+   * `keepAnAdmin` (the HTTP API): refuse a change that leaves no enabled admin, which no
+   * token could undo. The operator CLI may, since it needs no token to undo it.
+   */
+  async function updateUser(
+    id: string,
+    changes: AdminUserChanges,
+    { keepAnAdmin = false } = {},
+  ): Promise<UserRow> {
     const current = await getUser(id)
     const now = clock()
     const update: UserUpdate = { updated_at: now }
@@ -64,9 +73,19 @@ export function createAdminUserService({ db, users, sessions, clock, knownScopes
       // Keep the original time when an already disabled user is disabled again.
       update.disabled_at = changes.disabled ? (current.disabled_at ?? now) : null
     }
+    const keepsAdmin =
+      (update.scopes ?? current.scopes).split(' ').includes('admin') && !(update.disabled_at ?? null)
+    const wasAdmin = splitScopes(current.scopes).includes('admin') && current.disabled_at === null
+    if (keepAnAdmin && !keepsAdmin && wasAdmin) {
+      // Nobody could undo this one: the last usable admin cannot demote or disable themself.
+      if (!(await users.anotherActiveAdmin(id)))
+        throw conflict('This is the last active admin: keep the admin scope.')
+    }
     const updated = await db.transaction().execute(async (trx) => {
       const row = await users.update(id, update, trx)
-      if (row && changes.disabled) await sessions.revokeAllForUser(id, now, undefined, trx)
+      // Disabling bumps the credential fence: a login already past its password check
+      // cannot commit a session afterwards, even if the user is re-enabled meanwhile.
+      if (row && changes.disabled) await bumpCredentialVersion(trx, id, now)
       return row
     })
     if (!updated) throw userNotFound()

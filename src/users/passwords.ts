@@ -53,6 +53,8 @@ export function createPasswordHasher({ cost, concurrency, queue }: PasswordHashe
   return {
     hash: (password: string) => limited(() => bcrypt.hash(prehash(password), cost)),
     verify: (password: string, hash: string) => limited(() => bcrypt.compare(prehash(password), hash)),
+    /** True when `hash` was made at another BCRYPT_COST: rehash it after a successful check. */
+    needsRehash: (hash: string) => bcrypt.getRounds(hash) !== cost,
     /** Same work as verify(), for a user that does not exist; always false. */
     verifyDummy: async (password: string) => {
       await limited(() => bcrypt.compare(prehash(password), dummyHash))

@@ -25,6 +25,36 @@ export function createUserRepository(db: Kysely<Database>) {
       return trx.updateTable('users').set(changes).where('id', '=', id).returningAll().executeTakeFirst()
     },
 
+    /** Whether an enabled user other than `id` holds the admin scope. */
+    async anotherActiveAdmin(id: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('users')
+        .select('id')
+        .where('id', '!=', id)
+        .where('disabled_at', 'is', null)
+        .where((eb) =>
+          eb.or([
+            eb('scopes', '=', 'admin'),
+            eb('scopes', 'like', 'admin %'),
+            eb('scopes', 'like', '% admin'),
+            eb('scopes', 'like', '% admin %'),
+          ]),
+        )
+        .limit(1)
+        .executeTakeFirst()
+      return row !== undefined
+    },
+
+    /** Swaps `oldHash` for `newHash` (a rehash); does nothing if the password changed meanwhile. */
+    async replaceHash(id: string, oldHash: string, newHash: string): Promise<void> {
+      await db
+        .updateTable('users')
+        .set({ password_hash: newHash })
+        .where('id', '=', id)
+        .where('password_hash', '=', oldHash)
+        .execute()
+    },
+
     /** True if a user was deleted; their sessions and refresh tokens go with them (foreign-key cascade). */
     async delete(id: string, trx: Db = db): Promise<boolean> {
       const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst()

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { notFound, signupDisabled } from '../errors.js'
+import { clientAddress } from '../http/client-address.js'
 import {
   emailSchema,
   errorResponses,
@@ -135,18 +136,23 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
         operationId: 'changeMyPassword',
         summary: "Change the calling user's password",
         description:
-          'Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant. Access tokens already issued stay valid until they expire.',
+          'Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant; wrong guesses count toward the same failed-sign-in limits as the token endpoint (429). Access tokens already issued stay valid until they expire.',
         tags: ['me'],
         body: z.object({ current_password: z.string().max(1024), new_password: passwordSchema }),
         response: {
           204: z.null().describe('Changed; every session revoked'),
-          ...errorResponses(400, { 400: ['invalid_grant'] }, 401, 403, 404, 413, 415, 503),
+          ...errorResponses(400, { 400: ['invalid_grant'] }, 401, 403, 404, 413, 415, 429, 503),
         },
       },
     },
     async (request, reply) => {
       const { current_password, new_password } = request.body
-      await users.changePassword(request.auth!.claims.sub, current_password, new_password)
+      await users.changePassword(
+        request.auth!.claims.sub,
+        current_password,
+        new_password,
+        clientAddress(request),
+      )
       return reply.code(204).send(null)
     },
   )

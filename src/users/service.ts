@@ -4,7 +4,8 @@ import type { Clock } from '../clock.js'
 import type { Database, UserRow } from '../db/schema.js'
 import { emailTaken, invalidGrant, notFound } from '../errors.js'
 import { splitScopes } from '../scopes.js'
-import type { SessionRepository } from '../sessions/repository.js'
+import { bumpCredentialVersion } from './credential-fence.js'
+import type { PasswordCheck } from './password-check.js'
 import type { PasswordHasher } from './passwords.js'
 import { isUniqueViolation, type UserRepository } from './repository.js'
 import { isUserUsable } from './user-usable.js'
@@ -43,13 +44,21 @@ export function normalizeEmail(email: string): string {
 export interface UserServiceDeps {
   db: Kysely<Database>
   users: UserRepository
-  sessions: SessionRepository
   passwords: PasswordHasher
+  /** Every password check goes through it (users/password-check.ts). */
+  passwordCheck: PasswordCheck
   clock: Clock
   defaultScopes: readonly string[]
 }
 
-export function createUserService({ db, users, sessions, passwords, clock, defaultScopes }: UserServiceDeps) {
+export function createUserService({
+  db,
+  users,
+  passwords,
+  passwordCheck,
+  clock,
+  defaultScopes,
+}: UserServiceDeps) {
   async function createUser(input: {
     email: string
     password: string
@@ -68,6 +77,7 @@ export function createUserService({ db, users, sessions, passwords, clock, defau
       disabled_at: null,
       created_at: now,
       updated_at: now,
+      credential_version: 0,
     }
     try {
       await users.insert(row)
@@ -82,18 +92,35 @@ export function createUserService({ db, users, sessions, passwords, clock, defau
   /**
    * The user these credentials name, or undefined. Unknown emails, wrong passwords and
    * disabled users all cost one bcrypt compare, so timing reveals nothing (docs/contract.md §4).
+   * Throttled per account and address (users/password-check.ts). The row returned was read
+   * before the check: its credential_version fences the session opened with it.
    */
-  async function checkPassword(email: string, password: string): Promise<UserRow | undefined> {
-    const user = await users.findByEmail(normalizeEmail(email))
-    if (!user) {
-      await passwords.verifyDummy(password)
-      return undefined
-    }
-    const ok = await passwords.verify(password, user.password_hash)
-    return ok && isUserUsable(user) ? user : undefined
+  async function checkPassword(
+    email: string,
+    password: string,
+    address: string,
+  ): Promise<UserRow | undefined> {
+    const account = normalizeEmail(email)
+    const user = await users.findByEmail(account)
+    const ok = await passwordCheck.checkPassword({ account, address }, password, user?.password_hash)
+    if (!user || !ok) return undefined
+    if (passwords.needsRehash(user.password_hash)) await rehash(user, password)
+    return isUserUsable(user) ? user : undefined
   }
 
+  /**
+   * Upgrades a hash made at another BCRYPT_COST after a successful check. Conditional on
+   * the hash being unchanged, so a concurrent password change is never overwritten; the
+   * credential version stays (the password is the same), so no session is fenced out.
+   */
+  async function rehash(user: UserRow, password: string): Promise<void> {
+    const passwordHash = await passwords.hash(password)
+    await users.replaceHash(user.id, user.password_hash, passwordHash)
+  }
+
+  /** Undefined for a deleted or disabled user: their still-valid tokens change nothing (as GET /v1/me). */
   async function updateProfile(id: string, changes: { name?: string | null }): Promise<UserRow | undefined> {
+    if (!isUserUsable(await users.findById(id))) return undefined
     return users.update(id, {
       ...(changes.name !== undefined ? { name: changes.name?.trim() || null } : {}),
       updated_at: clock(),
@@ -105,16 +132,27 @@ export function createUserService({ db, users, sessions, passwords, clock, defau
    * the user (this one included), in one transaction: whoever knew the old password is
    * logged out everywhere. A wrong current password is invalid_grant, as on login.
    */
-  async function changePassword(id: string, currentPassword: string, newPassword: string): Promise<void> {
+  async function changePassword(
+    id: string,
+    currentPassword: string,
+    newPassword: string,
+    address: string,
+  ): Promise<void> {
     const user = await users.findById(id)
     if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
-    if (!(await passwords.verify(currentPassword, user.password_hash)))
-      throw invalidGrant('The current password is incorrect.')
+    // The same throttle as the token endpoint, keyed by the account's email: a stolen
+    // access token is no better a password oracle than the login form.
+    const ok = await passwordCheck.checkPassword(
+      { account: user.email, address },
+      currentPassword,
+      user.password_hash,
+    )
+    if (!ok) throw invalidGrant('The current password is incorrect.')
     const passwordHash = await passwords.hash(newPassword)
     const now = clock()
     await db.transaction().execute(async (trx) => {
       await users.update(id, { password_hash: passwordHash, updated_at: now }, trx)
-      await sessions.revokeAllForUser(id, now, undefined, trx)
+      await bumpCredentialVersion(trx, id, now)
     })
   }
 

@@ -1,5 +1,10 @@
 import type { FastifyReply } from 'fastify'
 
+/** The documented bound (maxLength 1000): a description echoing input is cut, never refused. */
+export function boundDescription(description: string): string {
+  return description.length <= 1000 ? description : `${description.slice(0, 999)}…`
+}
+
 /**
  * Writes an error response in the contract's shape (docs/contract.md §5): `{error,
  * error_description}`, never cached (RFC 6749 §5.2). Shared by the error handler and
@@ -18,5 +23,5 @@ export function sendError(
     .code(status)
     .header('cache-control', 'no-store')
     .type('application/json; charset=utf-8')
-    .send({ error, error_description: description })
+    .send({ error, error_description: boundDescription(description) })
 }

@@ -128,7 +128,10 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
   function checkClaims(c: Record<string, unknown>, now: number): AccessTokenClaims {
     if (c.iss !== issuer) reject('The access token was issued by another issuer.')
     if (!audienceMatches(c.aud, audience)) reject('The access token is not meant for this audience.')
-    if (typeof c.exp !== 'number') reject('The access token has no expiry.')
+    // RFC 7519 §2 NumericDate, as Badge issues it: a whole number. JSON's 1e400 is Infinity,
+    // which would otherwise never expire.
+    if (typeof c.exp !== 'number' || !Number.isSafeInteger(c.exp))
+      reject('The access token has no valid expiry.')
     if (c.exp + LEEWAY_SECONDS <= now) reject('The access token expired.')
     if (typeof c.iat !== 'number' || c.iat - LEEWAY_SECONDS > now)
       reject('The access token is not valid yet.')

@@ -6,7 +6,7 @@ import { bearer, PASSWORD, signUp } from '../helpers/flows.js'
 const BASIC_CHALLENGE = 'Basic realm="badge"'
 
 await eachDialect(t, async (t, dialect) => {
-  const { app, clock } = await buildTestApp(t, ADMIN_ENV, dialect)
+  const { app, clock, database } = await buildTestApp(t, ADMIN_ENV, dialect)
   const admin = await adminToken(app)
   const client = await createClient(app, admin, ['profile:read', 'profile:write'])
   const token = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
@@ -226,9 +226,16 @@ await eachDialect(t, async (t, dialect) => {
       headers: bearer(admin),
     })
     t.equal(deleted.statusCode, 204)
-    // Its client_id now names no registered client, so no secret is asked: the session itself is gone.
+    // Its client_id keeps the registered shape, so it is never taken for a public app's
+    // name (issue 13): invalid_client. And the session itself is gone.
     const res = await token({ grant_type: 'refresh_token', refresh_token: login.json().refresh_token })
-    t.equal(res.statusCode, 400)
-    t.equal(res.json().error, 'invalid_grant')
+    t.equal(res.statusCode, 401)
+    t.equal(res.json().error, 'invalid_client')
+    const rows = await database.db
+      .selectFrom('sessions')
+      .select('revoked_at')
+      .where('user_id', '=', user.id)
+      .execute()
+    t.ok(rows.length === 1 && rows[0]!.revoked_at !== null, 'the session was revoked with the client')
   })
 })

@@ -102,8 +102,11 @@ await eachDialect(t, async (t, dialect) => {
       Array.from({ length: 30 }, (_, i) => loginFrom(app, '198.51.100.7', email, `guess ${i}`)),
     )
     const codes = results.map((r) => r.statusCode)
-    t.equal(codes.filter((c) => c === 400).length, 10, 'exactly 10 guesses were checked')
-    t.equal(codes.filter((c) => c === 429).length, 20)
+    // At most 10 are checked; the account's fair share of bcrypt (users/password-check.ts)
+    // may refuse more of the burst at once, also with 429.
+    const checked = codes.filter((c) => c === 400).length
+    t.ok(checked >= 1 && checked <= 10, `at most 10 guesses were checked (${checked})`)
+    t.equal(codes.filter((c) => c === 429).length, 30 - checked)
   })
 
   await t.test('failures across many accounts from one address hit the per-address cap', async (t) => {

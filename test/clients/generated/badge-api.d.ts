@@ -97,7 +97,7 @@ export interface paths {
         put?: never;
         /**
          * Introspection endpoint (RFC 7662): is this token active, and what does it carry?
-         * @description Needs a registered client: HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post); otherwise 401 invalid_client. Access tokens are checked statelessly (active until they expire); refresh tokens are active while a refresh with them would succeed.
+         * @description Needs a registered client: HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post); otherwise 401 invalid_client. Access tokens are checked like a bearer check, and are inactive once the session named by their sid is revoked; refresh tokens are active while a refresh with them would succeed, and only their own client sees those of a registered client.
          */
         post: operations["introspectToken"];
         delete?: never;
@@ -161,7 +161,7 @@ export interface paths {
         put?: never;
         /**
          * Change the calling user's password
-         * @description Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant. Access tokens already issued stay valid until they expire.
+         * @description Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant; wrong guesses count toward the same failed-sign-in limits as the token endpoint (429). Access tokens already issued stay valid until they expire.
          */
         post: operations["changeMyPassword"];
         delete?: never;
@@ -277,7 +277,7 @@ export interface paths {
         head?: never;
         /**
          * Change a user's scopes or disable them
-         * @description Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire.
+         * @description Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire. 409 conflict when the change would leave no enabled user holding admin.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -377,7 +377,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate the signing key
-         * @description Creates a new signing key and makes it active at once; every instance picks it up on its next reload (within a minute, or on the first token naming it). The previous key stops signing but stays in the JWKS until every token it signed has expired. `alg` picks this key's algorithm (default SIGNING_ALG); automatic rotations always use SIGNING_ALG. HS256 keys are never published in the JWKS.
+         * @description Creates a new signing key and makes it active at once; every instance picks it up on its next reload (within a minute, or on the first token naming it). The previous key stops signing but stays in the JWKS until every token it signed has expired. `alg` picks this key's algorithm (default SIGNING_ALG); automatic rotations always use SIGNING_ALG. HS256 keys are never published in the JWKS. 409 conflict while 20 keys are still published (retiring keys stay until their tokens expire).
          */
         post: operations["rotateSigningKey"];
         delete?: never;
@@ -544,6 +544,7 @@ export interface components {
              *     - `not_found`: No such route or resource.
              *     - `method_not_allowed`: The route exists but not for this method.
              *     - `email_taken`: An account with this email already exists.
+             *     - `conflict`: The change would break an invariant: the last active admin dropping admin, or a key rotation while 20 keys are published.
              *     - `payload_too_large`: The request body is over 64 KiB.
              *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
              *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
@@ -551,7 +552,7 @@ export interface components {
              *     - `server_error`: An unexpected error; details are in the server log under the request id, never in the body.
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "signup_disabled" | "csrf_rejected" | "not_found" | "method_not_allowed" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "server_error";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "signup_disabled" | "csrf_rejected" | "not_found" | "method_not_allowed" | "email_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "server_error";
             /** @description A sentence for people; never contains secrets, stack traces or internals. */
             error_description: string;
         };
@@ -1858,6 +1859,9 @@ export interface operations {
             /** @description Changed; every session revoked */
             204: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1872,6 +1876,9 @@ export interface operations {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1890,6 +1897,9 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1907,6 +1917,9 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1923,6 +1936,9 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1939,6 +1955,9 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1955,12 +1974,35 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         error: "unsupported_media_type";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
                     };
                 };
             };
@@ -1973,6 +2015,9 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2747,6 +2792,22 @@ export interface operations {
                 };
             };
             /**
+             * @description Conflict. `error` is one of:
+             *     - `conflict`: The change would break an invariant: the last active admin dropping admin, or a key rotation while 20 keys are published.
+             */
+            409: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "conflict";
+                    };
+                };
+            };
+            /**
              * @description Payload Too Large. `error` is one of:
              *     - `payload_too_large`: The request body is over 64 KiB.
              */
@@ -3299,6 +3360,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Conflict. `error` is one of:
+             *     - `conflict`: The change would break an invariant: the last active admin dropping admin, or a key rotation while 20 keys are published.
+             */
+            409: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "conflict";
                     };
                 };
             };

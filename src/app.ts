@@ -13,6 +13,7 @@ import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/serv
 import { keyRoutes } from './keys/routes.js'
 import { childLoggerFactory, loggerOptions } from './logger.js'
 import { MAINTENANCE_INTERVAL_MS } from './maintenance.js'
+import { createMetrics, type Metrics } from './metrics/registry.js'
 import { createMemoryCounterStore, createRedisCounterStore, withFallback } from './oauth/counters.js'
 import { introspectRoutes } from './oauth/introspect-routes.js'
 import { revokeRoutes } from './oauth/revoke-routes.js'
@@ -22,6 +23,7 @@ import { browserPlugin } from './plugins/browser.js'
 import { API_CSP_DIRECTIVES, docsRoutes } from './plugins/docs.js'
 import { errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { inputHygienePlugin } from './plugins/input-hygiene.js'
+import { metricsPlugin } from './plugins/metrics.js'
 import { openapiPlugin } from './plugins/openapi.js'
 import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { connectRedis } from './plugins/redis.js'
@@ -37,6 +39,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Domain services, for tests and the server's lifecycle; routes receive them as options. */
     services: Services
+    /** The Prometheus registry and recorders when METRICS_PORT is set; server.ts serves it. */
+    metrics: Metrics | undefined
   }
 }
 
@@ -81,7 +85,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   if (redis) app.addHook('onClose', async () => void redis.disconnect())
 
   const clock = deps.clock ?? systemClock
+  // Prometheus metrics (docs/operations.md): nothing is created or recorded unless METRICS_PORT is set.
+  const metrics = config.metrics ? createMetrics() : undefined
   const services = createServices({
+    metrics: metrics?.recorder,
     config,
     database,
     clock,
@@ -119,6 +126,24 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   })
 
   app.decorate('services', services)
+  app.decorate('metrics', metrics)
+  if (metrics) {
+    metrics.observe({
+      clock,
+      loginQueue: services.passwords.load,
+      signingKeyActivatedAt: () => {
+        try {
+          return services.keys.signingKey().activatedAt ?? undefined
+        } catch {
+          return undefined // no signing key loaded: the series is absent rather than wrong
+        }
+      },
+      verifyCache: () => services.verifier.cacheStats,
+      databasePool: database.poolStats,
+    })
+    // Before every route: it binds a recorder to each route as the route is added.
+    await app.register(metricsPlugin, { http: metrics.http })
+  }
   await app.register(errorHandlerPlugin)
   await app.register(inputHygienePlugin)
   // helmet's headers, computed once at start-up rather than per request (http/security-headers.ts).
@@ -132,6 +157,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       limits: config.rateLimits,
       redis,
       keyPrefix: config.redisKeyPrefix,
+      onLimited: metrics?.recorder.rateLimited,
     })
   }
 

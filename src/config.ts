@@ -70,6 +70,9 @@ const envSchema = z.object({
   COOKIE_SAMESITE: z
     .enum(['Strict', 'Lax', 'None'], { error: 'must be Strict, Lax or None' })
     .default('Strict'),
+  // Prometheus metrics on a listener of their own (docs/operations.md); unset: off.
+  METRICS_PORT: count(1, 65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 })
 
 export type Env = Record<string, string | undefined>
@@ -180,5 +183,7 @@ function toConfig(e: z.output<typeof envSchema>) {
     verifyCacheSize: e.VERIFY_CACHE_SIZE,
     corsOrigins: e.CORS_ORIGINS,
     cookieSameSite: e.COOKIE_SAMESITE,
+    /** GET /metrics listens here when set (docs/operations.md). */
+    metrics: e.METRICS_PORT === undefined ? undefined : { port: e.METRICS_PORT, host: e.METRICS_HOST },
   })
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { buildApp } from './app.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { KeyDecryptionError } from './keys/encryption.js'
+import { createMetricsListener } from './metrics/listener.js'
 
 // The only module that touches the process: environment, listening, signals.
 
@@ -26,6 +27,25 @@ try {
     error instanceof KeyDecryptionError ? error.message : `Badge could not start: ${(error as Error).message}`
   process.stderr.write(`${message}\n`)
   process.exit(1)
+}
+
+// GET /metrics on its own listener (docs/operations.md), closed with the app.
+if (config.metrics && app.metrics) {
+  const { port, host } = config.metrics
+  const listener = createMetricsListener(app.metrics.registry)
+  app.addHook('onClose', async () => {
+    await new Promise((resolve) => listener.close(resolve))
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject)
+      listener.listen(port, host, resolve)
+    })
+  } catch (error) {
+    app.log.fatal({ err: error }, 'could not listen for metrics')
+    process.exit(1)
+  }
+  app.log.info({ port, host }, 'metrics listening')
 }
 
 let closing = false

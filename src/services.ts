@@ -8,6 +8,7 @@ import { KeyStore } from './keys/key-store.js'
 import { createKeyMaintenance } from './keys/maintenance.js'
 import { createKeyRepository } from './keys/repository.js'
 import { createMaintenance } from './maintenance.js'
+import { type MetricsRecorder, noMetrics } from './metrics/recorder.js'
 import { type CounterStore, createMemoryCounterStore } from './oauth/counters.js'
 import { createGrants } from './oauth/grants.js'
 import { createIntrospection } from './oauth/introspection.js'
@@ -32,10 +33,12 @@ export interface ServiceDeps {
   log: FastifyBaseLogger
   /** Where failed-login counters live; in memory (this instance only) when omitted. */
   counters?: CounterStore
+  /** What the domain reports to the metrics; nothing when omitted (METRICS_PORT unset, the CLI). */
+  metrics?: MetricsRecorder
 }
 
 /** Wires the domain services over explicit dependencies; shared by the HTTP app and the CLI. */
-export function createServices({ config, database, clock, log, counters }: ServiceDeps) {
+export function createServices({ config, database, clock, log, counters, metrics = noMetrics }: ServiceDeps) {
   const { db } = database
   const keyRepo = createKeyRepository(db)
   const keys = new KeyStore({
@@ -60,6 +63,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     address: config.rateLimits.loginAddress,
     enabled: config.rateLimitEnabled,
     log,
+    onRefused: metrics.rateLimited,
   })
   const passwordCheck = createPasswordCheck({
     throttle: loginThrottle,
@@ -127,6 +131,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     clients,
     log,
     knownScopes: config.scopes,
+    metrics,
   })
   const introspection = createIntrospection({
     sessions,

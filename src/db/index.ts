@@ -29,6 +29,8 @@ export interface BadgeDatabase {
    * one after the other. A no-op wrapper on SQLite, which one process owns.
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>
+  /** PostgreSQL pool connections (for the metrics); undefined on SQLite, which has no pool. */
+  poolStats(): { total: number; idle: number; waiting: number } | undefined
   close(): Promise<void>
 }
 
@@ -192,6 +194,7 @@ export function createDatabase(options: DatabaseOptions): BadgeDatabase {
     ping: async () => {
       await sql`select 1`.execute(db)
     },
+    poolStats: () => pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
     withLock: (name, fn) => (pool ? withAdvisoryLock(url, statementTimeout, `badge:${name}`, fn) : fn()),
     close: () => db.destroy(),
   }

@@ -3,7 +3,8 @@ import type { AuthenticatedClient } from '../clients/authenticate.js'
 import { isRegisteredClientId } from '../clients/secrets.js'
 import type { ClientService } from '../clients/service.js'
 import type { SessionRow } from '../db/schema.js'
-import { invalidClient, invalidGrant } from '../errors.js'
+import { BadgeError, invalidClient, invalidGrant } from '../errors.js'
+import { type MetricsRecorder, noMetrics } from '../metrics/recorder.js'
 import { effectiveSessionScope, grantableUserScopes, intersectScopes, resolveScope } from '../scopes.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
@@ -29,6 +30,7 @@ export interface GrantDeps {
   log: FastifyBaseLogger
   /** SCOPES: user scopes outside it are no longer granted. */
   knownScopes: readonly string[]
+  metrics?: MetricsRecorder
 }
 
 export interface PasswordGrantInput {
@@ -66,6 +68,7 @@ export function createGrants({
   clients,
   log,
   knownScopes,
+  metrics = noMetrics,
 }: GrantDeps) {
   const heldScopes = (stored: string) => grantableUserScopes(stored, knownScopes)
 
@@ -111,8 +114,23 @@ export function createGrants({
     }
   }
 
-  /** RFC 6749 §4.3. Unknown email, wrong password and disabled user are one error. */
+  /** RFC 6749 §4.3, counted in the metrics: issued, or failed with the error code answered. */
   async function passwordGrant(
+    input: PasswordGrantInput,
+  ): Promise<{ response: TokenResponse; session: SessionRow }> {
+    try {
+      const result = await passwordLogin(input)
+      metrics.tokenIssued('password')
+      return result
+    } catch (error) {
+      // Catalog codes only, so the label stays a closed set.
+      metrics.loginFailed(error instanceof BadgeError ? error.code : 'server_error')
+      throw error
+    }
+  }
+
+  /** Unknown email, wrong password and disabled user are one error. */
+  async function passwordLogin(
     input: PasswordGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
     // docs/contract.md §7: throttled (429) before any bcrypt work, inside checkPassword.
@@ -169,6 +187,7 @@ export function createGrants({
     } catch (error) {
       if (error instanceof RefreshTokenReused) {
         log.warn({ sessionId: error.sessionId }, 'refresh token reused after rotation: session revoked')
+        metrics.refreshReuseDetected()
         throw invalidGrant('The refresh token was already used; the session has been revoked.')
       }
       throw error
@@ -180,7 +199,9 @@ export function createGrants({
     // (RFC 6749 §6). Scopes an admin has since taken away are gone from both.
     const sessionScope = effectiveSessionScope(session.scope, user.scopes, knownScopes)
     const scope = resolveScope(input.scope, sessionScope)
-    return { response: respond(session, scope, refreshToken), session }
+    const response = respond(session, scope, refreshToken)
+    metrics.tokenIssued('refresh_token')
+    return { response, session }
   }
 
   /**
@@ -192,6 +213,7 @@ export function createGrants({
     const { client } = input.client
     const scope = resolveScope(input.scope, clients.grantableScopes(client)).join(' ')
     const access = issueAccessToken({ sub: client.client_id, scope, clientId: client.client_id })
+    metrics.tokenIssued('client_credentials')
     return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope }
   }
 

@@ -19,6 +19,8 @@ export interface LoginThrottleOptions {
   address: Limit
   log: FastifyBaseLogger
   enabled: boolean
+  /** Told which limit refused an attempt (the metrics' badge_rate_limited_total). */
+  onRefused?: (limit: 'login_account' | 'login_address') => void
 }
 
 export interface LoginAttempt {
@@ -54,7 +56,14 @@ function loginLimitReached(limit: Limit, waitMs: number) {
   return error
 }
 
-export function createLoginThrottle({ store, account, address, log, enabled }: LoginThrottleOptions) {
+export function createLoginThrottle({
+  store,
+  account,
+  address,
+  log,
+  enabled,
+  onRefused,
+}: LoginThrottleOptions) {
   let warned = false
   const failOpen = <T>(promise: Promise<T>): Promise<T | undefined> =>
     promise.catch((err) => {
@@ -94,6 +103,7 @@ export function createLoginThrottle({ store, account, address, log, enabled }: L
       ].filter((r) => r !== undefined)
       const answered = refusals.reduce((a, b) => (b.waitMs > a.waitMs ? b : a))
       log.info({ address: clientAddress }, 'sign-in refused: too many failed attempts')
+      onRefused?.(answered.limit === account ? 'login_account' : 'login_address')
       throw loginLimitReached(answered.limit, answered.waitMs)
     }
     return {

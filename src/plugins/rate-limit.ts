@@ -17,9 +17,11 @@ export interface RateLimitOptions {
   limits: Config['rateLimits']
   redis?: Redis
   keyPrefix: string
+  /** Told the name of the limit that refused a request (the metrics' badge_rate_limited_total). */
+  onLimited?: (limit: RouteLimit) => void
 }
 
-async function rateLimits(app: FastifyInstance, { limits, redis, keyPrefix }: RateLimitOptions) {
+async function rateLimits(app: FastifyInstance, { limits, redis, keyPrefix, onLimited }: RateLimitOptions) {
   // Each route names its limit once, in its config (plugins/route-security.ts). Runs
   // before @fastify/rate-limit's own onRoute hook (registered next), which reads config.rateLimit.
   app.addHook('onRoute', (route) => {
@@ -34,6 +36,13 @@ async function rateLimits(app: FastifyInstance, { limits, redis, keyPrefix }: Ra
     keyGenerator: clientAddress,
     ...(redis ? { redis, nameSpace: `${keyPrefix}rl:` } : {}),
     skipOnError: true,
+    // Only on a refusal, so reading the route's options (an object per call) costs nothing otherwise.
+    ...(onLimited && {
+      onExceeded: (request) => {
+        const limit = (request.routeOptions.config as { limit?: RouteLimit }).limit
+        if (limit) onLimited(limit)
+      },
+    }),
     errorResponseBuilder: (_request, context) =>
       tooManyRequests(context.ttl / 1000, `Too many requests from this address; retry in ${context.after}.`),
   })

@@ -55,6 +55,8 @@ export function createPasswordHasher({ cost, concurrency, queue }: PasswordHashe
     verify: (password: string, hash: string) => limited(() => bcrypt.compare(prehash(password), hash)),
     /** True when `hash` was made at another BCRYPT_COST: rehash it after a successful check. */
     needsRehash: (hash: string) => bcrypt.getRounds(hash) !== cost,
+    /** Compares waiting for a slot and running now, for the metrics (metrics/registry.ts). */
+    load: () => ({ waiting: waiting.length, running }),
     /** Same work as verify(), for a user that does not exist; always false. */
     verifyDummy: async (password: string) => {
       await limited(() => bcrypt.compare(prehash(password), dummyHash))

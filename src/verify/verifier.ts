@@ -123,6 +123,8 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
   const { keys, clock, issuer, audience } = options
   const cache = new VerifiedTokenCache<VerifiedAccessToken>(options.cacheSize)
   const parseHeader = createHeaderParser()
+  // Plain numbers, read by Badge's metrics when scraped: counting costs an increment.
+  const cacheStats = { hits: 0, misses: 0 }
   keys.onChange(() => cache.retainKeys((kid) => keys.get(kid) !== undefined))
 
   function checkClaims(c: Record<string, unknown>, now: number): AccessTokenClaims {
@@ -153,9 +155,13 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     const now = Math.floor(clock() / 1000)
     const cached = cache.get(token)
     if (cached !== undefined) {
-      if (cached.exp + LEEWAY_SECONDS > now && keys.get(cached.kid) !== undefined) return cached
+      if (cached.exp + LEEWAY_SECONDS > now && keys.get(cached.kid) !== undefined) {
+        cacheStats.hits++
+        return cached
+      }
       cache.delete(token)
     }
+    cacheStats.misses++
     // Compact JWS (RFC 7515 §7.1): exactly three segments, none of them empty.
     const dot1 = token.indexOf('.')
     const dot2 = token.indexOf('.', dot1 + 1)
@@ -191,7 +197,7 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     return verified
   }
 
-  return { verifyAccessToken, keys, cache }
+  return { verifyAccessToken, keys, cache, cacheStats: cacheStats as Readonly<typeof cacheStats> }
 }
 
 export type AccessTokenVerifier = ReturnType<typeof createAccessTokenVerifier>

@@ -41,6 +41,8 @@ declare module 'fastify' {
     services: Services
     /** The Prometheus registry and recorders when METRICS_PORT is set; server.ts serves it. */
     metrics: Metrics | undefined
+    /** Starts a graceful shutdown: readiness answers 503 from now on (server.ts, on SIGTERM). */
+    drain(): void
   }
 }
 
@@ -67,7 +69,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     frameworkErrors: frameworkErrorHandler,
     // A hop count is valid at run time; fastify's types only list the other forms.
     trustProxy: config.trustProxy as boolean | string,
-    return503OnClosing: true,
+    // While closing (SIGTERM), a request already sent on an open connection is served, with
+    // Connection: close, rather than refused with 503: it reached an instance that can still
+    // answer it, and the client's next request goes elsewhere (docs/operations.md).
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
@@ -127,6 +132,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   app.decorate('services', services)
   app.decorate('metrics', metrics)
+  let draining = false
+  app.decorate('drain', () => {
+    draining = true
+  })
   if (metrics) {
     metrics.observe({
       clock,
@@ -171,7 +180,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(sessionRoutes, { sessionService: services.sessionService })
   await app.register(adminUserRoutes, { adminUsers: services.adminUsers })
   await app.register(clientRoutes, { clients })
-  await app.register(healthRoutes, { database })
+  await app.register(healthRoutes, { database, draining: () => draining })
   await app.register(keyRoutes, { keys, signingAlg: config.signingAlg })
   await app.register(docsRoutes)
   await app.register(rootRoutes)

@@ -73,6 +73,10 @@ const envSchema = z.object({
   // Prometheus metrics on a listener of their own (docs/operations.md); unset: off.
   METRICS_PORT: count(1, 65535).optional(),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  // SIGTERM (docs/operations.md): readiness 503 at once; the listener keeps serving for
+  // SHUTDOWN_DELAY_SECONDS (load balancers notice), in-flight requests finish; all within the grace.
+  SHUTDOWN_GRACE_SECONDS: count(1, 3600).default(10),
+  SHUTDOWN_DELAY_SECONDS: count(0, 3600).default(0),
 })
 
 export type Env = Record<string, string | undefined>
@@ -132,6 +136,9 @@ export function loadConfig(env: Env): Readonly<Config> {
   if (e.REFRESH_TOKEN_IDLE_TTL !== undefined && e.REFRESH_TOKEN_IDLE_TTL > e.REFRESH_TOKEN_TTL) {
     fail('REFRESH_TOKEN_IDLE_TTL', 'must not exceed REFRESH_TOKEN_TTL')
   }
+  if (e.SHUTDOWN_DELAY_SECONDS >= e.SHUTDOWN_GRACE_SECONDS) {
+    fail('SHUTDOWN_DELAY_SECONDS', 'must be less than SHUTDOWN_GRACE_SECONDS')
+  }
   return toConfig(e)
 }
 
@@ -185,5 +192,10 @@ function toConfig(e: z.output<typeof envSchema>) {
     cookieSameSite: e.COOKIE_SAMESITE,
     /** GET /metrics listens here when set (docs/operations.md). */
     metrics: e.METRICS_PORT === undefined ? undefined : { port: e.METRICS_PORT, host: e.METRICS_HOST },
+    /** SIGTERM handling, in seconds (docs/operations.md). */
+    shutdown: Object.freeze({
+      graceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+      delaySeconds: e.SHUTDOWN_DELAY_SECONDS,
+    }),
   })
 }

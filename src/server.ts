@@ -48,17 +48,37 @@ if (config.metrics && app.metrics) {
   app.log.info({ port, host }, 'metrics listening')
 }
 
+// Graceful shutdown (docs/operations.md). Readiness answers 503 at once, so load balancers
+// stop routing here; the listener keeps serving for SHUTDOWN_DELAY_SECONDS while they notice,
+// then closes: requests in flight, and any already sent on an open connection, finish and
+// are answered with Connection: close. app.close() then stops the background work
+// (maintenance timer, after its running pass) and closes Redis and the database. It all
+// fits in SHUTDOWN_GRACE_SECONDS: when the grace runs out, the connections still open are
+// dropped so the close completes, and the process exits 0 either way; only a close that
+// fails, or still hangs 5 s after that (a stuck database call), ends in exit 1.
+const { graceSeconds, delaySeconds } = config.shutdown
 let closing = false
 async function shutdown(signal: string) {
   if (closing) return
   closing = true
-  app.log.info({ signal }, 'shutting down')
-  const force = setTimeout(() => process.exit(1), 10_000).unref()
+  app.drain()
+  app.log.info({ signal, graceSeconds, delaySeconds }, 'shutting down: readiness is 503')
+  const graceOver = setTimeout(() => {
+    app.log.warn('shutdown grace is over: dropping the connections still open')
+    app.server.closeAllConnections()
+    setTimeout(() => process.exit(1), 5_000).unref()
+  }, graceSeconds * 1000).unref()
+  if (delaySeconds > 0) await new Promise((resolve) => setTimeout(resolve, delaySeconds * 1000))
+  let code = 0
   try {
     await app.close()
+    app.log.info('shut down cleanly')
+  } catch (error) {
+    app.log.error({ err: error }, 'shutdown: closing failed')
+    code = 1
   } finally {
-    clearTimeout(force)
-    process.exit(0)
+    clearTimeout(graceOver)
+    process.exit(code)
   }
 }
 process.on('SIGINT', () => void shutdown('SIGINT'))

@@ -12,9 +12,14 @@ const statusSchema = z
 
 export interface HealthRouteOptions {
   database: Pick<BadgeDatabase, 'ping'>
+  /** True once a graceful shutdown began: load balancers must stop sending traffic here. */
+  draining?: () => boolean
 }
 
-export const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { database }) => {
+export const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
+  app,
+  { database, draining = () => false },
+) => {
   app.get(
     '/health/live',
     {
@@ -35,12 +40,14 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (ap
       schema: {
         operationId: 'getReadiness',
         summary: 'Ready to serve: the database answers',
-        description: 'For readiness probes and load balancers: 503 while the database is unreachable.',
+        description:
+          'For readiness probes and load balancers: 503 while the database is unreachable, and from the moment a graceful shutdown (SIGTERM) begins.',
         tags: ['health'],
         response: { 200: statusSchema, ...errorResponses(503) },
       },
     },
     async () => {
+      if (draining()) throw new UnavailableError('Badge is shutting down.')
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(

@@ -355,7 +355,7 @@ export interface paths {
         };
         /**
          * Ready to serve: the database answers
-         * @description For readiness probes and load balancers: 503 while the database is unreachable.
+         * @description For readiness probes and load balancers: 503 while the database is unreachable, and from the moment a graceful shutdown (SIGTERM) begins.
          */
         get: operations["getReadiness"];
         put?: never;

@@ -1,4 +1,4 @@
-import type { Command } from './command.js'
+import { type Command, CommandError } from './command.js'
 
 const migrate: Command = {
   name: 'migrate',
@@ -23,4 +23,21 @@ const purge: Command = {
   },
 }
 
-export const databaseCommands: Command[] = [migrate, purge]
+const backup: Command = {
+  name: 'backup',
+  summary: 'Copy the SQLite database to FILE while the server runs (mode 0600)',
+  args: ['<FILE>'],
+  notes: [
+    'The copy is consistent (SQLite online backup), checked with PRAGMA integrity_check, and',
+    'written beside FILE first, so FILE is never partial. It holds password hashes and signing',
+    'keys: keep it as private as the database. PostgreSQL: use pg_dump (docs/operations.md).',
+  ],
+  async run(ctx, { positionals }) {
+    const copy = ctx.services.database.backup
+    if (!copy) throw new CommandError('badge backup copies SQLite databases; for PostgreSQL use pg_dump.')
+    const result = await copy(positionals[0]!)
+    return { json: result, text: `Backed up ${result.pages} page(s) to ${result.file}.` }
+  },
+}
+
+export const databaseCommands: Command[] = [migrate, purge, backup]

@@ -10,6 +10,7 @@ import {
   sql,
 } from 'kysely'
 import pg from 'pg'
+import { type BackupResult, backupSqlite } from './backup.js'
 import { isDatabaseUnavailable } from './errors.js'
 import { securePrivateDatabaseFiles } from './file-permissions.js'
 import type { Database } from './schema.js'
@@ -31,6 +32,8 @@ export interface BadgeDatabase {
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>
   /** PostgreSQL pool connections (for the metrics); undefined on SQLite, which has no pool. */
   poolStats(): { total: number; idle: number; waiting: number } | undefined
+  /** SQLite only: a consistent copy to `file` while others write (db/backup.ts); PostgreSQL has pg_dump. */
+  backup: ((file: string) => Promise<BackupResult>) | undefined
   close(): Promise<void>
 }
 
@@ -73,7 +76,7 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
   }
 }
 
-function sqliteDialect(url: string): SqliteDialect {
+function openSqlite(url: string): SQLite.Database {
   const path = url.slice('sqlite:'.length)
   if (path !== ':memory:') {
     // Loud on purpose: stderr at start, before any logger exists (db/file-permissions.ts).
@@ -84,7 +87,7 @@ function sqliteDialect(url: string): SqliteDialect {
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('synchronous = NORMAL')
-  return new SqliteDialect({ database: withStatementCache(sqlite) })
+  return sqlite
 }
 
 // bigint columns hold epoch milliseconds, far below 2^53: read them as numbers.
@@ -180,9 +183,10 @@ export function createDatabase(options: DatabaseOptions): BadgeDatabase {
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {})
   }
+  const sqlite = pool ? undefined : openSqlite(url)
   let queries = 0
   const db = new Kysely<Database>({
-    dialect: pool ? postgresDialect(pool) : sqliteDialect(url),
+    dialect: sqlite ? new SqliteDialect({ database: withStatementCache(sqlite) }) : postgresDialect(pool!),
     log: (_event: LogEvent) => {
       queries++
     },
@@ -194,6 +198,7 @@ export function createDatabase(options: DatabaseOptions): BadgeDatabase {
     ping: async () => {
       await sql`select 1`.execute(db)
     },
+    backup: sqlite && ((file) => backupSqlite(sqlite, file)),
     poolStats: () => pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
     withLock: (name, fn) => (pool ? withAdvisoryLock(url, statementTimeout, `badge:${name}`, fn) : fn()),
     close: () => db.destroy(),

@@ -55,7 +55,7 @@ t.test('misuse is exit 2 with one line naming the problem', async (t) => {
   const cases: Array<[string[], string, string?]> = [
     [
       ['frobnicate'],
-      'unknown command "frobnicate" (commands: users, clients, keys, migrate, sessions; see badge --help)',
+      'unknown command "frobnicate" (commands: users, clients, keys, migrate, sessions, backup; see badge --help)',
     ],
     [
       ['users', 'frob'],

@@ -34,7 +34,10 @@ if (config.metrics && app.metrics) {
   const { port, host } = config.metrics
   const listener = createMetricsListener(app.metrics.registry)
   app.addHook('onClose', async () => {
-    await new Promise((resolve) => listener.close(resolve))
+    // A scrape is a read Prometheus repeats: one cut short costs nothing, a wait could.
+    const closed = new Promise((resolve) => listener.close(resolve))
+    listener.closeAllConnections()
+    await closed
   })
   try {
     await new Promise<void>((resolve, reject) => {

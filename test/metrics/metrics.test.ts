@@ -154,6 +154,11 @@ t.test(
     // Not on the API's port: the series stay on the operator's listener.
     t.equal((await fetch(`${server.url}/metrics`)).status, 404)
     t.equal((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status, 404)
+
+    // The scraper's kept-alive connection does not hold up a shutdown.
+    const exited = new Promise((resolve) => server.process.once('exit', resolve))
+    server.process.kill('SIGTERM')
+    t.equal(await exited, 0, 'SIGTERM with the metrics listener open exits 0')
   },
 )
 

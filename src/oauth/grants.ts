@@ -1,9 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { AuditContext } from '../audit/events.js'
 import type { AuthenticatedClient } from '../clients/authenticate.js'
 import { isRegisteredClientId } from '../clients/secrets.js'
 import type { ClientService } from '../clients/service.js'
-import type { SessionRow } from '../db/schema.js'
-import { invalidClient, invalidGrant } from '../errors.js'
+import type { SessionRow, UserRow } from '../db/schema.js'
+import { BadgeError, invalidClient, invalidGrant } from '../errors.js'
 import { effectiveSessionScope, grantableUserScopes, intersectScopes, resolveScope } from '../scopes.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
@@ -27,6 +29,7 @@ export interface GrantDeps {
   refreshTokens: RefreshTokens
   clients: Pick<ClientService, 'findByClientId' | 'grantableScopes'>
   log: FastifyBaseLogger
+  audit: AuditLog
   /** SCOPES: user scopes outside it are no longer granted. */
   knownScopes: readonly string[]
 }
@@ -42,6 +45,8 @@ export interface PasswordGrantInput {
   delivery: 'body' | 'cookie'
   /** The client's address as rate limits count it (http/client-address.ts). */
   address: string
+  /** Who asks, for the audit log (audit/request-context.ts). */
+  who: AuditContext
 }
 
 export interface RefreshGrantInput {
@@ -52,6 +57,7 @@ export interface RefreshGrantInput {
   client?: AuthenticatedClient
   /** How the token arrived; it must match how its session was started (docs/contract.md §8). */
   delivery: 'body' | 'cookie'
+  who: AuditContext
 }
 
 export interface ClientCredentialsGrantInput {
@@ -65,6 +71,7 @@ export function createGrants({
   refreshTokens,
   clients,
   log,
+  audit,
   knownScopes,
 }: GrantDeps) {
   const heldScopes = (stored: string) => grantableUserScopes(stored, knownScopes)
@@ -116,8 +123,32 @@ export function createGrants({
     input: PasswordGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
     // docs/contract.md §7: throttled (429) before any bcrypt work, inside checkPassword.
-    const user = await users.checkPassword(input.username, input.password, input.address)
+    const user = await users.checkPassword(input.username, input.password, {
+      address: input.address,
+      clientId: input.clientId,
+      who: input.who,
+    })
     if (!user) throw invalidGrant('The email or password is incorrect.')
+    try {
+      return await openSession(input, user)
+    } catch (error) {
+      // Refused after a right password (client, scope, a credential change meanwhile):
+      // still a failed login (users/service.ts records the ones refused before).
+      if (error instanceof BadgeError)
+        await audit.recordLoginFailure(input.who, {
+          userId: user.id,
+          clientId: input.clientId,
+          reason: error.code,
+          address: input.address,
+        })
+      throw error
+    }
+  }
+
+  async function openSession(
+    input: PasswordGrantInput,
+    user: UserRow,
+  ): Promise<{ response: TokenResponse; session: SessionRow }> {
     await requireClientAuthentication(input.clientId, input.client)
     // A registered client's scopes cap what a login through it grants.
     const held = heldScopes(user.scopes)
@@ -128,15 +159,18 @@ export function createGrants({
     // startSession re-checks the user's credential version and the client under lock
     // (users/credential-fence.ts), so a password change, disable, deletion or client
     // deletion that committed during the check leaves no session behind.
-    const { session, refreshToken } = await refreshTokens.startSession({
-      userId: user.id,
-      clientId: input.clientId,
-      scope: scope.join(' '),
-      userAgent: input.userAgent,
-      delivery: input.delivery,
-      credentialVersion: user.credential_version,
-      registeredClient: input.client !== undefined,
-    })
+    const { session, refreshToken } = await refreshTokens.startSession(
+      {
+        userId: user.id,
+        clientId: input.clientId,
+        scope: scope.join(' '),
+        userAgent: input.userAgent,
+        delivery: input.delivery,
+        credentialVersion: user.credential_version,
+        registeredClient: input.client !== undefined,
+      },
+      input.who,
+    )
     return { response: respond(session, scope, refreshToken), session }
   }
 
@@ -165,6 +199,7 @@ export function createGrants({
         input.refreshToken,
         input.delivery,
         checkClientBinding,
+        input.who,
       )
     } catch (error) {
       if (error instanceof RefreshTokenReused) {

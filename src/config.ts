@@ -70,7 +70,7 @@ const envSchema = z.object({
   COOKIE_SAMESITE: z
     .enum(['Strict', 'Lax', 'None'], { error: 'must be Strict, Lax or None' })
     .default('Strict'),
-  // Issue 17: the audit log (docs/operations.md).
+  // Issue 17: the audit log (docs/audit.md).
   AUDIT_RETENTION_DAYS: count(1, 36500).default(90),
   AUDIT_LOGIN_FAILURES_BURST: count(1, 100000).default(20),
 })
@@ -183,7 +183,7 @@ function toConfig(e: z.output<typeof envSchema>) {
     verifyCacheSize: e.VERIFY_CACHE_SIZE,
     corsOrigins: e.CORS_ORIGINS,
     cookieSameSite: e.COOKIE_SAMESITE,
-    /** Audit events older than this many days are purged (docs/operations.md). */
+    /** Audit events older than this many days are purged (docs/audit.md). */
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     /** Failed logins per address and window written one by one before sampling starts. */
     auditLoginFailuresBurst: e.AUDIT_LOGIN_FAILURES_BURST,

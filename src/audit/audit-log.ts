@@ -8,7 +8,7 @@ import type { AuditContext, AuditDetails, AuditEventInput } from './events.js'
 import { isLoginFailureRecorded } from './login-failure-sampling.js'
 import type { AuditFilter, AuditRepository } from './repository.js'
 
-// The one writer of audit events (docs/operations.md). Every path that changes something
+// The one writer of audit events (docs/audit.md). Every path that changes something
 // calls record() with its own transaction, as that transaction's last statement, so the
 // event commits or rolls back with the change it records; the same event goes to the log
 // as one structured line (`audit` object), written after the row. A failed login changes

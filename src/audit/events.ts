@@ -1,4 +1,4 @@
-// The audit log's vocabulary (docs/contract.md §12, docs/operations.md). Types name what
+// The audit log's vocabulary (docs/contract.md §12, docs/audit.md). Types name what
 // happened in the past tense; a later feature adds its own (password.reset, mfa.enabled,
 // ...) here and records them through AuditLog.record.
 

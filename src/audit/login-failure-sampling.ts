@@ -1,4 +1,4 @@
-// docs/operations.md, Bounded write volume: a brute-force run must not fill the disk with
+// docs/audit.md, Bounded write volume: a brute-force run must not fill the disk with
 // login.failed rows. Per client address and window, the first `burst` failures are
 // written one by one; after that only the failures whose count is a power of two (and
 // each of those rows carries the count so far), so N failures in a window write at most

@@ -86,7 +86,7 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
-  // Issue 17: the audit log (audit/, docs/operations.md). No foreign keys: an event
+  // Issue 17: the audit log (audit/, docs/audit.md). No foreign keys: an event
   // outlives the user or client it names, until AUDIT_RETENTION_DAYS purges it.
   '0006_audit': {
     async up(db: Kysely<unknown>) {

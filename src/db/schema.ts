@@ -67,7 +67,7 @@ export interface ClientsTable {
   created_at: number
 }
 
-/** One security event (audit/, docs/operations.md); `details` is a JSON object, never a secret. */
+/** One security event (audit/, docs/audit.md); `details` is a JSON object, never a secret. */
 export interface AuditEventsTable {
   id: string
   type: string

@@ -124,7 +124,7 @@ export function createUserService({
   ): Promise<UserRow | undefined> {
     const account = normalizeEmail(email)
     const user = await users.findByEmail(account)
-    // Every refusal is a login.failed event (docs/operations.md), sampled per address.
+    // Every refusal is a login.failed event (docs/audit.md), sampled per address.
     const failed = (reason: string) =>
       audit.recordLoginFailure(attempt.who, {
         userId: user?.id ?? null,

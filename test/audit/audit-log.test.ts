@@ -8,7 +8,7 @@ import { testClock } from '../helpers/clock.js'
 import { openTestDatabase } from '../helpers/databases.js'
 import { bearer, PASSWORD, type TokenBody, uniqueEmail } from '../helpers/flows.js'
 
-// docs/operations.md, Audit log: every security event of a full flow is recorded exactly
+// docs/audit.md, Audit log: every security event of a full flow is recorded exactly
 // once, with who, whom, from where and with which User-Agent, never with a secret; the
 // same events are structured log lines; users read only their own history.
 

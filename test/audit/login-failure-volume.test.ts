@@ -2,7 +2,7 @@ import t from 'tap'
 import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { signUp } from '../helpers/flows.js'
 
-// docs/operations.md, Bounded write volume: a brute-force run cannot fill the disk. 10,000
+// docs/audit.md, Bounded write volume: a brute-force run cannot fill the disk. 10,000
 // failed logins from one address (against a real account and unknown ones, with the
 // failed-login throttle on, so most are refused with 429 before any bcrypt work) write
 // the first AUDIT_LOGIN_FAILURES_BURST one by one, then one per power of two: 29 rows,

@@ -2,7 +2,7 @@ import t from 'tap'
 import { SYSTEM_CONTEXT } from '../../src/audit/events.js'
 import { buildTestApp, eachDialect } from '../helpers/app.js'
 
-// docs/operations.md, Retention: the maintenance pass deletes exactly the events older
+// docs/audit.md, Retention: the maintenance pass deletes exactly the events older
 // than AUDIT_RETENTION_DAYS, and keeps the rest, the one exactly at the limit included.
 
 const DAY = 86_400_000

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { DestinationStream } from 'pino'
+import { auditRoutes } from './audit/routes.js'
 import { clientRoutes } from './clients/routes.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Config } from './config.js'
@@ -171,9 +172,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   }
 
   // Each route plugin gets exactly the services it uses (docs/architecture.md).
-  const { grants, clients, refreshTokens, verifier, sessions, keys, users } = services
+  const { grants, clients, refreshTokens, verifier, keys, users } = services
   await app.register(tokenRoutes, { grants, clients, clock })
-  await app.register(revokeRoutes, { refreshTokens, verifier, sessions, clients, clock })
+  await app.register(revokeRoutes, { refreshTokens, verifier, clients, clock })
   await app.register(wellKnownRoutes, { keys, issuer: config.issuer, scopes: config.scopes })
   await app.register(introspectRoutes, { clients, introspection: services.introspection })
   await app.register(userRoutes, { users, signupEnabled: config.signupEnabled })
@@ -182,6 +183,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(clientRoutes, { clients })
   await app.register(healthRoutes, { database, draining: () => draining })
   await app.register(keyRoutes, { keys, signingAlg: config.signingAlg })
+  await app.register(auditRoutes, { audit: services.audit })
   await app.register(docsRoutes)
   await app.register(rootRoutes)
   return app

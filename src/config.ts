@@ -77,6 +77,9 @@ const envSchema = z.object({
   // SHUTDOWN_DELAY_SECONDS (load balancers notice), in-flight requests finish; all within the grace.
   SHUTDOWN_GRACE_SECONDS: count(1, 3600).default(10),
   SHUTDOWN_DELAY_SECONDS: count(0, 3600).default(0),
+  // Issue 17: the audit log (docs/audit.md).
+  AUDIT_RETENTION_DAYS: count(1, 36500).default(90),
+  AUDIT_LOGIN_FAILURES_BURST: count(1, 100000).default(20),
 })
 
 export type Env = Record<string, string | undefined>
@@ -197,5 +200,9 @@ function toConfig(e: z.output<typeof envSchema>) {
       graceSeconds: e.SHUTDOWN_GRACE_SECONDS,
       delaySeconds: e.SHUTDOWN_DELAY_SECONDS,
     }),
+    /** Audit events older than this many days are purged (docs/audit.md). */
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    /** Failed logins per address and window written one by one before sampling starts. */
+    auditLoginFailuresBurst: e.AUDIT_LOGIN_FAILURES_BURST,
   })
 }

@@ -5,7 +5,7 @@ import type { PurgeResult } from './sessions/purge.js'
 
 // Periodic housekeeping every instance runs on a timer (src/app.ts): the signing-key
 // lifecycle (which also reloads the key set, so keys rotated elsewhere arrive within a
-// minute) and, less often, purging ended sessions. Each step fails on its own: a purge
+// minute) and, less often, purging ended sessions and expired audit events. Each step fails on its own: a purge
 // that cannot run must not stop key reloads.
 
 export const MAINTENANCE_INTERVAL_MS = 60_000
@@ -14,11 +14,19 @@ export const SESSION_PURGE_INTERVAL_MS = 3_600_000
 export interface MaintenanceDeps {
   keyMaintenance: KeyMaintenance
   purgeSessions: () => Promise<PurgeResult>
+  /** Deletes audit events past AUDIT_RETENTION_DAYS (audit/audit-log.ts); returns how many. */
+  purgeAuditEvents: () => Promise<number>
   clock: Clock
   log: FastifyBaseLogger
 }
 
-export function createMaintenance({ keyMaintenance, purgeSessions, clock, log }: MaintenanceDeps) {
+export function createMaintenance({
+  keyMaintenance,
+  purgeSessions,
+  purgeAuditEvents,
+  clock,
+  log,
+}: MaintenanceDeps) {
   let lastPurge = Number.NEGATIVE_INFINITY
   let running: Promise<void> | undefined
 
@@ -37,6 +45,10 @@ export function createMaintenance({ keyMaintenance, purgeSessions, clock, log }:
       await step('session purge', async () => {
         const purged = await purgeSessions()
         if (purged.sessions > 0) log.info(purged, 'purged ended sessions')
+      })
+      await step('audit retention purge', async () => {
+        const count = await purgeAuditEvents()
+        if (count > 0) log.info({ count }, 'purged audit events past AUDIT_RETENTION_DAYS')
       })
     }
   }

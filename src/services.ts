@@ -1,4 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { createAuditLog } from './audit/audit-log.js'
+import { createAuditRepository } from './audit/repository.js'
 import { createClientRepository } from './clients/repository.js'
 import { createClientService } from './clients/service.js'
 import type { Clock } from './clock.js'
@@ -40,9 +42,21 @@ export interface ServiceDeps {
 /** Wires the domain services over explicit dependencies; shared by the HTTP app and the CLI. */
 export function createServices({ config, database, clock, log, counters, metrics = noMetrics }: ServiceDeps) {
   const { db } = database
+  const counterStore = counters ?? createMemoryCounterStore(clock)
+  // Issue 17: every change records its audit event through this one writer (audit/audit-log.ts).
+  const audit = createAuditLog({
+    db,
+    repo: createAuditRepository(db),
+    clock,
+    log,
+    counters: counterStore,
+    loginFailuresBurst: config.auditLoginFailuresBurst,
+    retentionDays: config.auditRetentionDays,
+  })
   const keyRepo = createKeyRepository(db)
   const keys = new KeyStore({
     repo: keyRepo,
+    audit,
     clock,
     log,
     signingAlg: config.signingAlg,
@@ -58,7 +72,7 @@ export function createServices({ config, database, clock, log, counters, metrics
   const refreshTokenRepository = createRefreshTokenRepository(db)
   const userRepository = createUserRepository(db)
   const loginThrottle = createLoginThrottle({
-    store: counters ?? createMemoryCounterStore(clock),
+    store: counterStore,
     account: config.rateLimits.loginAccount,
     address: config.rateLimits.loginAddress,
     enabled: config.rateLimitEnabled,
@@ -79,6 +93,7 @@ export function createServices({ config, database, clock, log, counters, metrics
     passwordCheck,
     clock,
     defaultScopes: config.defaultUserScopes,
+    audit,
   })
   const adminUsers = createAdminUserService({
     db,
@@ -86,8 +101,11 @@ export function createServices({ config, database, clock, log, counters, metrics
     sessions,
     clock,
     knownScopes: config.scopes,
+    audit,
   })
   const sessionService = createSessionService({
+    db,
+    audit,
     sessions,
     clock,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
@@ -98,9 +116,11 @@ export function createServices({ config, database, clock, log, counters, metrics
     sessions,
     clock,
     knownScopes: config.scopes,
+    audit,
   })
   const refreshTokens = createRefreshTokens({
     db,
+    audit,
     dialect: database.dialect,
     sessions,
     tokens: refreshTokenRepository,
@@ -130,6 +150,7 @@ export function createServices({ config, database, clock, log, counters, metrics
     refreshTokens,
     clients,
     log,
+    audit,
     knownScopes: config.scopes,
     metrics,
   })
@@ -154,11 +175,18 @@ export function createServices({ config, database, clock, log, counters, metrics
     accessTokenTtl: config.accessTokenTtl,
     rotationDays: config.keyRotationDays,
   })
-  const maintenance = createMaintenance({ keyMaintenance, purgeSessions: purgeEndedSessions, clock, log })
+  const maintenance = createMaintenance({
+    keyMaintenance,
+    purgeSessions: purgeEndedSessions,
+    purgeAuditEvents: audit.purgeExpired,
+    clock,
+    log,
+  })
   return {
     config,
     database,
     clock,
+    audit,
     keys,
     passwords,
     users,

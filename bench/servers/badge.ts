@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { buildApp } from '../../src/app.js'
+import { SYSTEM_CONTEXT } from '../../src/audit/events.js'
 import { loadConfig } from '../../src/config.js'
 import { createAuthenticateHook, requireScopes } from '../../src/verify/authenticate.js'
 import { createAccessTokenVerifier } from '../../src/verify/verifier.js'
@@ -56,7 +57,10 @@ serveCommands(typeof address === 'object' && address ? address.port : 0, {
   jwks: () => services.keys.jwks(),
   /** A registered client (client_credentials, introspection), as the admin API creates one. */
   client: async ({ scopes }: { scopes: string[] }) => {
-    const { client, clientSecret } = await services.clients.createClient({ name: 'bench', scopes })
+    const { client, clientSecret } = await services.clients.createClient(
+      { name: 'bench', scopes },
+      SYSTEM_CONTEXT,
+    )
     return { clientId: client.client_id, clientSecret }
   },
   stats: () => stats.take(),

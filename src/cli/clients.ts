@@ -1,3 +1,4 @@
+import { CLI_CONTEXT } from '../audit/events.js'
 import { toPublicClient } from '../clients/service.js'
 import { type Command, optionalString, parseScopes, requireString, UsageError } from './command.js'
 import { fields, table } from './output.js'
@@ -24,7 +25,7 @@ const create: Command = {
     const scopesText = optionalString(input, 'scopes')
     if (scopesText === undefined) throw new UsageError('--scopes is required')
     const scopes = parseScopes(scopesText, ctx.config.scopes)
-    const created = await ctx.services.clients.createClient({ name, scopes })
+    const created = await ctx.services.clients.createClient({ name, scopes }, CLI_CONTEXT)
     const { client_id, ...rest } = toPublicClient(created.client)
     const client = { client_id, client_secret: created.clientSecret, ...rest }
     const text = [
@@ -61,7 +62,7 @@ const remove: Command = {
   args: ['<client_id>'],
   async run(ctx, input) {
     const clientId = input.positionals[0]!
-    await ctx.services.clients.deleteClient(clientId)
+    await ctx.services.clients.deleteClient(clientId, CLI_CONTEXT)
     return { json: { client_id: clientId, deleted: true }, text: `Deleted client ${clientId}.` }
   },
 }

@@ -1,3 +1,4 @@
+import { CLI_CONTEXT } from '../audit/events.js'
 import { SIGNING_ALGS, type SigningAlg } from '../config.js'
 import { type Command, optionalString, UsageError } from './command.js'
 import { table } from './output.js'
@@ -21,7 +22,7 @@ const rotate: Command = {
     if (!(SIGNING_ALGS as readonly string[]).includes(alg)) {
       throw new UsageError(`--alg must be one of ${SIGNING_ALGS.join(', ')}`)
     }
-    const rotated = await ctx.services.keys.rotate(alg as SigningAlg)
+    const rotated = await ctx.services.keys.rotate(alg as SigningAlg, CLI_CONTEXT)
     return {
       json: rotated,
       text: `Rotated: ${rotated.kid} (${rotated.alg}) is now the active signing key; any previous key is retiring.`,

@@ -1,3 +1,4 @@
+import { CLI_CONTEXT } from '../audit/events.js'
 import { emailSchema, passwordSchema } from '../http/schemas.js'
 import { ADMIN_SCOPES } from '../users/bootstrap.js'
 import { normalizeEmail, toAdminUser } from '../users/service.js'
@@ -64,12 +65,15 @@ const create: Command = {
         ? parseScopes(scopesText, ctx.config.scopes)
         : undefined
     const password = await readPassword(ctx, input)
-    const row = await ctx.services.users.createUser({
-      email: email.data,
-      password,
-      name: optionalString(input, 'name') ?? null,
-      ...(scopes ? { scopes } : {}),
-    })
+    const row = await ctx.services.users.createUser(
+      {
+        email: email.data,
+        password,
+        name: optionalString(input, 'name') ?? null,
+        ...(scopes ? { scopes } : {}),
+      },
+      CLI_CONTEXT,
+    )
     const user = toAdminUser(row)
     return {
       json: user,
@@ -120,7 +124,7 @@ function setDisabled(disabled: boolean): Command {
     args: ['<id|email>'],
     async run(ctx, input) {
       const user = await findUser(ctx, input.positionals[0]!)
-      const shown = toAdminUser(await ctx.services.adminUsers.updateUser(user.id, { disabled }))
+      const shown = toAdminUser(await ctx.services.adminUsers.updateUser(user.id, { disabled }, CLI_CONTEXT))
       const text = disabled
         ? `Disabled user ${shown.email} (${shown.id}); their sessions are revoked.`
         : `Enabled user ${shown.email} (${shown.id}).`

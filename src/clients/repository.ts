@@ -17,8 +17,8 @@ export function createClientRepository(db: Kysely<Database>) {
       return db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('id').limit(1000).execute() // bounded: GET /v1/admin/clients lists at most 1000
     },
 
-    async insert(row: ClientRow): Promise<void> {
-      await db.insertInto('clients').values(row).execute()
+    async insert(row: ClientRow, trx: Kysely<Database> | Transaction<Database> = db): Promise<void> {
+      await trx.insertInto('clients').values(row).execute()
     },
 
     /** True if a client was deleted. */

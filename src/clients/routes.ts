@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { requestAuditContext } from '../audit/request-context.js'
 import { errorResponses, scopeListSchema } from '../http/schemas.js'
 import { type ClientService, toPublicClient } from './service.js'
 
@@ -55,7 +56,7 @@ export const clientRoutes: FastifyPluginAsyncZod<ClientRouteOptions> = async (ap
       },
     },
     async (request, reply) => {
-      const { client, clientSecret } = await clients.createClient(request.body)
+      const { client, clientSecret } = await clients.createClient(request.body, requestAuditContext(request))
       // The secret must not linger in any cache.
       reply.code(201).header('cache-control', 'no-store')
       return { ...toPublicClient(client), client_secret: clientSecret }
@@ -96,7 +97,7 @@ export const clientRoutes: FastifyPluginAsyncZod<ClientRouteOptions> = async (ap
       },
     },
     async (request, reply) => {
-      await clients.deleteClient(request.params.id)
+      await clients.deleteClient(request.params.id, requestAuditContext(request))
       return reply.code(204).send(null)
     },
   )

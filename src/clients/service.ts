@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { AuditContext } from '../audit/events.js'
 import type { Clock } from '../clock.js'
 import type { ClientRow, Database } from '../db/schema.js'
 import { notFound } from '../errors.js'
@@ -34,15 +36,16 @@ export interface ClientServiceDeps {
   clock: Clock
   /** SCOPES: the only scopes a client may be given. */
   knownScopes: readonly string[]
+  audit: AuditLog
 }
 
 /** Service-to-service clients (RFC 6749 §2.1 confidential clients). Shared by the HTTP API and the CLI. */
-export function createClientService({ db, clients, sessions, clock, knownScopes }: ClientServiceDeps) {
+export function createClientService({ db, clients, sessions, clock, knownScopes, audit }: ClientServiceDeps) {
   /** Registers a client; the secret is returned here once and never again. */
-  async function createClient(input: {
-    name: string
-    scopes: readonly string[]
-  }): Promise<{ client: ClientRow; clientSecret: string }> {
+  async function createClient(
+    input: { name: string; scopes: readonly string[] },
+    who: AuditContext,
+  ): Promise<{ client: ClientRow; clientSecret: string }> {
     const scopes = assertKnownScopes(input.scopes, knownScopes)
     const clientSecret = generateClientSecret()
     const client: ClientRow = {
@@ -53,7 +56,14 @@ export function createClientService({ db, clients, sessions, clock, knownScopes 
       scopes: scopes.join(' '),
       created_at: clock(),
     }
-    await clients.insert(client)
+    await db.transaction().execute(async (trx) => {
+      await clients.insert(client, trx)
+      await audit.record(trx, who, {
+        type: 'client.created',
+        clientId: client.client_id,
+        details: { name: client.name, scopes },
+      })
+    })
     return { client, clientSecret }
   }
 
@@ -62,12 +72,13 @@ export function createClientService({ db, clients, sessions, clock, knownScopes 
    * client_id would fall back to naming a public app, and those refresh tokens would
    * no longer need the client's secret.
    */
-  async function deleteClient(clientId: string): Promise<void> {
+  async function deleteClient(clientId: string, who: AuditContext): Promise<void> {
     // One transaction, so a login through the client (which locks its row before opening
     // a session, tokens/refresh-token.ts) is either refused or revoked with the rest.
     const deleted = await db.transaction().execute(async (trx) => {
       if (!(await clients.delete(clientId, trx))) return false
-      await sessions.revokeAllForClient(clientId, clock(), trx)
+      const ended = await sessions.revokeAllForClient(clientId, clock(), trx)
+      await audit.record(trx, who, { type: 'client.deleted', clientId, details: { sessions_revoked: ended } })
       return true
     })
     if (!deleted) throw notFound('No client has this id.')

@@ -86,6 +86,30 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  // Issue 17: the audit log (audit/, docs/audit.md). No foreign keys: an event
+  // outlives the user or client it names, until AUDIT_RETENTION_DAYS purges it.
+  '0006_audit': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('type', 'varchar(64)', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'varchar(64)')
+        .addColumn('user_id', 'varchar(36)')
+        .addColumn('client_id', 'varchar(64)')
+        .addColumn('ip', 'varchar(64)')
+        .addColumn('user_agent', 'varchar(512)')
+        .addColumn('details', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('audit_events_at_id').on('audit_events').columns(['at', 'id']).execute()
+      await db.schema
+        .createIndex('audit_events_user_id_at_id')
+        .on('audit_events')
+        .columns(['user_id', 'at', 'id'])
+        .execute()
+    },
+  },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -67,12 +67,28 @@ export interface ClientsTable {
   created_at: number
 }
 
+/** One security event (audit/, docs/audit.md); `details` is a JSON object, never a secret. */
+export interface AuditEventsTable {
+  id: string
+  type: string
+  at: number
+  /** Who acted: a user id, "cli", "system", or null (an anonymous caller). */
+  actor: string | null
+  /** The user the event is about. */
+  user_id: string | null
+  client_id: string | null
+  ip: string | null
+  user_agent: string | null
+  details: string
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
   refresh_tokens: RefreshTokensTable
   signing_keys: SigningKeysTable
   clients: ClientsTable
+  audit_events: AuditEventsTable
 }
 
 export type UserRow = Selectable<UsersTable>
@@ -82,6 +98,7 @@ export type SessionRow = Selectable<SessionsTable>
 export type RefreshTokenRow = Selectable<RefreshTokensTable>
 export type SigningKeyRow = Selectable<SigningKeysTable>
 export type ClientRow = Selectable<ClientsTable>
+export type AuditEventRow = Selectable<AuditEventsTable>
 
 /** A connection or an open transaction: repositories take either. */
 export type Db = Kysely<Database> | Transaction<Database>

@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { JWK } from 'jose'
+import type { AuditLog } from '../audit/audit-log.js'
+import { type AuditContext, SYSTEM_CONTEXT } from '../audit/events.js'
 import type { Clock } from '../clock.js'
 import type { SigningAlg } from '../config.js'
 import type { SigningKeyRow } from '../db/schema.js'
@@ -16,6 +18,8 @@ export const MAX_USABLE_KEYS = 20
 
 export interface KeyStoreOptions {
   repo: KeyRepository
+  /** Rotations are key.rotated events (audit/audit-log.ts). */
+  audit: AuditLog
   clock: Clock
   log: FastifyBaseLogger
   signingAlg: SigningAlg
@@ -148,8 +152,11 @@ export class KeyStore {
   }
 
   /** Creates a new key and makes it the active one; the previous key starts retiring. */
-  async rotate(alg: SigningAlg = this.options.signingAlg): Promise<{ kid: string; alg: SigningAlg }> {
-    const { repo, clock, log } = this.options
+  async rotate(
+    alg: SigningAlg = this.options.signingAlg,
+    who: AuditContext = SYSTEM_CONTEXT,
+  ): Promise<{ kid: string; alg: SigningAlg }> {
+    const { repo, clock, log, audit } = this.options
     // Proves the secret opens the current keys before sealing a new one with it: a CLI run
     // with the wrong secret must fail, not activate a key the servers cannot open.
     await this.reload()
@@ -163,7 +170,10 @@ export class KeyStore {
     }
     const row = await this.#newKeyRow(alg)
     await repo.insert(row)
-    await repo.activate(row.kid, clock())
+    const previous = this.#signer?.kid ?? null
+    await repo.activate(row.kid, clock(), (trx) =>
+      audit.record(trx, who, { type: 'key.rotated', details: { kid: row.kid, alg, previous_kid: previous } }),
+    )
     await this.reload()
     log.info({ kid: row.kid, alg }, 'signing key activated')
     return { kid: row.kid, alg }
@@ -179,7 +189,13 @@ export class KeyStore {
 
   /** Activates the published `next` key if `activeKid` is still active. True if this call rotated. */
   async activateNextKey(activeKid: string, nextKid: string): Promise<boolean> {
-    const rotated = await this.options.repo.activateNext(activeKid, nextKid, this.options.clock())
+    const { repo, audit, clock } = this.options
+    const rotated = await repo.activateNext(activeKid, nextKid, clock(), (trx) =>
+      audit.record(trx, SYSTEM_CONTEXT, {
+        type: 'key.rotated',
+        details: { kid: nextKid, previous_kid: activeKid, automatic: true },
+      }),
+    )
     if (rotated) this.options.log.info({ kid: nextKid, previous: activeKid }, 'signing key rotated')
     return rotated
   }

@@ -47,8 +47,15 @@ export function createKeyRepository(db: Kysely<Database>) {
       await db.insertInto('signing_keys').values(row).execute()
     },
 
-    /** Makes `kid` the only active key; the previous active keys start retiring now. */
-    async activate(kid: string, now: number): Promise<void> {
+    /**
+     * Makes `kid` the only active key; the previous active keys start retiring now.
+     * `alsoInTransaction` runs last in the same transaction (the audit event, audit/audit-log.ts).
+     */
+    async activate(
+      kid: string,
+      now: number,
+      alsoInTransaction?: (trx: Transaction<Database>) => Promise<void>,
+    ): Promise<void> {
       await db.transaction().execute(async (trx) => {
         await trx
           .updateTable('signing_keys')
@@ -61,6 +68,7 @@ export function createKeyRepository(db: Kysely<Database>) {
           .set({ status: 'active', activated_at: now })
           .where('kid', '=', kid)
           .execute()
+        await alsoInTransaction?.(trx)
       })
     },
 
@@ -86,7 +94,12 @@ export function createKeyRepository(db: Kysely<Database>) {
      * Promotes `nextKid` and starts retiring `activeKid`, only if `activeKid` is still the
      * active key and `nextKid` still next: of several instances racing, exactly one rotates.
      */
-    async activateNext(activeKid: string, nextKid: string, now: number): Promise<boolean> {
+    async activateNext(
+      activeKid: string,
+      nextKid: string,
+      now: number,
+      alsoInTransaction?: (trx: Transaction<Database>) => Promise<void>,
+    ): Promise<boolean> {
       try {
         await db.transaction().execute(async (trx) => {
           const retiring = await trx
@@ -103,6 +116,7 @@ export function createKeyRepository(db: Kysely<Database>) {
             .where('status', '=', 'next')
             .executeTakeFirst()
           if (Number(activated.numUpdatedRows) !== 1) throw new LostRace()
+          await alsoInTransaction?.(trx)
         })
         return true
       } catch (error) {

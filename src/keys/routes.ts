@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { requestAuditContext } from '../audit/request-context.js'
 import { SIGNING_ALGS, type SigningAlg } from '../config.js'
 import { errorResponses } from '../http/schemas.js'
 import type { KeyStore } from './key-store.js'
@@ -61,7 +62,7 @@ export const keyRoutes: FastifyPluginAsyncZod<KeyRouteOptions> = async (app, { k
       },
     },
     async (request, reply) => {
-      const rotated = await keys.rotate(request.body?.alg ?? signingAlg)
+      const rotated = await keys.rotate(request.body?.alg ?? signingAlg, requestAuditContext(request))
       request.log.info({ kid: rotated.kid, by: request.auth!.claims.sub }, 'signing key rotated by an admin')
       return reply.code(201).header('cache-control', 'no-store').send(rotated)
     },

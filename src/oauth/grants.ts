@@ -1,8 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { AuditContext } from '../audit/events.js'
 import type { AuthenticatedClient } from '../clients/authenticate.js'
 import { isRegisteredClientId } from '../clients/secrets.js'
 import type { ClientService } from '../clients/service.js'
-import type { SessionRow } from '../db/schema.js'
+import type { SessionRow, UserRow } from '../db/schema.js'
 import { BadgeError, invalidClient, invalidGrant } from '../errors.js'
 import { type MetricsRecorder, noMetrics } from '../metrics/recorder.js'
 import { effectiveSessionScope, grantableUserScopes, intersectScopes, resolveScope } from '../scopes.js'
@@ -28,6 +30,7 @@ export interface GrantDeps {
   refreshTokens: RefreshTokens
   clients: Pick<ClientService, 'findByClientId' | 'grantableScopes'>
   log: FastifyBaseLogger
+  audit: AuditLog
   /** SCOPES: user scopes outside it are no longer granted. */
   knownScopes: readonly string[]
   metrics?: MetricsRecorder
@@ -44,6 +47,8 @@ export interface PasswordGrantInput {
   delivery: 'body' | 'cookie'
   /** The client's address as rate limits count it (http/client-address.ts). */
   address: string
+  /** Who asks, for the audit log (audit/request-context.ts). */
+  who: AuditContext
 }
 
 export interface RefreshGrantInput {
@@ -54,6 +59,7 @@ export interface RefreshGrantInput {
   client?: AuthenticatedClient
   /** How the token arrived; it must match how its session was started (docs/contract.md §8). */
   delivery: 'body' | 'cookie'
+  who: AuditContext
 }
 
 export interface ClientCredentialsGrantInput {
@@ -67,6 +73,7 @@ export function createGrants({
   refreshTokens,
   clients,
   log,
+  audit,
   knownScopes,
   metrics = noMetrics,
 }: GrantDeps) {
@@ -134,8 +141,32 @@ export function createGrants({
     input: PasswordGrantInput,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
     // docs/contract.md §7: throttled (429) before any bcrypt work, inside checkPassword.
-    const user = await users.checkPassword(input.username, input.password, input.address)
+    const user = await users.checkPassword(input.username, input.password, {
+      address: input.address,
+      clientId: input.clientId,
+      who: input.who,
+    })
     if (!user) throw invalidGrant('The email or password is incorrect.')
+    try {
+      return await openSession(input, user)
+    } catch (error) {
+      // Refused after a right password (client, scope, a credential change meanwhile):
+      // still a failed login (users/service.ts records the ones refused before).
+      if (error instanceof BadgeError)
+        await audit.recordLoginFailure(input.who, {
+          userId: user.id,
+          clientId: input.clientId,
+          reason: error.code,
+          address: input.address,
+        })
+      throw error
+    }
+  }
+
+  async function openSession(
+    input: PasswordGrantInput,
+    user: UserRow,
+  ): Promise<{ response: TokenResponse; session: SessionRow }> {
     await requireClientAuthentication(input.clientId, input.client)
     // A registered client's scopes cap what a login through it grants.
     const held = heldScopes(user.scopes)
@@ -146,15 +177,18 @@ export function createGrants({
     // startSession re-checks the user's credential version and the client under lock
     // (users/credential-fence.ts), so a password change, disable, deletion or client
     // deletion that committed during the check leaves no session behind.
-    const { session, refreshToken } = await refreshTokens.startSession({
-      userId: user.id,
-      clientId: input.clientId,
-      scope: scope.join(' '),
-      userAgent: input.userAgent,
-      delivery: input.delivery,
-      credentialVersion: user.credential_version,
-      registeredClient: input.client !== undefined,
-    })
+    const { session, refreshToken } = await refreshTokens.startSession(
+      {
+        userId: user.id,
+        clientId: input.clientId,
+        scope: scope.join(' '),
+        userAgent: input.userAgent,
+        delivery: input.delivery,
+        credentialVersion: user.credential_version,
+        registeredClient: input.client !== undefined,
+      },
+      input.who,
+    )
     return { response: respond(session, scope, refreshToken), session }
   }
 
@@ -183,6 +217,7 @@ export function createGrants({
         input.refreshToken,
         input.delivery,
         checkClientBinding,
+        input.who,
       )
     } catch (error) {
       if (error instanceof RefreshTokenReused) {

@@ -1,11 +1,11 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { requestAuditContext } from '../audit/request-context.js'
 import { authenticateClient } from '../clients/authenticate.js'
 import type { ClientService } from '../clients/service.js'
 import type { Clock } from '../clock.js'
 import { errorResponses } from '../http/schemas.js'
-import type { SessionRepository } from '../sessions/repository.js'
 import type { RefreshTokens } from '../tokens/refresh-token.js'
 import type { AccessTokenVerifier } from '../verify/verifier.js'
 import { mayHandleTokenOf } from './client-binding.js'
@@ -38,14 +38,13 @@ const revokeRequestSchema = z
 export interface RevokeRouteOptions {
   refreshTokens: RefreshTokens
   verifier: AccessTokenVerifier
-  sessions: SessionRepository
   clients: ClientService
   clock: Clock
 }
 
 export const revokeRoutes: FastifyPluginAsyncZod<RevokeRouteOptions> = async (
   app,
-  { refreshTokens, verifier, sessions, clients, clock },
+  { refreshTokens, verifier, clients, clock },
 ) => {
   const browser = { checkCsrf: app.checkCsrf, now: clock }
   await app.register(formbody, { bodyLimit: 65536 })
@@ -73,13 +72,14 @@ export const revokeRoutes: FastifyPluginAsyncZod<RevokeRouteOptions> = async (
       // credentials that are presented must be right (RFC 7009 §2.1).
       const caller = (await authenticateClient(request, clients))?.client.client_id
       const { token, token_type_hint: hint } = request.body
+      const who = requestAuditContext(request)
       if (token === undefined) {
-        await refreshTokens.revokeRefreshToken(useRefreshCookie(request, browser), caller)
+        await refreshTokens.revokeRefreshToken(useRefreshCookie(request, browser), caller, who)
         return reply.code(200).header('cache-control', 'no-store').clearRefreshCookie().send()
       }
       // RFC 7009 §2.1: the hint only orders the lookups.
       const revokeAsAccessToken = () => {
-        let claims: { sid?: string; client_id: string }
+        let claims: { sid?: string; client_id: string; sub: string }
         try {
           claims = verifier.verifyAccessToken(token).claims
         } catch {
@@ -89,12 +89,14 @@ export const revokeRoutes: FastifyPluginAsyncZod<RevokeRouteOptions> = async (
         // otherwise answered 200 like an unknown token, revealing nothing.
         const { sid } = claims
         if (sid === undefined || !mayHandleTokenOf(claims.client_id, caller)) return Promise.resolve(true)
-        return sessions.revoke(sid, clock()).then(() => true)
+        return refreshTokens
+          .revokeSession({ id: sid, user_id: claims.sub, client_id: claims.client_id }, who)
+          .then(() => true)
       }
       const looksLikeJwt = token.split('.').length === 3
       if (hint === 'access_token' || looksLikeJwt) {
-        if (!(await revokeAsAccessToken())) await refreshTokens.revokeRefreshToken(token, caller)
-      } else if (!(await refreshTokens.revokeRefreshToken(token, caller))) {
+        if (!(await revokeAsAccessToken())) await refreshTokens.revokeRefreshToken(token, caller, who)
+      } else if (!(await refreshTokens.revokeRefreshToken(token, caller, who))) {
         await revokeAsAccessToken()
       }
       return reply.code(200).header('cache-control', 'no-store').send()

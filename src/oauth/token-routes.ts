@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { requestAuditContext } from '../audit/request-context.js'
 import { authenticateClient } from '../clients/authenticate.js'
 import type { ClientService } from '../clients/service.js'
 import type { Clock } from '../clock.js'
@@ -156,6 +157,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
             userAgent: request.headers['user-agent'] ?? null,
             delivery,
             address: clientAddress(request),
+            who: requestAuditContext(request),
           })
           return delivery === 'cookie' ? deliverByCookie(reply, result, clock()) : result.response
         }
@@ -167,6 +169,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
               clientId: client?.client.client_id ?? body.client_id,
               client,
               delivery,
+              who: requestAuditContext(request),
             })
           if (body.refresh_token === undefined) {
             if (body.refresh_token_delivery === 'body')

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { requestAuditContext } from '../audit/request-context.js'
 import { errorResponses } from '../http/schemas.js'
 import type { SessionService } from './service.js'
 
@@ -73,7 +74,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteOptions> = async (
     },
     async (request, reply) => {
       const { sub, sid } = request.auth!.claims
-      await sessionService.revokeSession(sub, request.params.id)
+      await sessionService.revokeSession(sub, request.params.id, requestAuditContext(request))
       // Ending the caller's own session also drops its browser-mode cookie (docs/contract.md §8).
       if (request.params.id === sid) reply.clearRefreshCookie()
       return reply.code(204).send(null)
@@ -102,7 +103,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteOptions> = async (
     async (request, reply) => {
       const { sub, sid } = request.auth!.claims
       const keep = request.query.except === 'current' ? sid : undefined
-      await sessionService.revokeAllSessions(sub, keep)
+      await sessionService.revokeAllSessions(sub, requestAuditContext(request), keep)
       // Browser mode (docs/contract.md §8): the calling session ended too, so its cookie goes.
       if (keep === undefined) reply.clearRefreshCookie()
       return reply.code(204).send(null)

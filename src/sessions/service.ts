@@ -1,6 +1,9 @@
+import type { Kysely } from 'kysely'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { AuditContext } from '../audit/events.js'
 import type { Clock } from '../clock.js'
 import { isUuid } from '../db/ids.js'
-import type { SessionRow } from '../db/schema.js'
+import type { Database, SessionRow } from '../db/schema.js'
 import { notFound } from '../errors.js'
 import type { SessionRepository } from './repository.js'
 
@@ -20,12 +23,20 @@ export interface PublicSession {
 }
 
 export interface SessionServiceDeps {
+  db: Kysely<Database>
+  audit: AuditLog
   sessions: SessionRepository
   clock: Clock
   refreshTokenIdleTtl: number
 }
 
-export function createSessionService({ sessions, clock, refreshTokenIdleTtl }: SessionServiceDeps) {
+export function createSessionService({
+  db,
+  audit,
+  sessions,
+  clock,
+  refreshTokenIdleTtl,
+}: SessionServiceDeps) {
   const idleMs = refreshTokenIdleTtl * 1000
 
   function toPublicSession(row: SessionRow, currentSid: string | undefined): PublicSession {
@@ -53,18 +64,36 @@ export function createSessionService({ sessions, clock, refreshTokenIdleTtl }: S
    * Revokes one of the user's own sessions. Idempotent for the owner (an ended session
    * is already what was asked for); anyone else's id is 404, so ids cannot be probed.
    */
-  async function revokeSession(userId: string, sessionId: string): Promise<void> {
+  async function revokeSession(userId: string, sessionId: string, who: AuditContext): Promise<void> {
     const session = isUuid(sessionId) ? await sessions.findById(sessionId) : undefined
     if (!session || session.user_id !== userId) throw notFound('You have no session with this id.')
-    await sessions.revoke(session.id, clock())
+    await db.transaction().execute(async (trx) => {
+      // Only the call that ended it records it: repeating the request changes nothing.
+      if (!(await sessions.revoke(session.id, clock(), trx))) return
+      await audit.record(trx, who, {
+        type: 'session.revoked',
+        userId,
+        clientId: session.client_id,
+        details: { reason: 'logout', session_id: session.id },
+      })
+    })
   }
 
   /**
    * "Log out everywhere": revokes every session of the user, or every other one when
    * `keepSid` names the calling session. Returns the number revoked.
    */
-  function revokeAllSessions(userId: string, keepSid?: string): Promise<number> {
-    return sessions.revokeAllForUser(userId, clock(), keepSid)
+  function revokeAllSessions(userId: string, who: AuditContext, keepSid?: string): Promise<number> {
+    return db.transaction().execute(async (trx) => {
+      const count = await sessions.revokeAllForUser(userId, clock(), keepSid, trx)
+      if (count > 0)
+        await audit.record(trx, who, {
+          type: 'session.revoked',
+          userId,
+          details: { reason: keepSid ? 'logout_others' : 'logout_everywhere', count },
+        })
+      return count
+    })
   }
 
   return { listSessions, revokeSession, revokeAllSessions }

@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import type { AuditLog } from '../audit/audit-log.js'
+import { type AuditContext, SYSTEM_CONTEXT } from '../audit/events.js'
 import { lockClient } from '../clients/repository.js'
 import type { Clock } from '../clock.js'
 import type { Database, Db, SessionRow, UserRow } from '../db/schema.js'
@@ -46,6 +48,7 @@ function openSuccessor(sealed: string, parent: string): string {
 
 export interface RefreshTokenDeps {
   db: Kysely<Database>
+  audit: AuditLog
   sessions: SessionRepository
   tokens: RefreshTokenRepository
   clock: Clock
@@ -97,11 +100,14 @@ export class RefreshTokenReused extends Error {
 class SessionEnded extends Error {}
 
 export function createRefreshTokens(deps: RefreshTokenDeps) {
-  const { db, sessions, tokens, clock } = deps
+  const { db, audit, sessions, tokens, clock } = deps
   const idleMs = deps.refreshTokenIdleTtl * 1000
   const graceMs = deps.reuseGraceSeconds * 1000
 
-  async function startSession(input: NewSession): Promise<{ session: SessionRow; refreshToken: string }> {
+  async function startSession(
+    input: NewSession,
+    who: AuditContext,
+  ): Promise<{ session: SessionRow; refreshToken: string }> {
     const now = clock()
     const refreshToken = generateRefreshToken()
     const session: SessionRow = {
@@ -123,7 +129,23 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       if (input.registeredClient && !(await lockClient(trx, input.clientId))) return 'client'
       await sessions.insert(session, trx)
       await tokens.insert(session.id, hashRefreshToken(refreshToken), now, trx)
-      await sessions.revokeOldestBeyond(input.userId, deps.maxSessionsPerUser, now, trx)
+      const evicted = await sessions.revokeOldestBeyond(input.userId, deps.maxSessionsPerUser, now, trx)
+      if (evicted > 0)
+        await audit.record(trx, SYSTEM_CONTEXT, {
+          type: 'session.revoked',
+          userId: input.userId,
+          details: { reason: 'session_limit', count: evicted },
+        })
+      await audit.record(
+        trx,
+        { ...who, actor: input.userId },
+        {
+          type: 'login.succeeded',
+          userId: input.userId,
+          clientId: input.clientId,
+          details: { session_id: session.id, scope: input.scope.split(' ').filter(Boolean) },
+        },
+      )
       return undefined
     })
     if (refused === 'user') throw invalidGrant('The email or password is incorrect.')
@@ -178,6 +200,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
     presented: string,
     delivery?: 'body' | 'cookie',
     check?: RotationCheck,
+    who: AuditContext = { actor: null, ip: null, userAgent: null },
   ): Promise<Rotation> {
     const now = clock()
     const tokenHash = hashRefreshToken(presented)
@@ -233,7 +256,19 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
           user,
         }
       }
-      await sessions.revoke(session.id, now, trx)
+      // The family's revocation and its audit event commit together (on PostgreSQL too,
+      // where the rotation runs outside a transaction: this rare path opens one).
+      const revokeFamily = async (t: Db) => {
+        await sessions.revoke(session.id, now, t)
+        await audit.record(t, who, {
+          type: 'refresh.reuse_detected',
+          userId: session.user_id,
+          clientId: session.client_id,
+          details: { session_id: session.id },
+        })
+      }
+      if (trx.isTransaction) await revokeFamily(trx)
+      else await db.transaction().execute(revokeFamily)
       return { kind: 'reused' as const, sessionId: session.id }
     }
     // SQLite: one transaction (in-process, so its statements cost no round trips).
@@ -277,15 +312,34 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
    */
   async function revokeRefreshToken(
     presented: string,
-    callerClientId?: string,
+    callerClientId: string | undefined,
+    who: AuditContext,
   ): Promise<SessionRow | undefined> {
     const session = await findSessionByToken(presented)
-    if (session && mayHandleTokenOf(session.client_id, callerClientId))
-      await sessions.revoke(session.id, clock())
+    if (session && mayHandleTokenOf(session.client_id, callerClientId)) await revokeSession(session, who)
     return session
   }
 
-  return { startSession, rotateRefreshToken, revokeRefreshToken, findSessionByToken }
+  /**
+   * Ends session `session.id` (RFC 7009 revocation, by either of its tokens), recording
+   * session.revoked in the same transaction if this call ended it.
+   */
+  async function revokeSession(
+    session: Pick<SessionRow, 'id' | 'user_id' | 'client_id'>,
+    who: AuditContext,
+  ): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      if (!(await sessions.revoke(session.id, clock(), trx))) return
+      await audit.record(trx, who, {
+        type: 'session.revoked',
+        userId: session.user_id,
+        clientId: session.client_id,
+        details: { reason: 'token_revoked', session_id: session.id },
+      })
+    })
+  }
+
+  return { startSession, rotateRefreshToken, revokeRefreshToken, revokeSession, findSessionByToken }
 }
 
 export type RefreshTokens = ReturnType<typeof createRefreshTokens>

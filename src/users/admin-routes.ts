@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { requestAuditContext } from '../audit/request-context.js'
 import { adminUserSchema, errorResponses } from '../http/schemas.js'
 import type { AdminUserService } from './admin-service.js'
 import { toAdminUser } from './service.js'
@@ -113,7 +114,11 @@ export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = asy
       },
     },
     async (request) =>
-      toAdminUser(await adminUsers.updateUser(request.params.id, request.body, { keepAnAdmin: true })),
+      toAdminUser(
+        await adminUsers.updateUser(request.params.id, request.body, requestAuditContext(request), {
+          keepAnAdmin: true,
+        }),
+      ),
   )
 
   app.delete(
@@ -131,7 +136,7 @@ export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = asy
       },
     },
     async (request, reply) => {
-      await adminUsers.deleteUser(request.params.id)
+      await adminUsers.deleteUser(request.params.id, requestAuditContext(request))
       return reply.code(204).send(null)
     },
   )

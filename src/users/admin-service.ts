@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { AuditContext } from '../audit/events.js'
 import type { Clock } from '../clock.js'
 import { isUuid } from '../db/ids.js'
 import type { Database, UserRow, UserUpdate } from '../db/schema.js'
@@ -18,6 +20,7 @@ export interface AdminUserServiceDeps {
   clock: Clock
   /** SCOPES: the only scopes an admin may give a user. */
   knownScopes: readonly string[]
+  audit: AuditLog
 }
 
 export interface UserPage {
@@ -31,7 +34,7 @@ export interface AdminUserChanges {
   disabled?: boolean
 }
 
-export function createAdminUserService({ db, users, clock, knownScopes }: AdminUserServiceDeps) {
+export function createAdminUserService({ db, users, clock, knownScopes, audit }: AdminUserServiceDeps) {
   const userNotFound = () => notFound('No user has this id.')
 
   /** One page of users in (created_at, id) order; `cursor` is a previous page's nextCursor. */
@@ -63,6 +66,7 @@ export function createAdminUserService({ db, users, clock, knownScopes }: AdminU
   async function updateUser(
     id: string,
     changes: AdminUserChanges,
+    who: AuditContext,
     { keepAnAdmin = false } = {},
   ): Promise<UserRow> {
     const current = await getUser(id)
@@ -85,7 +89,24 @@ export function createAdminUserService({ db, users, clock, knownScopes }: AdminU
       const row = await users.update(id, update, trx)
       // Disabling bumps the credential fence: a login already past its password check
       // cannot commit a session afterwards, even if the user is re-enabled meanwhile.
-      if (row && changes.disabled) await bumpCredentialVersion(trx, id, now)
+      let ended = 0
+      if (row && changes.disabled) ended = await bumpCredentialVersion(trx, id, now)
+      if (row) {
+        if (update.scopes !== undefined && update.scopes !== current.scopes)
+          await audit.record(trx, who, {
+            type: 'user.updated',
+            userId: id,
+            details: { scopes: splitScopes(update.scopes), previous_scopes: splitScopes(current.scopes) },
+          })
+        if (changes.disabled === true && current.disabled_at === null)
+          await audit.record(trx, who, {
+            type: 'user.disabled',
+            userId: id,
+            details: { sessions_revoked: ended },
+          })
+        if (changes.disabled === false && current.disabled_at !== null)
+          await audit.record(trx, who, { type: 'user.enabled', userId: id })
+      }
       return row
     })
     if (!updated) throw userNotFound()
@@ -93,8 +114,14 @@ export function createAdminUserService({ db, users, clock, knownScopes }: AdminU
   }
 
   /** Deletes the user with their sessions and refresh tokens. */
-  async function deleteUser(id: string): Promise<void> {
-    if (!isUuid(id) || !(await users.delete(id))) throw userNotFound()
+  async function deleteUser(id: string, who: AuditContext): Promise<void> {
+    if (!isUuid(id)) throw userNotFound()
+    const deleted = await db.transaction().execute(async (trx) => {
+      if (!(await users.delete(id, trx))) return false
+      await audit.record(trx, who, { type: 'user.deleted', userId: id })
+      return true
+    })
+    if (!deleted) throw userNotFound()
   }
 
   return { listUsers, getUser, updateUser, deleteUser }

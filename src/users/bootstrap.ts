@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { SYSTEM_CONTEXT } from '../audit/events.js'
 import { normalizeEmail, type UserService } from './service.js'
 
 export const ADMIN_SCOPES = ['admin', 'profile:read', 'profile:write']
@@ -12,7 +13,7 @@ export async function bootstrapAdmin(
   const email = normalizeEmail(admin.email)
   if (await users.findByEmail(email)) return
   try {
-    await users.createUser({ email, password: admin.password, scopes: ADMIN_SCOPES })
+    await users.createUser({ email, password: admin.password, scopes: ADMIN_SCOPES }, SYSTEM_CONTEXT)
     log.info({ email }, 'bootstrap admin created')
   } catch (error) {
     // Another instance starting at the same moment may have created it.

@@ -20,20 +20,21 @@ type Db = Kysely<Database> | Transaction<Database>
  * Call in the transaction that changes a user's password, disables, deletes or resets the
  * account (and any future credential change: MFA, email change): bumps the credential
  * version and revokes every session of the user, so no login checked against the old
- * state can still commit a session.
+ * state can still commit a session. Returns the number of sessions it ended.
  */
-export async function bumpCredentialVersion(trx: Db, userId: string, now: number): Promise<void> {
+export async function bumpCredentialVersion(trx: Db, userId: string, now: number): Promise<number> {
   await trx
     .updateTable('users')
     .set({ credential_version: sql<number>`credential_version + 1` })
     .where('id', '=', userId)
     .execute()
-  await trx
+  const ended = await trx
     .updateTable('sessions')
     .set({ revoked_at: now })
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
-    .execute()
+    .executeTakeFirst()
+  return Number(ended.numUpdatedRows)
 }
 
 /**

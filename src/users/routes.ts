@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { requestAuditContext } from '../audit/request-context.js'
 import { notFound, signupDisabled } from '../errors.js'
 import { clientAddress } from '../http/client-address.js'
 import {
@@ -81,7 +82,7 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
     },
     async (request, reply) => {
       if (!signupEnabled) throw signupDisabled()
-      const user = await users.createUser(request.body)
+      const user = await users.createUser(request.body, requestAuditContext(request))
       return reply.code(201).send(toPublicUser(user))
     },
   )
@@ -122,7 +123,11 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
       },
     },
     async (request) => {
-      const user = await users.updateProfile(request.auth!.claims.sub, { name: request.body.name })
+      const user = await users.updateProfile(
+        request.auth!.claims.sub,
+        { name: request.body.name },
+        requestAuditContext(request),
+      )
       if (!user) throw notFound('The user of this token no longer exists.')
       return toPublicUser(user)
     },
@@ -152,6 +157,7 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
         current_password,
         new_password,
         clientAddress(request),
+        requestAuditContext(request),
       )
       return reply.code(204).send(null)
     },

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { AuditContext } from '../audit/events.js'
 import type { Clock } from '../clock.js'
 import type { Database, UserRow } from '../db/schema.js'
-import { emailTaken, invalidGrant, notFound } from '../errors.js'
+import { BadgeError, emailTaken, invalidGrant, notFound } from '../errors.js'
 import { splitScopes } from '../scopes.js'
 import { bumpCredentialVersion } from './credential-fence.js'
 import type { PasswordCheck } from './password-check.js'
@@ -49,6 +51,15 @@ export interface UserServiceDeps {
   passwordCheck: PasswordCheck
   clock: Clock
   defaultScopes: readonly string[]
+  audit: AuditLog
+}
+
+/** Who is logging in, for the failed-attempt throttle and the audit log. */
+export interface LoginAttemptContext {
+  /** clientAddress(request): the throttle's and the failure sampling's key. */
+  address: string
+  clientId: string
+  who: AuditContext
 }
 
 export function createUserService({
@@ -58,13 +69,17 @@ export function createUserService({
   passwordCheck,
   clock,
   defaultScopes,
+  audit,
 }: UserServiceDeps) {
-  async function createUser(input: {
-    email: string
-    password: string
-    name?: string | null
-    scopes?: readonly string[]
-  }): Promise<UserRow> {
+  async function createUser(
+    input: {
+      email: string
+      password: string
+      name?: string | null
+      scopes?: readonly string[]
+    },
+    who: AuditContext,
+  ): Promise<UserRow> {
     const email = normalizeEmail(input.email)
     if (await users.findByEmail(email)) throw emailTaken()
     const now = clock()
@@ -80,7 +95,14 @@ export function createUserService({
       credential_version: 0,
     }
     try {
-      await users.insert(row)
+      await db.transaction().execute(async (trx) => {
+        await users.insert(row, trx)
+        await audit.record(trx, signUpContext(who, row.id), {
+          type: 'user.created',
+          userId: row.id,
+          details: { scopes: splitScopes(row.scopes) },
+        })
+      })
     } catch (error) {
       // Two signups racing for one email: the unique index decides.
       if (isUniqueViolation(error)) throw emailTaken()
@@ -98,14 +120,37 @@ export function createUserService({
   async function checkPassword(
     email: string,
     password: string,
-    address: string,
+    attempt: LoginAttemptContext,
   ): Promise<UserRow | undefined> {
     const account = normalizeEmail(email)
     const user = await users.findByEmail(account)
-    const ok = await passwordCheck.checkPassword({ account, address }, password, user?.password_hash)
-    if (!user || !ok) return undefined
+    // Every refusal is a login.failed event (docs/audit.md), sampled per address.
+    const failed = (reason: string) =>
+      audit.recordLoginFailure(attempt.who, {
+        userId: user?.id ?? null,
+        clientId: attempt.clientId,
+        reason,
+        address: attempt.address,
+      })
+    let ok: boolean
+    try {
+      ok = await passwordCheck.checkPassword(
+        { account, address: attempt.address },
+        password,
+        user?.password_hash,
+      )
+    } catch (error) {
+      if (error instanceof BadgeError) await failed(error.code)
+      throw error
+    }
+    if (!user || !ok) {
+      await failed('invalid_credentials')
+      return undefined
+    }
     if (passwords.needsRehash(user.password_hash)) await rehash(user, password)
-    return isUserUsable(user) ? user : undefined
+    if (isUserUsable(user)) return user
+    await failed('user_disabled')
+    return undefined
   }
 
   /**
@@ -119,11 +164,28 @@ export function createUserService({
   }
 
   /** Undefined for a deleted or disabled user: their still-valid tokens change nothing (as GET /v1/me). */
-  async function updateProfile(id: string, changes: { name?: string | null }): Promise<UserRow | undefined> {
+  async function updateProfile(
+    id: string,
+    changes: { name?: string | null },
+    who: AuditContext,
+  ): Promise<UserRow | undefined> {
     if (!isUserUsable(await users.findById(id))) return undefined
-    return users.update(id, {
-      ...(changes.name !== undefined ? { name: changes.name?.trim() || null } : {}),
-      updated_at: clock(),
+    return db.transaction().execute(async (trx) => {
+      const row = await users.update(
+        id,
+        {
+          ...(changes.name !== undefined ? { name: changes.name?.trim() || null } : {}),
+          updated_at: clock(),
+        },
+        trx,
+      )
+      if (row)
+        await audit.record(trx, who, {
+          type: 'user.updated',
+          userId: id,
+          details: { changed: Object.keys(changes) },
+        })
+      return row
     })
   }
 
@@ -137,6 +199,7 @@ export function createUserService({
     currentPassword: string,
     newPassword: string,
     address: string,
+    who: AuditContext,
   ): Promise<void> {
     const user = await users.findById(id)
     if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
@@ -152,7 +215,12 @@ export function createUserService({
     const now = clock()
     await db.transaction().execute(async (trx) => {
       await users.update(id, { password_hash: passwordHash, updated_at: now }, trx)
-      await bumpCredentialVersion(trx, id, now)
+      const ended = await bumpCredentialVersion(trx, id, now)
+      await audit.record(trx, who, {
+        type: 'password.changed',
+        userId: id,
+        details: { sessions_revoked: ended },
+      })
     })
   }
 
@@ -164,6 +232,11 @@ export function createUserService({
     findById: users.findById,
     findByEmail: users.findByEmail,
   }
+}
+
+/** A sign-up is its own actor: the new user, from the caller's address. */
+function signUpContext(who: AuditContext, userId: string): AuditContext {
+  return who.actor === null ? { ...who, actor: userId } : who
 }
 
 export type UserService = ReturnType<typeof createUserService>

@@ -37,6 +37,7 @@ t.test('help lists every command; each command has its own help', async (t) => {
     'keys list',
     'migrate',
     'sessions purge',
+    'audit',
   ]) {
     t.match(help.stdout, new RegExp(`\\n  ${command} +\\S`), command)
   }
@@ -55,7 +56,7 @@ t.test('misuse is exit 2 with one line naming the problem', async (t) => {
   const cases: Array<[string[], string, string?]> = [
     [
       ['frobnicate'],
-      'unknown command "frobnicate" (commands: users, clients, keys, migrate, sessions, backup; see badge --help)',
+      'unknown command "frobnicate" (commands: users, clients, keys, migrate, sessions, backup, audit; see badge --help)',
     ],
     [
       ['users', 'frob'],

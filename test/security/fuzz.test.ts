@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
+import { SYSTEM_CONTEXT } from '../../src/audit/events.js'
 import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { login } from '../helpers/flows.js'
 import { decode } from '../helpers/forge.js'
@@ -37,10 +38,10 @@ function checkResponse(res: LightMyRequestResponse) {
 await eachDialect(t, async (t, dialect) => {
   const { app } = await buildTestApp(t, {}, dialect)
   const { db } = app.services.database
-  const { client, clientSecret } = await app.services.clients.createClient({
-    name: 'fuzz',
-    scopes: ['profile:read'],
-  })
+  const { client, clientSecret } = await app.services.clients.createClient(
+    { name: 'fuzz', scopes: ['profile:read'] },
+    SYSTEM_CONTEXT,
+  )
   const world: FuzzWorld = {
     emails: [],
     accessTokens: [],

@@ -2,6 +2,7 @@ import { connect } from 'node:net'
 import type { InjectOptions } from 'fastify'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
+import { SYSTEM_CONTEXT } from '../../src/audit/events.js'
 import { loadConfig } from '../../src/config.js'
 import { eachDialect, TEST_ENV } from '../helpers/app.js'
 import { testClock } from '../helpers/clock.js'
@@ -177,10 +178,10 @@ await eachDialect(t, async (t, dialect) => {
   )
 
   // A registered client: client_credentials by body and by Basic, and introspection.
-  const { client, clientSecret } = await app.services.clients.createClient({
-    name: 'svc',
-    scopes: ['profile:read'],
-  })
+  const { client, clientSecret } = await app.services.clients.createClient(
+    { name: 'svc', scopes: ['profile:read'] },
+    SYSTEM_CONTEXT,
+  )
   secret('client secret', clientSecret)
   const clientBasic = secret(
     'client Basic header',

@@ -24,6 +24,7 @@ await eachDialect(t, async (t, dialect) => {
   const rotation = (findForRotation: typeof tokens.findForRotation) =>
     createRefreshTokens({
       db,
+      audit: app.services.audit,
       dialect: database.dialect,
       sessions,
       tokens: { ...tokens, findForRotation },

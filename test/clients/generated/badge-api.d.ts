@@ -406,6 +406,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first, a page at a time
+         * @description Security events: logins, refresh-token reuse, sessions ended, password changes, user, client and key administration. Filters combine; a malformed cursor is 400 invalid_request.
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's security history, newest first
+         * @description Your own security events (login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed), with the address and User-Agent of each. Only events about the calling user.
+         */
+        get: operations["listMyEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -479,6 +519,37 @@ export interface components {
         };
         AdminUserPage: {
             items: components["schemas"]["AdminUser"][];
+            /** @description Pass as ?cursor= for the next page; null on the last page. Opaque. */
+            next_cursor: string | null;
+        };
+        AuditEvent: {
+            /** Format: uuid */
+            id: string;
+            /** @description What happened: login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, user.created, user.updated, user.disabled, user.enabled, user.deleted, client.created, client.deleted, key.rotated (more may be added). */
+            type: string;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            at: string;
+            /** @description Who acted: a user id, "cli" (the operator CLI), "system" (Badge itself) or null (anonymous). */
+            actor: string | null;
+            /** @description The user the event is about. */
+            user_id: string | null;
+            /** @description The app (client_id) involved, if any. */
+            client_id: string | null;
+            /** @description The caller's address as the server saw it. */
+            ip: string | null;
+            /** @description The caller's User-Agent. */
+            user_agent: string | null;
+            /** @description Non-secret facts about the event (ids, counts, reasons); never a password, token or secret. */
+            details: {
+                [key: string]: string | number | boolean | null | string[];
+            };
+        };
+        AuditEventPage: {
+            /** @description Newest first */
+            items: components["schemas"]["AuditEvent"][];
             /** @description Pass as ?cursor= for the next page; null on the last page. Opaque. */
             next_cursor: string | null;
         };
@@ -3447,6 +3518,206 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SigningKeyList"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events of this type */
+                type?: "login.succeeded" | "login.failed" | "refresh.reuse_detected" | "session.revoked" | "password.changed" | "user.created" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "client.created" | "client.deleted" | "key.rotated";
+                /** @description Only events about this user */
+                user_id?: string;
+                /** @description Only events at or after this time (ISO 8601) */
+                since?: string;
+                /** @description Only events before this time (ISO 8601) */
+                until?: string;
+                /** @description Page size, 1 to 100 */
+                limit?: number;
+                /** @description next_cursor from the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventPage"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listMyEvents: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 */
+                limit?: number;
+                /** @description next_cursor from the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventPage"];
                 };
             };
             /**

@@ -57,6 +57,11 @@ export interface AppDeps {
   logStream?: DestinationStream
   /** Overrides of the socket timeouts, so tests can play a slow client without waiting seconds. */
   timeouts?: Partial<ServerTimeouts>
+  /**
+   * Run the maintenance pass every minute (default). Tests turn it off and call
+   * `app.services.maintenance.run()` themselves, so a pass never lands mid-test.
+   */
+  maintenanceTimer?: boolean
 }
 
 /** Builds the Badge app, migrated and with keys loaded, but not listening. */
@@ -124,7 +129,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   // Key lifecycle, automatic rotation and session purge; its key reload also means keys
   // rotated by another instance arrive within a minute even without an unknown kid.
-  const maintenanceTimer = setInterval(() => void services.maintenance.run(), MAINTENANCE_INTERVAL_MS).unref()
+  const maintenanceTimer =
+    deps.maintenanceTimer === false
+      ? undefined
+      : setInterval(() => void services.maintenance.run(), MAINTENANCE_INTERVAL_MS).unref()
   // onClose hooks run in reverse order: this one, before the database closes, lets a running pass finish.
   app.addHook('onClose', async () => {
     clearInterval(maintenanceTimer)

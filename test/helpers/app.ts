@@ -36,7 +36,7 @@ export async function buildTestApp(
   const database = await openTestDatabase(t, dialect)
   const clock = testClock()
   const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: database.url })
-  const app = await buildApp(config, { database, clock })
+  const app = await buildApp(config, { database, clock, maintenanceTimer: false })
   checkResponsesAgainstOpenApi(t, app)
   t.teardown(() => app.close())
   return { app, clock, database }
@@ -102,7 +102,7 @@ export async function buildSecondInstance(t: Test, first: TestApp, env: Env = {}
   })
   const clock = testClock()
   const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: database.url })
-  const app = await buildApp(config, { database, clock })
+  const app = await buildApp(config, { database, clock, maintenanceTimer: false })
   t.teardown(async () => {
     await app.close()
     await database.close()
@@ -121,7 +121,7 @@ export async function buildAppOn(
   clock: TestClock = testClock(),
 ): Promise<{ app: FastifyInstance; clock: TestClock }> {
   const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: url })
-  const app = await buildApp(config, { clock })
+  const app = await buildApp(config, { clock, maintenanceTimer: false })
   t.teardown(() => app.close())
   return { app, clock }
 }

@@ -70,6 +70,8 @@ const envSchema = z.object({
   COOKIE_SAMESITE: z
     .enum(['Strict', 'Lax', 'None'], { error: 'must be Strict, Lax or None' })
     .default('Strict'),
+  // Issue 15: admin routes need a token from a login with a second factor (RFC 9470 step-up).
+  ADMIN_REQUIRE_MFA: bool.default(false),
 })
 
 export type Env = Record<string, string | undefined>
@@ -180,5 +182,6 @@ function toConfig(e: z.output<typeof envSchema>) {
     verifyCacheSize: e.VERIFY_CACHE_SIZE,
     corsOrigins: e.CORS_ORIGINS,
     cookieSameSite: e.COOKIE_SAMESITE,
+    adminRequireMfa: e.ADMIN_REQUIRE_MFA,
   })
 }

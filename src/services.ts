@@ -8,6 +8,10 @@ import { KeyStore } from './keys/key-store.js'
 import { createKeyMaintenance } from './keys/maintenance.js'
 import { createKeyRepository } from './keys/repository.js'
 import { createMaintenance } from './maintenance.js'
+import { createMfaTokenRepository } from './mfa/mfa-token-repository.js'
+import { createRecoveryCodeRepository } from './mfa/recovery-code-repository.js'
+import { createMfaService } from './mfa/service.js'
+import { createTotpRepository } from './mfa/totp-repository.js'
 import { type CounterStore, createMemoryCounterStore } from './oauth/counters.js'
 import { createGrants } from './oauth/grants.js'
 import { createIntrospection } from './oauth/introspection.js'
@@ -120,6 +124,17 @@ export function createServices({ config, database, clock, log, counters }: Servi
     audience: config.audience,
     cacheSize: config.verifyCacheSize,
   })
+  const mfa = createMfaService({
+    db,
+    users,
+    totp: createTotpRepository(db),
+    recoveryCodes: createRecoveryCodeRepository(db),
+    mfaTokens: createMfaTokenRepository(db),
+    throttle: loginThrottle,
+    clock,
+    encryptionSecret: config.keyEncryptionSecret,
+    issuer: config.issuer,
+  })
   const grants = createGrants({
     users,
     issueAccessToken,
@@ -127,6 +142,8 @@ export function createServices({ config, database, clock, log, counters }: Servi
     clients,
     log,
     knownScopes: config.scopes,
+    mfa,
+    clock,
   })
   const introspection = createIntrospection({
     sessions,
@@ -139,8 +156,12 @@ export function createServices({ config, database, clock, log, counters }: Servi
     reuseGraceSeconds: config.refreshReuseGraceSeconds,
     knownScopes: config.scopes,
   })
-  const purgeEndedSessions = () =>
-    purgeSessions(db, { now: clock(), idleTtlMs: config.refreshTokenIdleTtl * 1000 })
+  const purgeEndedSessions = async () => {
+    const purged = await purgeSessions(db, { now: clock(), idleTtlMs: config.refreshTokenIdleTtl * 1000 })
+    // mfa_tokens past their 5 minutes, or spent, go with the ended sessions.
+    await mfa.purgeEndedTokens()
+    return purged
+  }
   const keyMaintenance = createKeyMaintenance({
     keys,
     repo: keyRepo,
@@ -167,6 +188,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     loginThrottle,
     passwordCheck,
     grants,
+    mfa,
     introspection,
     purgeSessions: purgeEndedSessions,
     keyMaintenance,

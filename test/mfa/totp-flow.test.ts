@@ -153,6 +153,22 @@ await eachDialect(t, async (t, dialect) => {
     t.equal(spent.statusCode, 400, 'an mfa_token is spent by its success')
   })
 
+  await t.test('one code sent with two logins at once finishes exactly one of them', async (t) => {
+    const { user, tokens } = await login(app)
+    const { secret } = await enableTotp(app, tokens.access_token, clock)
+    clock.advance(30_000)
+    const code = totpCode(secret, clock)
+    const [a, b] = await Promise.all([
+      passwordGrant(app, { username: user.email, password: PASSWORD }),
+      passwordGrant(app, { username: user.email, password: PASSWORD }),
+    ])
+    const answers = await Promise.all([
+      mfaGrant(app, { mfa_token: a.json().mfa_token, otp: code }),
+      mfaGrant(app, { mfa_token: b.json().mfa_token, otp: code }),
+    ])
+    t.same(answers.map((r) => r.statusCode).sort(), [200, 400])
+  })
+
   await t.test('an mfa_token allows 5 attempts and lives 5 minutes', async (t) => {
     const { user, tokens } = await login(app)
     const { secret } = await enableTotp(app, tokens.access_token, clock)

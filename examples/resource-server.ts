@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
-// In another project: import { badgeVerify, requireScopes } from 'badge-auth/verify'
-import { badgeVerify, requireScopes } from '../src/verify/index.js'
+// In another project: import { badgeVerify, requireAuthentication, requireScopes } from 'badge-auth/verify'
+import { badgeVerify, requireAuthentication, requireScopes } from '../src/verify/index.js'
 
 // A tiny notes API that trusts Badge's access tokens: each user sees only their own
-// notes, reading needs `notes:read` and writing `notes:write`. It never calls Badge per
+// notes, reading needs `notes:read` and writing `notes:write`; exporting them all also
+// needs a login with a second factor (RFC 9470 step-up). It never calls Badge per
 // request; it fetches Badge's JWKS once and verifies every token in memory.
 //
 // Run it beside Badge (add the scopes to Badge's SCOPES and DEFAULT_USER_SCOPES):
@@ -40,6 +41,14 @@ export async function buildNotesApi(options: NotesApiOptions): Promise<FastifyIn
   app.get('/notes', { onRequest: [app.authenticate, requireScopes('notes:read')] }, async (request) => ({
     items: notesByUser.get(request.auth!.claims.sub) ?? [],
   }))
+
+  // A sensitive route: a password-only token gets 401 insufficient_user_authentication,
+  // and the client logs in again with its second factor.
+  app.get(
+    '/notes/export',
+    { onRequest: [app.authenticate, requireScopes('notes:read'), requireAuthentication({ mfa: true })] },
+    async (request) => ({ items: notesByUser.get(request.auth!.claims.sub) ?? [] }),
+  )
 
   app.post<{ Body: { text?: unknown } }>(
     '/notes',

@@ -15,6 +15,8 @@ import { keyRoutes } from './keys/routes.js'
 import { childLoggerFactory, loggerOptions } from './logger.js'
 import { MAINTENANCE_INTERVAL_MS } from './maintenance.js'
 import { createMetrics, type Metrics } from './metrics/registry.js'
+import { mfaAdminRoutes } from './mfa/admin-routes.js'
+import { mfaRoutes } from './mfa/routes.js'
 import { createMemoryCounterStore, createRedisCounterStore, withFallback } from './oauth/counters.js'
 import { introspectRoutes } from './oauth/introspect-routes.js'
 import { revokeRoutes } from './oauth/revoke-routes.js'
@@ -169,7 +171,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(browserPlugin, { config })
   await app.register(openapiPlugin, { scopes: config.scopes })
   await app.register(bearerAuthPlugin, { verifier: services.verifier })
-  await app.register(routeSecurityPlugin)
+  await app.register(routeSecurityPlugin, { adminRequireMfa: config.adminRequireMfa })
   if (config.rateLimitEnabled) {
     await app.register(rateLimitPlugin, {
       limits: config.rateLimits,
@@ -192,6 +194,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(healthRoutes, { database, draining: () => draining })
   await app.register(keyRoutes, { keys, signingAlg: config.signingAlg })
   await app.register(auditRoutes, { audit: services.audit })
+  await app.register(mfaRoutes, { mfa: services.mfa })
+  await app.register(mfaAdminRoutes, { mfa: services.mfa, users })
   await app.register(docsRoutes)
   await app.register(rootRoutes)
   return app

@@ -80,6 +80,8 @@ const envSchema = z.object({
   // Issue 17: the audit log (docs/audit.md).
   AUDIT_RETENTION_DAYS: count(1, 36500).default(90),
   AUDIT_LOGIN_FAILURES_BURST: count(1, 100000).default(20),
+  // Issue 15: admin routes need a token from a login with a second factor (RFC 9470 step-up).
+  ADMIN_REQUIRE_MFA: bool.default(false),
 })
 
 export type Env = Record<string, string | undefined>
@@ -204,5 +206,6 @@ function toConfig(e: z.output<typeof envSchema>) {
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     /** Failed logins per address and window written one by one before sampling starts. */
     auditLoginFailuresBurst: e.AUDIT_LOGIN_FAILURES_BURST,
+    adminRequireMfa: e.ADMIN_REQUIRE_MFA,
   })
 }

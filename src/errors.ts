@@ -104,6 +104,18 @@ export const ERROR_CATALOG = {
     meaning: 'The database cannot be reached; retry after the seconds in Retry-After.',
     example: 'The database is unavailable; retry shortly.',
   },
+  mfa_required: {
+    status: 400,
+    meaning:
+      'The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.',
+    example: 'A second factor is required: send a code with the mfa_token.',
+  },
+  insufficient_user_authentication: {
+    status: 401,
+    meaning:
+      'The access token comes from a login too weak or too old for this route: log in again with a second factor (RFC 9470).',
+    example: 'This request needs a login with a second factor.',
+  },
   server_error: {
     status: 500,
     meaning: 'An unexpected error; details are in the server log under the request id, never in the body.',
@@ -122,6 +134,7 @@ const _bearerCodesAreCatalogued: Record<BearerErrorCode, ErrorCode> = {
   invalid_token: 'invalid_token',
   invalid_request: 'invalid_request',
   insufficient_scope: 'insufficient_scope',
+  insufficient_user_authentication: 'insufficient_user_authentication',
 }
 void _bearerCodesAreCatalogued
 
@@ -129,15 +142,19 @@ export class BadgeError extends Error {
   override name = 'BadgeError'
   readonly statusCode: number
   readonly headers: Record<string, string>
+  /** Members the body carries beside error and error_description (mfa_required only). */
+  readonly body?: Record<string, unknown>
 
   constructor(
     readonly code: ErrorCode,
     readonly description: string,
     headers: Record<string, string> = {},
+    body?: Record<string, unknown>,
   ) {
     super(description)
     this.statusCode = ERROR_CATALOG[code].status
     this.headers = headers
+    if (body) this.body = body
   }
 }
 
@@ -188,3 +205,15 @@ export const tooManyRequests = (retryAfterSeconds: number, description: string) 
   new BadgeError('too_many_requests', description, {
     'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
   })
+
+/**
+ * docs/contract.md §10: the password was right, a second factor is still needed. The body
+ * carries the mfa_token that continues this login and the methods that can finish it.
+ */
+export const mfaRequired = (mfaToken: string, mfaMethods: readonly string[]) =>
+  new OAuthError(
+    'mfa_required',
+    'A second factor is required: send a code with the mfa_token.',
+    {},
+    { mfa_token: mfaToken, mfa_methods: [...mfaMethods] },
+  )

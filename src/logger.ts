@@ -13,6 +13,11 @@ const SENSITIVE_NAMES = new Set([
   'client_secret',
   'code',
   'id_token',
+  // Second factors (docs/contract.md §10).
+  'mfa_token',
+  'otp',
+  'recovery_code',
+  'current_password',
 ])
 
 /** A query parameter's name as a server would decode it (%5F is "_", + is a space). */
@@ -59,6 +64,11 @@ export function loggerOptions(level: string, stream?: DestinationStream): Fastif
         '*.access_token',
         '*.client_secret',
         '*.token',
+        '*.mfa_token',
+        '*.otp',
+        '*.recovery_code',
+        '*.secret',
+        '*.code',
       ],
       censor: '[Redacted]',
     },

@@ -11,6 +11,10 @@ import { createKeyMaintenance } from './keys/maintenance.js'
 import { createKeyRepository } from './keys/repository.js'
 import { createMaintenance } from './maintenance.js'
 import { type MetricsRecorder, noMetrics } from './metrics/recorder.js'
+import { createMfaTokenRepository } from './mfa/mfa-token-repository.js'
+import { createRecoveryCodeRepository } from './mfa/recovery-code-repository.js'
+import { createMfaService } from './mfa/service.js'
+import { createTotpRepository } from './mfa/totp-repository.js'
 import { type CounterStore, createMemoryCounterStore } from './oauth/counters.js'
 import { createGrants } from './oauth/grants.js'
 import { createIntrospection } from './oauth/introspection.js'
@@ -144,6 +148,17 @@ export function createServices({ config, database, clock, log, counters, metrics
     audience: config.audience,
     cacheSize: config.verifyCacheSize,
   })
+  const mfa = createMfaService({
+    db,
+    users,
+    totp: createTotpRepository(db),
+    recoveryCodes: createRecoveryCodeRepository(db),
+    mfaTokens: createMfaTokenRepository(db),
+    throttle: loginThrottle,
+    clock,
+    encryptionSecret: config.keyEncryptionSecret,
+    issuer: config.issuer,
+  })
   const grants = createGrants({
     users,
     issueAccessToken,
@@ -153,6 +168,8 @@ export function createServices({ config, database, clock, log, counters, metrics
     audit,
     knownScopes: config.scopes,
     metrics,
+    mfa,
+    clock,
   })
   const introspection = createIntrospection({
     sessions,
@@ -165,8 +182,12 @@ export function createServices({ config, database, clock, log, counters, metrics
     reuseGraceSeconds: config.refreshReuseGraceSeconds,
     knownScopes: config.scopes,
   })
-  const purgeEndedSessions = () =>
-    purgeSessions(db, { now: clock(), idleTtlMs: config.refreshTokenIdleTtl * 1000 })
+  const purgeEndedSessions = async () => {
+    const purged = await purgeSessions(db, { now: clock(), idleTtlMs: config.refreshTokenIdleTtl * 1000 })
+    // mfa_tokens past their 5 minutes, or spent, go with the ended sessions.
+    await mfa.purgeEndedTokens()
+    return purged
+  }
   const keyMaintenance = createKeyMaintenance({
     keys,
     repo: keyRepo,
@@ -200,6 +221,7 @@ export function createServices({ config, database, clock, log, counters, metrics
     loginThrottle,
     passwordCheck,
     grants,
+    mfa,
     introspection,
     purgeSessions: purgeEndedSessions,
     keyMaintenance,

@@ -22,6 +22,8 @@ t.test('defaults follow docs/contract.md §1', async (t) => {
   t.equal(config.logLevel, 'info')
   t.equal(config.trustProxy, false)
   t.equal(config.redisUrl, undefined)
+  t.equal(config.adminRequireMfa, false)
+  t.equal(loadConfig({ ADMIN_REQUIRE_MFA: 'true' }).adminRequireMfa, true)
   t.ok(Object.isFrozen(config))
 })
 

@@ -151,4 +151,43 @@ const show: Command = {
   },
 }
 
-export const userCommands: Command[] = [create, list, show, setDisabled(true), setDisabled(false)]
+const showMfa: Command = {
+  name: 'users mfa',
+  summary: "Show a user's second factors (TOTP, passkeys, recovery codes left)",
+  args: ['<id|email>'],
+  async run(ctx, input) {
+    const user = await findUser(ctx, input.positionals[0]!)
+    const status = await ctx.services.mfa.status(user.id)
+    const text = fields([
+      ['email', user.email],
+      ['totp', status.totp ? 'yes' : 'no'],
+      ['passkeys', String(status.passkeys)],
+      ['recovery_codes_left', String(status.recovery_codes_left)],
+    ])
+    return { json: { id: user.id, email: user.email, ...status }, text }
+  },
+}
+
+const resetMfa: Command = {
+  name: 'users reset-mfa',
+  summary: 'Remove every second factor of a user (their sessions end; they log in with the password)',
+  args: ['<id|email>'],
+  async run(ctx, input) {
+    const user = await findUser(ctx, input.positionals[0]!)
+    const removed = await ctx.services.mfa.removeSecondFactors(user.id)
+    const text = removed
+      ? `Removed the second factors of ${user.email} (${user.id}); their sessions are revoked.`
+      : `${user.email} (${user.id}) had no second factor.`
+    return { json: { id: user.id, email: user.email, removed }, text }
+  },
+}
+
+export const userCommands: Command[] = [
+  create,
+  list,
+  show,
+  setDisabled(true),
+  setDisabled(false),
+  showMfa,
+  resetMfa,
+]

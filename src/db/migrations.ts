@@ -86,6 +86,47 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  // Issue 15: second factors (src/mfa/). TOTP secrets (sealed when KEY_ENCRYPTION_SECRET is
+  // set), recovery codes (hashes only), the mfa_tokens of logins waiting for their second
+  // factor (hashes only), and how each session was authenticated (amr, auth_time), which
+  // its refreshed access tokens keep.
+  '0004_mfa': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('user_totp')
+        .addColumn('user_id', 'varchar(36)', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('secret_enc', 'text', (c) => c.notNull())
+        .addColumn('confirmed_at', 'bigint')
+        .addColumn('last_step', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createTable('recovery_codes')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('code_hash', 'varchar(64)', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('recovery_codes_user_id').on('recovery_codes').column('user_id').execute()
+      await db.schema
+        .createTable('mfa_tokens')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('token_hash', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('credential_version', 'bigint', (c) => c.notNull())
+        .addColumn('client_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('auth_time', 'bigint', (c) => c.notNull())
+        .addColumn('attempts', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('mfa_tokens_user_id').on('mfa_tokens').column('user_id').execute()
+      await db.schema.alterTable('sessions').addColumn('amr', 'varchar(64)').execute()
+      await db.schema.alterTable('sessions').addColumn('auth_time', 'bigint').execute()
+    },
+  },
   // Issue 17: the audit log (audit/, docs/audit.md). No foreign keys: an event
   // outlives the user or client it names, until AUDIT_RETENTION_DAYS purges it.
   '0006_audit': {

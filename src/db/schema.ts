@@ -31,6 +31,10 @@ export interface SessionsTable {
   last_used_at: number
   expires_at: number
   revoked_at: number | null
+  /** RFC 8176 methods of the login, space-separated (null: before issue 15, taken as "pwd"). */
+  amr: string | null
+  /** When the user authenticated (epoch ms); refreshes keep it (null: before issue 15, created_at). */
+  auth_time: number | null
 }
 
 export interface RefreshTokensTable {
@@ -82,6 +86,41 @@ export interface AuditEventsTable {
   details: string
 }
 
+/** A user's TOTP authenticator (RFC 6238): pending until confirmed with a first code. */
+export interface UserTotpTable {
+  user_id: string
+  /** The base32 secret, sealed with KEY_ENCRYPTION_SECRET when set (mfa/secret-sealing.ts). */
+  secret_enc: string
+  confirmed_at: number | null
+  /** The last time step a code was accepted for: a code is accepted once (mfa/totp.ts). */
+  last_step: number | null
+  created_at: number
+}
+
+export interface RecoveryCodesTable {
+  id: string
+  user_id: string
+  code_hash: string
+  used_at: number | null
+  created_at: number
+}
+
+/** A login whose password was right, waiting for its second factor (mfa/mfa-token.ts). */
+export interface MfaTokensTable {
+  id: string
+  token_hash: string
+  user_id: string
+  /** users.credential_version the password was checked against (users/credential-fence.ts). */
+  credential_version: number
+  client_id: string
+  scope: string
+  /** When the password was checked (epoch ms): the session's auth_time. */
+  auth_time: number
+  attempts: number
+  expires_at: number
+  used_at: number | null
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -89,6 +128,9 @@ export interface Database {
   signing_keys: SigningKeysTable
   clients: ClientsTable
   audit_events: AuditEventsTable
+  user_totp: UserTotpTable
+  recovery_codes: RecoveryCodesTable
+  mfa_tokens: MfaTokensTable
 }
 
 export type UserRow = Selectable<UsersTable>
@@ -99,6 +141,8 @@ export type RefreshTokenRow = Selectable<RefreshTokensTable>
 export type SigningKeyRow = Selectable<SigningKeysTable>
 export type ClientRow = Selectable<ClientsTable>
 export type AuditEventRow = Selectable<AuditEventsTable>
+export type UserTotpRow = Selectable<UserTotpTable>
+export type MfaTokenRow = Selectable<MfaTokensTable>
 
 /** A connection or an open transaction: repositories take either. */
 export type Db = Kysely<Database> | Transaction<Database>

@@ -105,8 +105,18 @@ export type ErrorCodesByStatus = { readonly [S in CatalogStatus]?: readonly Code
 // Serialization stays lenient (any string): an undeclared code must never turn a
 // clear 4xx into a 500 in production. The declared codes go into the document, and
 // the test suite fails any response whose code is not among them.
+// mfa_required alone carries more (docs/contract.md §10); the document's schema for it is
+// written by openapi/error-responses.ts.
 const errorBody = (codes: readonly ErrorCode[]) =>
-  z.object({ error: z.string(), error_description: z.string() }).meta({ [ERROR_CODES_KEYWORD]: codes })
+  (codes.includes('mfa_required')
+    ? z.object({
+        error: z.string(),
+        error_description: z.string(),
+        mfa_token: z.string().optional(),
+        mfa_methods: z.array(z.string()).optional(),
+      })
+    : z.object({ error: z.string(), error_description: z.string() })
+  ).meta({ [ERROR_CODES_KEYWORD]: codes })
 
 /**
  * The error responses of one route. A bare status means its standard codes (the bearer

@@ -4,9 +4,11 @@ import type { AuditContext } from '../audit/events.js'
 import type { AuthenticatedClient } from '../clients/authenticate.js'
 import { isRegisteredClientId } from '../clients/secrets.js'
 import type { ClientService } from '../clients/service.js'
+import type { Clock } from '../clock.js'
 import type { SessionRow, UserRow } from '../db/schema.js'
-import { BadgeError, invalidClient, invalidGrant } from '../errors.js'
+import { BadgeError, invalidClient, invalidGrant, invalidRequest, mfaRequired } from '../errors.js'
 import { type MetricsRecorder, noMetrics } from '../metrics/recorder.js'
+import type { MfaService } from '../mfa/service.js'
 import { effectiveSessionScope, grantableUserScopes, intersectScopes, resolveScope } from '../scopes.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
@@ -34,6 +36,8 @@ export interface GrantDeps {
   /** SCOPES: user scopes outside it are no longer granted. */
   knownScopes: readonly string[]
   metrics?: MetricsRecorder
+  mfa: Pick<MfaService, 'methodsFor' | 'startPendingLogin' | 'completePendingLogin'>
+  clock: Clock
 }
 
 export interface PasswordGrantInput {
@@ -48,6 +52,20 @@ export interface PasswordGrantInput {
   /** The client's address as rate limits count it (http/client-address.ts). */
   address: string
   /** Who asks, for the audit log (audit/request-context.ts). */
+  who: AuditContext
+}
+
+/** docs/contract.md §10: urn:badge:grant-type:mfa, the second step of a login. */
+export interface MfaGrantInput {
+  mfaToken: string
+  otp?: string
+  recoveryCode?: string
+  clientId: string
+  client?: AuthenticatedClient
+  userAgent: string | null
+  delivery: 'body' | 'cookie'
+  address: string
+  /** Who asked, for the audit log (audit/). */
   who: AuditContext
 }
 
@@ -76,6 +94,8 @@ export function createGrants({
   audit,
   knownScopes,
   metrics = noMetrics,
+  mfa,
+  clock,
 }: GrantDeps) {
   const heldScopes = (stored: string) => grantableUserScopes(stored, knownScopes)
 
@@ -111,6 +131,10 @@ export function createGrants({
       scope: scope.join(' '),
       clientId: session.client_id,
       sid: session.id,
+      // The login's methods and time, kept by every refresh of the session (docs/contract.md §10);
+      // sessions from before they were recorded were password logins.
+      amr: session.amr?.split(' ') ?? ['pwd'],
+      authTime: Math.floor((session.auth_time ?? session.created_at) / 1000),
     })
     return {
       access_token: access.token,
@@ -152,7 +176,8 @@ export function createGrants({
     } catch (error) {
       // Refused after a right password (client, scope, a credential change meanwhile):
       // still a failed login (users/service.ts records the ones refused before).
-      if (error instanceof BadgeError)
+      // mfa_required is not a failure: the password was right, the second factor comes next.
+      if (error instanceof BadgeError && error.code !== 'mfa_required')
         await audit.recordLoginFailure(input.who, {
           userId: user.id,
           clientId: input.clientId,
@@ -174,6 +199,18 @@ export function createGrants({
       input.scope,
       input.client ? intersectScopes(held, clients.grantableScopes(input.client.client)) : held,
     )
+    // A user with a second factor gets an mfa_token instead of a session (docs/contract.md §10).
+    const methods = await mfa.methodsFor(user.id)
+    if (methods.length > 0) {
+      const mfaToken = await mfa.startPendingLogin({
+        userId: user.id,
+        credentialVersion: user.credential_version,
+        clientId: input.clientId,
+        scope: scope.join(' '),
+        authTime: clock(),
+      })
+      throw mfaRequired(mfaToken, methods)
+    }
     // startSession re-checks the user's credential version and the client under lock
     // (users/credential-fence.ts), so a password change, disable, deletion or client
     // deletion that committed during the check leaves no session behind.
@@ -186,6 +223,49 @@ export function createGrants({
         delivery: input.delivery,
         credentialVersion: user.credential_version,
         registeredClient: input.client !== undefined,
+        amr: ['pwd'],
+      },
+      input.who,
+    )
+    return { response: respond(session, scope, refreshToken), session }
+  }
+
+  /**
+   * docs/contract.md §10: completes a login that answered mfa_required, with a TOTP code
+   * or a recovery code. The same client must finish it. The session is fenced by the
+   * credential version the password was checked against: a password change, a second
+   * factor added or removed, or a disable since then leaves nothing to finish.
+   */
+  async function mfaGrant(input: MfaGrantInput): Promise<{ response: TokenResponse; session: SessionRow }> {
+    if ((input.otp === undefined) === (input.recoveryCode === undefined))
+      throw invalidRequest('The mfa grant needs exactly one of otp and recovery_code.')
+    await requireClientAuthentication(input.clientId, input.client)
+    const factor = input.otp !== undefined ? { otp: input.otp } : { recoveryCode: input.recoveryCode! }
+    const login = await mfa.completePendingLogin(input.mfaToken, factor, input.address, input.clientId)
+    if (!login) {
+      await audit.recordLoginFailure(input.who, {
+        userId: null,
+        clientId: input.clientId,
+        reason: 'invalid_mfa_code',
+        address: input.address,
+      })
+      throw invalidGrant('The mfa_token or the code is invalid, expired or used up.')
+    }
+    const user = await users.findById(login.userId)
+    if (!isUserUsable(user)) throw invalidGrant('The email or password is incorrect.')
+    // Scopes an admin took away in the meantime are not granted.
+    const scope = effectiveSessionScope(login.scope, user.scopes, knownScopes)
+    const { session, refreshToken } = await refreshTokens.startSession(
+      {
+        userId: login.userId,
+        clientId: input.clientId,
+        scope: scope.join(' '),
+        userAgent: input.userAgent,
+        delivery: input.delivery,
+        credentialVersion: login.credentialVersion,
+        registeredClient: input.client !== undefined,
+        amr: login.amr,
+        authTime: login.authTime,
       },
       input.who,
     )
@@ -252,7 +332,7 @@ export function createGrants({
     return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope }
   }
 
-  return { passwordGrant, refreshTokenGrant, clientCredentialsGrant }
+  return { passwordGrant, mfaGrant, refreshTokenGrant, clientCredentialsGrant }
 }
 
 export type Grants = ReturnType<typeof createGrants>

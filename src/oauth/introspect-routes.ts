@@ -34,6 +34,17 @@ const introspectionResponseSchema = z
     aud: z.string().max(2048).optional(),
     jti: z.string().max(255).optional(),
     sid: z.uuid().max(36).optional().describe('The session (refresh-token family) the token belongs to'),
+    amr: z
+      .array(z.string().max(16))
+      .max(10)
+      .optional()
+      .describe('RFC 8176 methods of the login the token comes from: ["pwd"], or ["pwd","otp","mfa"]'),
+    auth_time: z
+      .int()
+      .min(0)
+      .meta({ format: 'int64' })
+      .optional()
+      .describe('When the user logged in (epoch seconds); refreshes keep it'),
     token_type: z.literal('Bearer').optional().describe('Access tokens only (RFC 7662 §2.2)'),
     token_use: z.enum(['access_token', 'refresh_token']).optional().describe('Which kind of token it is'),
   })

@@ -28,6 +28,9 @@ export interface ActiveToken {
   aud?: string
   jti?: string
   sid?: string
+  /** RFC 8176 methods and time (epoch seconds) of the login: user tokens only (docs/contract.md §10). */
+  amr?: string[]
+  auth_time?: number
   /** RFC 7662 §2.2: the access token type of RFC 6749 §5.1. Access tokens only. */
   token_type?: 'Bearer'
   /** Which kind of token this is (as Ory Hydra reports it); not in RFC 7662 but unambiguous. */
@@ -94,6 +97,8 @@ export function createIntrospection(deps: IntrospectionDeps) {
       aud: claims.aud,
       jti: claims.jti,
       ...(claims.sid !== undefined ? { sid: claims.sid } : {}),
+      ...(claims.amr !== undefined ? { amr: claims.amr } : {}),
+      ...(claims.auth_time !== undefined ? { auth_time: claims.auth_time } : {}),
       token_type: 'Bearer',
       token_use: 'access_token',
     }
@@ -124,6 +129,8 @@ export function createIntrospection(deps: IntrospectionDeps) {
       iat: Math.floor(row.created_at / 1000),
       iss: issuer,
       sid: session.id,
+      amr: session.amr?.split(' ') ?? ['pwd'],
+      auth_time: Math.floor((session.auth_time ?? session.created_at) / 1000),
       token_use: 'refresh_token',
     }
   }

@@ -17,15 +17,23 @@ import { DEFAULT_CLIENT_ID, type Grants } from './grants.js'
 // stays JSON-only. POST /oauth/revoke is in revoke-routes.ts.
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/
+/** docs/contract.md §10: the second step of a login with a second factor (RFC 6749 §4.5). */
+export const MFA_GRANT = 'urn:badge:grant-type:mfa'
 
 export const tokenRequestSchema = z
   .object({
-    grant_type: param(64).describe('password, refresh_token or client_credentials'),
+    grant_type: param(64).describe(`password, refresh_token, client_credentials or ${MFA_GRANT}`),
     username: param(320).optional().describe('password grant: the email'),
     password: param(1024).optional().meta({ format: 'password' }).describe('password grant'),
     // Bounded only by the body limit: any string Badge did not issue is invalid_grant, never
     // invalid_request, so clients know to log in again (RFC 6749 §5.2).
     refresh_token: param(65_536).optional().describe('refresh_token grant'),
+    mfa_token: param(512).optional().describe(`${MFA_GRANT}: the mfa_token of the mfa_required answer`),
+    otp: param(64).optional().meta({ format: 'password' }).describe(`${MFA_GRANT}: a TOTP code`),
+    recovery_code: param(64)
+      .optional()
+      .meta({ format: 'password' })
+      .describe(`${MFA_GRANT}: a recovery code, instead of otp`),
     scope: param(2000).optional().describe('space-separated subset of the scopes held'),
     client_id: param(64).optional().describe('public app name (default "badge"), or a registered client'),
     client_secret: param(512).optional().describe('client_secret_post authentication'),
@@ -50,6 +58,14 @@ export const tokenRequestSchema = z
       refresh_token: {
         summary: 'Refresh (the refresh token is spent)',
         value: { grant_type: 'refresh_token', refresh_token: 'q8Pz3v4bT0c6XhYlW1yqK0p9mV7sJ2fA5dR8uN3eG6k' },
+      },
+      mfa: {
+        summary: 'Finish a login with a TOTP code (after mfa_required)',
+        value: {
+          grant_type: MFA_GRANT,
+          mfa_token: 'Yk3fQ0t9pA2mV7sJ2fA5dR8uN3eG6kq8Pz3v4bT0c6X',
+          otp: '123456',
+        },
       },
       client_credentials: {
         summary: 'A registered client (client_secret_post)',
@@ -112,8 +128,8 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
       config: { limit: 'token' },
       schema: {
         operationId: 'requestToken',
-        summary: 'Token endpoint (RFC 6749): password, refresh_token and client_credentials grants',
-        description: `Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.\n\n${BROWSER_MODE} With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant).`,
+        summary: 'Token endpoint (RFC 6749): password, MFA, refresh_token and client_credentials grants',
+        description: `Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; for a user with a second factor a correct password answers 400 mfa_required with an mfa_token (5 minutes, 5 attempts), and the ${MFA_GRANT} grant with that mfa_token and otp or recovery_code finishes the login (a TOTP code is accepted once; failed codes count in the failed-sign-in limits); the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.\n\n${BROWSER_MODE} With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant).`,
         tags: ['oauth'],
         consumes: FORM_AND_JSON,
         security: OPTIONAL_CLIENT_AUTH,
@@ -122,7 +138,13 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
           200: tokenResponseSchema,
           ...errorResponses(
             {
-              400: ['invalid_request', 'invalid_grant', 'invalid_scope', 'unsupported_grant_type'],
+              400: [
+                'invalid_request',
+                'invalid_grant',
+                'invalid_scope',
+                'unsupported_grant_type',
+                'mfa_required',
+              ],
               401: ['invalid_client'],
               403: ['csrf_rejected'],
             },
@@ -152,6 +174,23 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
             username: body.username,
             password: body.password,
             scope: body.scope,
+            clientId,
+            client,
+            userAgent: request.headers['user-agent'] ?? null,
+            delivery,
+            address: clientAddress(request),
+            who: requestAuditContext(request),
+          })
+          return delivery === 'cookie' ? deliverByCookie(reply, result, clock()) : result.response
+        }
+        case MFA_GRANT: {
+          if (body.mfa_token === undefined) throw invalidRequest('The mfa grant needs mfa_token.')
+          const delivery = body.refresh_token_delivery ?? 'body'
+          if (delivery === 'cookie') app.checkCsrf(request)
+          const result = await grants.mfaGrant({
+            mfaToken: body.mfa_token,
+            otp: body.otp,
+            recoveryCode: body.recovery_code,
             clientId,
             client,
             userAgent: request.headers['user-agent'] ?? null,

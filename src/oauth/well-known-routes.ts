@@ -36,7 +36,9 @@ export const metadataSchema = z
     jwks_uri: url,
     revocation_endpoint: url,
     introspection_endpoint: url,
-    grant_types_supported: z.array(z.enum(['password', 'refresh_token', 'client_credentials'])).max(3),
+    grant_types_supported: z
+      .array(z.enum(['password', 'refresh_token', 'client_credentials', 'urn:badge:grant-type:mfa']))
+      .max(4),
     response_types_supported: z
       .array(z.string().max(64))
       .max(0)
@@ -107,7 +109,7 @@ export const wellKnownRoutes: FastifyPluginAsyncZod<WellKnownRouteOptions> = asy
     jwks_uri: `${base}/.well-known/jwks.json`,
     revocation_endpoint: `${base}/oauth/revoke`,
     introspection_endpoint: `${base}/oauth/introspect`,
-    grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
+    grant_types_supported: ['password', 'refresh_token', 'client_credentials', 'urn:badge:grant-type:mfa'],
     response_types_supported: [],
     scopes_supported: [...scopes],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],

@@ -40,23 +40,64 @@ function errorHeaders(status: number, codes: readonly ErrorCode[], op: Operation
   return headers
 }
 
+/**
+ * docs/contract.md §10: the one error body with members beyond error and error_description:
+ * mfa_required carries the mfa_token that continues the login and the methods that can.
+ */
+const MFA_REQUIRED_BODY = {
+  type: 'object',
+  required: ['error', 'error_description', 'mfa_token', 'mfa_methods'],
+  additionalProperties: false,
+  properties: {
+    error: { type: 'string', enum: ['mfa_required'] },
+    error_description: { type: 'string', maxLength: 1000 },
+    mfa_token: {
+      type: 'string',
+      maxLength: 64,
+      pattern: '^[A-Za-z0-9_-]+$',
+      description:
+        'Send it with otp or recovery_code in the urn:badge:grant-type:mfa grant; 5 minutes, 5 attempts.',
+    },
+    mfa_methods: {
+      type: 'array',
+      maxItems: 3,
+      uniqueItems: true,
+      items: { type: 'string', enum: ['totp', 'recovery_code', 'passkey'] },
+      description: 'The second factors that can finish this login.',
+    },
+  },
+}
+
+function errorSchema(codes: readonly ErrorCode[]) {
+  const others = codes.filter((c) => c !== 'mfa_required')
+  const plain = {
+    allOf: [
+      { $ref: '#/components/schemas/Error' },
+      { type: 'object', required: ['error'], properties: { error: { type: 'string', enum: others } } },
+    ],
+  }
+  return others.length === codes.length ? plain : { oneOf: [plain, MFA_REQUIRED_BODY] }
+}
+
+const exampleBody = (code: ErrorCode) =>
+  code === 'mfa_required'
+    ? {
+        error: code,
+        error_description: ERROR_CATALOG[code].example,
+        mfa_token: 'Yk3fQ0t9pA2mV7sJ2fA5dR8uN3eG6kq8Pz3v4bT0c6X',
+        mfa_methods: ['totp', 'recovery_code'],
+      }
+    : { error: code, error_description: ERROR_CATALOG[code].example }
+
 export function errorResponse(status: number, codes: readonly ErrorCode[], op: OperationTraits) {
   return {
     description: `${STATUS_CODES[status]}. \`error\` is one of:\n${codes.map((c) => `- \`${c}\`: ${ERROR_CATALOG[c].meaning}`).join('\n')}`,
     headers: errorHeaders(status, codes, op),
     content: {
       'application/json': {
-        schema: {
-          allOf: [
-            { $ref: '#/components/schemas/Error' },
-            { type: 'object', required: ['error'], properties: { error: { type: 'string', enum: codes } } },
-          ],
-        },
+        schema: errorSchema(codes),
         examples: Object.fromEntries(
-          codes.map((code) => [
-            code,
-            { summary: code, value: { error: code, error_description: ERROR_CATALOG[code].example } },
-          ]),
+          codes.map((code) => [code, { summary: code, value: exampleBody(code) }]),
         ),
       },
     },

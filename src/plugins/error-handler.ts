@@ -50,7 +50,8 @@ function handleError(
 ) {
   if (error instanceof BadgeError || error instanceof BearerError) {
     if (error.statusCode >= 500) request.log.warn({ err: error }, error.description)
-    return send(reply, error.statusCode, error.code, error.description, error.headers)
+    const extra = error instanceof BadgeError ? error.body : undefined
+    return send(reply, error.statusCode, error.code, error.description, error.headers, extra)
   }
   if (hasZodFastifySchemaValidationErrors(error) || error.validation) {
     return send(reply, 400, 'invalid_request', describeValidation(error))

@@ -19,6 +19,9 @@ export interface IssueInput {
   scope: string
   clientId: string
   sid?: string
+  /** RFC 8176 methods and the time (epoch seconds) of the user's login: user tokens only. */
+  amr?: readonly string[]
+  authTime?: number
 }
 
 export function createAccessTokenIssuer({ keys, clock, issuer, audience, ttl }: AccessTokenIssuerOptions) {
@@ -39,6 +42,8 @@ export function createAccessTokenIssuer({ keys, clock, issuer, audience, ttl }: 
       scope: input.scope,
       client_id: input.clientId,
       ...(input.sid ? { sid: input.sid } : {}),
+      ...(input.amr ? { amr: [...input.amr] } : {}),
+      ...(input.authTime !== undefined ? { auth_time: input.authTime } : {}),
     }
     return { token: key.sign({ ...claims }), expiresIn: ttl, claims }
   }

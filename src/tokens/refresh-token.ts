@@ -71,6 +71,10 @@ export interface NewSession {
   credentialVersion: number
   /** True when clientId names a registered client that authenticated: it must still exist at commit. */
   registeredClient?: boolean
+  /** RFC 8176 authentication methods of this login; every access token of the session carries them. */
+  amr: readonly string[]
+  /** When the user authenticated (epoch ms); default now. */
+  authTime?: number
 }
 
 export interface Rotation {
@@ -121,6 +125,8 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       last_used_at: now,
       expires_at: now + deps.refreshTokenTtl * 1000,
       revoked_at: null,
+      amr: input.amr.join(' '),
+      auth_time: input.authTime ?? now,
     }
     const refused = await db.transaction().execute(async (trx) => {
       // The credential fence: the password, the account state and the client checked

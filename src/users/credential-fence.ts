@@ -22,18 +22,25 @@ type Db = Kysely<Database> | Transaction<Database>
  * version and revokes every session of the user, so no login checked against the old
  * state can still commit a session. Returns the number of sessions it ended.
  */
-export async function bumpCredentialVersion(trx: Db, userId: string, now: number): Promise<number> {
+export async function bumpCredentialVersion(
+  trx: Db,
+  userId: string,
+  now: number,
+  /** A second factor changed by the user themselves: the session that changed it stays. */
+  keepSessionId?: string,
+): Promise<number> {
   await trx
     .updateTable('users')
     .set({ credential_version: sql<number>`credential_version + 1` })
     .where('id', '=', userId)
     .execute()
-  const ended = await trx
+  let sessions = trx
     .updateTable('sessions')
     .set({ revoked_at: now })
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
-    .executeTakeFirst()
+  if (keepSessionId !== undefined) sessions = sessions.where('id', '!=', keepSessionId)
+  const ended = await sessions.executeTakeFirst()
   return Number(ended.numUpdatedRows)
 }
 

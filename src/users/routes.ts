@@ -27,6 +27,14 @@ const claimsSchema = z
     scope: scopeStringSchema,
     client_id: z.string().max(64),
     sid: z.uuid().max(36).optional().describe('The session the token came from (user tokens only)'),
+    amr: z
+      .array(z.string().max(16))
+      .max(10)
+      .optional()
+      .describe('RFC 8176 methods of the login (user tokens only): ["pwd"], or ["pwd","otp","mfa"]'),
+    auth_time: epochSeconds
+      .optional()
+      .describe('When the user logged in (user tokens only); refreshes keep it'),
   })
   .meta({
     id: 'AccessTokenClaims',
@@ -41,6 +49,8 @@ const claimsSchema = z
         scope: 'profile:read profile:write',
         client_id: 'badge',
         sid: 'c3a1e7b2-9d4f-4e2a-8b6c-1f5d3a7e9c20',
+        amr: ['pwd', 'otp', 'mfa'],
+        auth_time: 1735732790,
       },
     ],
   })

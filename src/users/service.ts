@@ -190,6 +190,24 @@ export function createUserService({
   }
 
   /**
+   * The signed-in user `id`, after checking their current password (changing the password,
+   * enrolling or removing a second factor). A wrong one is invalid_grant, as on login.
+   */
+  async function verifyCurrentPassword(id: string, currentPassword: string, address: string) {
+    const user = await users.findById(id)
+    if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
+    // The same throttle as the token endpoint, keyed by the account's email: a stolen
+    // access token is no better a password oracle than the login form.
+    const ok = await passwordCheck.checkPassword(
+      { account: user.email, address },
+      currentPassword,
+      user.password_hash,
+    )
+    if (!ok) throw invalidGrant('The current password is incorrect.')
+    return user
+  }
+
+  /**
    * Checks the current password, stores a hash of the new one and ends every session of
    * the user (this one included), in one transaction: whoever knew the old password is
    * logged out everywhere. A wrong current password is invalid_grant, as on login.
@@ -201,16 +219,7 @@ export function createUserService({
     address: string,
     who: AuditContext,
   ): Promise<void> {
-    const user = await users.findById(id)
-    if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
-    // The same throttle as the token endpoint, keyed by the account's email: a stolen
-    // access token is no better a password oracle than the login form.
-    const ok = await passwordCheck.checkPassword(
-      { account: user.email, address },
-      currentPassword,
-      user.password_hash,
-    )
-    if (!ok) throw invalidGrant('The current password is incorrect.')
+    await verifyCurrentPassword(id, currentPassword, address)
     const passwordHash = await passwords.hash(newPassword)
     const now = clock()
     await db.transaction().execute(async (trx) => {
@@ -228,6 +237,7 @@ export function createUserService({
     createUser,
     checkPassword,
     changePassword,
+    verifyCurrentPassword,
     updateProfile,
     findById: users.findById,
     findByEmail: users.findByEmail,

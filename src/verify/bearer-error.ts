@@ -3,7 +3,12 @@
 // outside verify/; the server's error catalog (src/errors.ts) lists the same codes.
 
 /** The codes a bearer check answers with. */
-export type BearerErrorCode = 'unauthorized' | 'invalid_token' | 'invalid_request' | 'insufficient_scope'
+export type BearerErrorCode =
+  | 'unauthorized'
+  | 'invalid_token'
+  | 'invalid_request'
+  | 'insufficient_scope'
+  | 'insufficient_user_authentication'
 
 /**
  * RFC 6750 §3: error_description in a challenge may hold only %x20-21 / %x23-5B /
@@ -51,6 +56,18 @@ export class BearerError extends Error {
     const scope = scopes.join(' ')
     return new BearerError(403, 'insufficient_scope', `This request needs the scope "${scope}".`, {
       'www-authenticate': `Bearer realm="badge", error="insufficient_scope", scope="${scope}"`,
+    })
+  }
+
+  /**
+   * RFC 9470 §3: the token's authentication is too weak (no second factor) or too old
+   * (auth_time beyond `maxAge` seconds). `max_age` tells the client how fresh a login to
+   * bring back.
+   */
+  static insufficientUserAuthentication(description: string, maxAge?: number): BearerError {
+    const age = maxAge === undefined ? '' : `, max_age=${maxAge}`
+    return new BearerError(401, 'insufficient_user_authentication', description, {
+      'www-authenticate': `Bearer realm="badge", error="insufficient_user_authentication", error_description="${challengeText(description)}"${age}`,
     })
   }
 }

@@ -6,6 +6,11 @@ export { BearerError, type BearerErrorCode } from './bearer-error.js'
 export { verificationKeyFromJwk } from './jwk.js'
 export { type BadgeVerifyOptions, badgeVerify, badgeVerify as default } from './plugin.js'
 export { freshnessSeconds, JwksFetchError, RemoteJwks, type RemoteJwksOptions } from './remote-jwks.js'
+export {
+  type AuthenticationRequirement,
+  authenticationShortfall,
+  requireAuthentication,
+} from './require-authentication.js'
 export { createVerificationKey, type VerificationAlg, type VerificationKey } from './signature.js'
 export {
   type AccessTokenClaims,

@@ -17,11 +17,12 @@ export function sendError(
   error: string,
   description: string,
   headers?: Record<string, string>,
+  extra?: Record<string, unknown>,
 ) {
   if (headers) reply.headers(headers)
   return reply
     .code(status)
     .header('cache-control', 'no-store')
     .type('application/json; charset=utf-8')
-    .send({ error, error_description: boundDescription(description) })
+    .send({ error, error_description: boundDescription(description), ...extra })
 }

@@ -22,6 +22,10 @@ export interface AccessTokenClaims {
   scope: string
   client_id: string
   sid?: string
+  /** RFC 8176 authentication methods of the login (user tokens): "pwd", "otp", "mfa". */
+  amr?: string[]
+  /** When the user logged in, epoch seconds (user tokens); refreshes keep it. */
+  auth_time?: number
 }
 
 export interface VerifiedAccessToken {
@@ -144,6 +148,10 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     }
     if (c.scope !== undefined && typeof c.scope !== 'string') reject('The access token scope is malformed.')
     if (c.sid !== undefined && typeof c.sid !== 'string') reject('The access token session is malformed.')
+    if (c.amr !== undefined && !(Array.isArray(c.amr) && c.amr.every((m) => typeof m === 'string')))
+      reject('The access token amr is malformed.')
+    if (c.auth_time !== undefined && !Number.isSafeInteger(c.auth_time))
+      reject('The access token auth_time is malformed.')
     // The parsed payload is ours alone: normalize it in place rather than copy it.
     c.aud = audience
     c.scope ??= ''

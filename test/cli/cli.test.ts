@@ -4,6 +4,7 @@ import { buildAppOn, eachDialect } from '../helpers/app.js'
 import { createSharedDatabaseUrl } from '../helpers/databases.js'
 import { bearer, login, PASSWORD, passwordGrant, refreshGrant } from '../helpers/flows.js'
 import { jwksKids, kidOf } from '../helpers/keys.js'
+import { enableTotp } from '../helpers/mfa.js'
 import { CLI, runScript, tempDir } from '../helpers/process.js'
 
 // `badge …` run as a child process against a database that a Badge app (built in this
@@ -25,12 +26,12 @@ await eachDialect(t, async (t, dialect) => {
   await t.test('migrate applies the schema to an empty database', async (t) => {
     t.same(await badge(['migrate']), {
       code: 0,
-      stdout: 'Applied migrations: 0001_core, 0002_security, 0006_audit.\n',
+      stdout: 'Applied migrations: 0001_core, 0002_security, 0004_mfa, 0006_audit.\n',
       stderr: '',
     })
   })
 
-  const { app } = await buildAppOn(t, url)
+  const { app, clock } = await buildAppOn(t, url)
 
   await t.test('users create makes a user who logs in over HTTP with the scopes given', async (t) => {
     const res = await badge(['users', 'create', '--email', ' Ops@Example.com ', '--admin', '--json'], {
@@ -167,6 +168,30 @@ await eachDialect(t, async (t, dialect) => {
       t.equal((await refreshGrant(app, ended.tokens.refresh_token)).json().error, 'invalid_grant')
     },
   )
+
+  // After the purge test: the app's first maintenance pass, a minute after it started,
+  // purges ended sessions, and on a busy machine a longer run reaches it before that test.
+  await t.test('users mfa shows a user’s second factors; users reset-mfa removes them', async (t) => {
+    const { user, tokens } = await login(app)
+    await enableTotp(app, tokens.access_token, clock)
+    const shown = await badge(['users', 'mfa', user.email, '--json'])
+    t.equal(shown.code, 0, shown.stderr)
+    t.same(JSON.parse(shown.stdout), {
+      id: user.id,
+      email: user.email,
+      totp: true,
+      passkeys: 0,
+      recovery_codes_left: 10,
+    })
+    const reset = await badge(['users', 'reset-mfa', user.id])
+    t.same(reset, {
+      code: 0,
+      stdout: `Removed the second factors of ${user.email} (${user.id}); their sessions are revoked.\n`,
+      stderr: '',
+    })
+    t.equal((await refreshGrant(app, tokens.refresh_token)).statusCode, 400)
+    t.equal((await passwordGrant(app, { username: user.email, password: PASSWORD })).statusCode, 200)
+  })
 })
 
 t.test('keys rotate with the wrong KEY_ENCRYPTION_SECRET fails in one line and writes nothing', async (t) => {

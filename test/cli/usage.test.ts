@@ -60,7 +60,7 @@ t.test('misuse is exit 2 with one line naming the problem', async (t) => {
     ],
     [
       ['users', 'frob'],
-      '"users frob" is not a command; try users create, users list, users show, users disable, users enable',
+      '"users frob" is not a command; try users create, users list, users show, users disable, users enable, users mfa, users reset-mfa',
     ],
     [['keys', 'list', '--verbose'], "unknown option '--verbose' (see badge keys list --help)"],
     [

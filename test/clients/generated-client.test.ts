@@ -114,6 +114,7 @@ t.test(
       unsupported_media_type: true,
       too_many_requests: true,
       temporarily_unavailable: true,
+      mfa_required: true,
       server_error: true,
     }
     t.ok(tokenErrors.invalid_grant)

@@ -2,12 +2,13 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { buildNotesApi } from '../../examples/resource-server.js'
 import { buildTestApp } from '../helpers/app.js'
-import { PASSWORD, uniqueEmail } from '../helpers/flows.js'
+import { PASSWORD, passwordGrant, signUp, uniqueEmail } from '../helpers/flows.js'
+import { enableTotp, loginWithMfa, totpCode } from '../helpers/mfa.js'
 
 // examples/resource-server.ts against a live Badge listening on loopback: the notes API
 // fetches Badge's JWKS over HTTP and accepts Badge's tokens, with Badge's answers.
 
-const { app: badge } = await buildTestApp(t, {
+const { app: badge, clock } = await buildTestApp(t, {
   SCOPES: 'profile:read profile:write admin notes:read notes:write',
   DEFAULT_USER_SCOPES: 'profile:read notes:read',
 })
@@ -124,4 +125,29 @@ t.test('Badge and the notes API refuse a bad token with the same answer', async 
   t.equal(actual.headers.get('content-type'), expected.headers.get('content-type'))
   t.equal(actual.headers.get('cache-control'), expected.headers.get('cache-control'))
   t.same(await actual.json(), await expected.json())
+})
+
+t.test('the export needs a login with a second factor: RFC 9470 challenge, then 200', async (t) => {
+  // Enrolling needs profile:write, which this Badge does not give new users by default.
+  const email = uniqueEmail()
+  await signUp(badge, email)
+  await badge.services.database.db
+    .updateTable('users')
+    .set({ scopes: 'profile:read profile:write notes:read' })
+    .where('email', '=', email)
+    .execute()
+  const tokens = (await passwordGrant(badge, { username: email, password: PASSWORD })).json()
+  const { secret } = await enableTotp(badge, tokens.access_token, clock)
+  const weak = await fetch(`${notesUrl}/notes/export`, { headers: auth(tokens.access_token) })
+  t.equal(weak.status, 401)
+  t.equal(
+    weak.headers.get('www-authenticate'),
+    'Bearer realm="badge", error="insufficient_user_authentication", error_description="This request needs a login with a second factor: log in again with your authenticator."',
+  )
+  t.equal(((await weak.json()) as { error: string }).error, 'insufficient_user_authentication')
+  // The next step's code (within the accepted drift): the notes API checks iat against the real clock.
+  const strong = await loginWithMfa(badge, email, { otp: totpCode(secret, clock, 1) })
+  const res = await fetch(`${notesUrl}/notes/export`, { headers: auth(strong.access_token) })
+  t.equal(res.status, 200)
+  t.same(await res.json(), { items: [] })
 })

@@ -56,7 +56,12 @@ t.test('RFC 8414 metadata names every endpoint under the issuer', async (t) => {
   t.equal(meta.jwks_uri, 'http://badge.test/.well-known/jwks.json')
   t.equal(meta.revocation_endpoint, 'http://badge.test/oauth/revoke')
   t.equal(meta.introspection_endpoint, 'http://badge.test/oauth/introspect')
-  t.same(meta.grant_types_supported, ['password', 'refresh_token', 'client_credentials'])
+  t.same(meta.grant_types_supported, [
+    'password',
+    'refresh_token',
+    'client_credentials',
+    'urn:badge:grant-type:mfa',
+  ])
   t.same(meta.scopes_supported, ['profile:read', 'profile:write', 'admin', 'notes:read'])
   t.ok(meta.token_endpoint_auth_methods_supported.includes('client_secret_basic'))
 })

@@ -47,6 +47,8 @@ await eachDialect(t, async (t, dialect) => {
       aud: 'http://badge.test',
       jti: claims.jti,
       sid: claims.sid,
+      amr: ['pwd'],
+      auth_time: claims.iat,
       token_type: 'Bearer',
       token_use: 'access_token',
     })
@@ -89,6 +91,8 @@ await eachDialect(t, async (t, dialect) => {
       iat: now,
       iss: 'http://badge.test',
       sid: (await claimsOf(tokens.access_token)).sid,
+      amr: ['pwd'],
+      auth_time: now,
       token_use: 'refresh_token',
     })
   })

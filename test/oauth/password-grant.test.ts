@@ -30,7 +30,9 @@ await eachDialect(t, async (t, dialect) => {
     t.equal(header.typ, 'at+jwt')
     t.equal(header.alg, 'EdDSA')
     t.same(Object.keys(payload).sort(), [
+      'amr',
       'aud',
+      'auth_time',
       'client_id',
       'exp',
       'iat',

@@ -26,8 +26,18 @@ const resolve = (node: Json): Json =>
           .reduce((n: Json, p: string) => n[p], document),
       )
     : node
-const errorCodes = (response: Json): string[] =>
-  resolve(response).content['application/json'].schema.allOf[1].properties.error.enum
+/** The Error-schema branch of an error response (mfa_required adds a second, oneOf). */
+const plainErrorSchema = (response: Json): Json => {
+  const schema = resolve(response).content['application/json'].schema
+  return schema.oneOf ? schema.oneOf[0] : schema
+}
+const errorCodes = (response: Json): string[] => {
+  const schema = resolve(response).content['application/json'].schema
+  const codes = plainErrorSchema(response).allOf[1].properties.error.enum
+  return schema.oneOf ? [...codes, ...schema.oneOf[1].properties.error.enum] : codes
+}
+/** Routes that demand a login with a second factor (docs/contract.md §10) also answer RFC 9470's 401. */
+const STEP_UP = new Set(['DELETE /v1/me/mfa/totp'])
 
 t.test(
   'every operation has a unique camelCase operationId, a summary, a description and declared tags',
@@ -76,7 +86,11 @@ t.test(
       for (const [status, response] of Object.entries(o.op.responses as Json)) {
         if (Number(status) < 400) continue
         const media = resolve(response as Json).content['application/json']
-        t.same(media.schema.allOf[0], { $ref: '#/components/schemas/Error' }, `${name(o)} ${status}`)
+        t.same(
+          plainErrorSchema(response as Json).allOf[0],
+          { $ref: '#/components/schemas/Error' },
+          `${name(o)} ${status}`,
+        )
         const codes = errorCodes(response as Json)
         t.ok(
           codes.length > 0 && codes.every((c) => ERROR_CODES.includes(c as never)),
@@ -101,7 +115,13 @@ t.test('operations declare the errors their inputs and credentials can cause', a
       errorCodes(responses['400']).includes('invalid_request'),
       `${name(o)}: malformed Authorization is 400`,
     )
-    t.same(errorCodes(responses['401']), ['unauthorized', 'invalid_token'], `${name(o)} 401`)
+    t.same(
+      errorCodes(responses['401']),
+      STEP_UP.has(name(o))
+        ? ['unauthorized', 'invalid_token', 'insufficient_user_authentication']
+        : ['unauthorized', 'invalid_token'],
+      `${name(o)} 401`,
+    )
     if (bearer.bearerAuth.length > 0) t.ok(errorCodes(responses['403']).includes('insufficient_scope'))
     t.same(
       (o.op.security as Json[]).find((r) => r.oauth2),
@@ -125,17 +145,26 @@ t.test(
   async (t) => {
     const limited = operations.filter(({ op }) => op.responses['429'])
     t.same(limited.map(name).sort(), [
+      'DELETE /v1/me/mfa/totp',
       'POST /oauth/introspect',
       'POST /oauth/revoke',
       'POST /oauth/token',
+      'POST /v1/me/mfa/totp',
+      'POST /v1/me/mfa/totp/confirm',
       'POST /v1/me/password',
       'POST /v1/users',
     ])
+    // These 429s come from the failed-password (and code) throttle (users/password-check.ts,
+    // mfa/service.ts), not from a per-route request limit: no X-RateLimit-* on their other answers.
+    const throttledOnly = new Set([
+      'POST /v1/me/password',
+      'POST /v1/me/mfa/totp',
+      'POST /v1/me/mfa/totp/confirm',
+      'DELETE /v1/me/mfa/totp',
+    ])
     for (const o of limited) {
       t.ok(resolve(o.op.responses['429']).headers['Retry-After'], `${name(o)} 429 Retry-After`)
-      // Its 429 comes from the failed-password throttle (users/password-check.ts), not from
-      // a per-route request limit, so it sends no X-RateLimit-* headers.
-      if (name(o) === 'POST /v1/me/password') continue
+      if (throttledOnly.has(name(o))) continue
       for (const [status, response] of Object.entries(o.op.responses as Json)) {
         if (status === '500') continue
         t.ok((response as Json).headers['X-RateLimit-Limit'], `${name(o)} ${status} X-RateLimit-Limit`)

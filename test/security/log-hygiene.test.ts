@@ -9,6 +9,7 @@ import { testClock } from '../helpers/clock.js'
 import { openTestDatabase } from '../helpers/databases.js'
 import { bearer, type TokenBody, uniqueEmail } from '../helpers/flows.js'
 import { tamper } from '../helpers/forge.js'
+import { MFA_GRANT, totpCode } from '../helpers/mfa.js'
 
 // Secret hygiene: every flow, at LOG_LEVEL=trace, with every log line captured. No
 // password, access token, refresh token, Authorization or Cookie value may appear in
@@ -21,9 +22,10 @@ await eachDialect(t, async (t, dialect) => {
   const lines: string[] = []
   const database = await openTestDatabase(t, dialect)
   const config = loadConfig({ ...TEST_ENV, LOG_LEVEL: 'trace', DATABASE_URL: database.url })
+  const clock = testClock()
   const app = await buildApp(config, {
     database,
-    clock: testClock(),
+    clock,
     logStream: { write: (line) => lines.push(line) },
   })
   t.teardown(() => app.close())
@@ -224,6 +226,74 @@ await eachDialect(t, async (t, dialect) => {
       client_secret: wrongPassword,
     }),
   })
+
+  // Second factors: enrol (secret, URI, QR), confirm (code, recovery codes), a login with
+  // a code, a wrong code, a code and an mfa_token in the query string, a recovery code.
+  const enrol = await send({
+    method: 'POST',
+    url: '/v1/me/mfa/totp',
+    headers: bearer(refreshed.access_token),
+    payload: { current_password: password },
+  })
+  t.equal(enrol.statusCode, 201)
+  const totpSecret = secret('TOTP secret', enrol.json().secret)
+  secret('otpauth URI', enrol.json().otpauth_uri)
+  const confirmCode = secret('confirmation code', totpCode(totpSecret, clock))
+  const confirmed = await send({
+    method: 'POST',
+    url: '/v1/me/mfa/totp/confirm',
+    headers: bearer(refreshed.access_token),
+    payload: { code: confirmCode },
+  })
+  t.equal(confirmed.statusCode, 200)
+  const recoveryCodes: string[] = confirmed.json().recovery_codes
+  for (const [i, code] of recoveryCodes.entries()) secret(`recovery code ${i}`, code)
+  const mfaLogin = async () => {
+    const res = await send({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: FORM,
+      payload: form({ grant_type: 'password', username: email, password }),
+    })
+    t.equal(res.json().error, 'mfa_required')
+    return secret(`mfa_token ${secrets.size}`, res.json().mfa_token)
+  }
+  const wrongCode = secret('wrong code', totpCode(totpSecret, clock, 7))
+  const mfaToken = await mfaLogin()
+  const wrongAttempt = await send({
+    method: 'POST',
+    url: `/oauth/token?mfa_token=${mfaToken}&otp=${wrongCode}`,
+    headers: FORM,
+    payload: form({ grant_type: MFA_GRANT, mfa_token: mfaToken, otp: wrongCode }),
+  })
+  t.equal(wrongAttempt.statusCode, 400)
+  const loginCode = secret('login code', totpCode(totpSecret, clock, 1))
+  const mfaTokens = tokenSecrets(
+    (
+      await send({
+        method: 'POST',
+        url: '/oauth/token',
+        payload: { grant_type: MFA_GRANT, mfa_token: mfaToken, otp: loginCode },
+      })
+    ).json(),
+    'MFA login',
+  )
+  const recoveryToken = await mfaLogin()
+  const recovered = await send({
+    method: 'POST',
+    url: `/oauth/token?recovery_code=${recoveryCodes[0]}`,
+    headers: FORM,
+    payload: form({ grant_type: MFA_GRANT, mfa_token: recoveryToken, recovery_code: recoveryCodes[0]! }),
+  })
+  t.equal(recovered.statusCode, 200)
+  tokenSecrets(recovered.json(), 'recovery-code login')
+  const disabled = await send({
+    method: 'DELETE',
+    url: '/v1/me/mfa/totp',
+    headers: bearer(mfaTokens.access_token),
+    payload: { current_password: password },
+  })
+  t.equal(disabled.statusCode, 204)
 
   // Malformed bodies that carry secrets.
   await send({

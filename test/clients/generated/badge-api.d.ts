@@ -14,8 +14,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Token endpoint (RFC 6749): password, refresh_token and client_credentials grants
-         * @description Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.
+         * Token endpoint (RFC 6749): password, MFA, refresh_token and client_credentials grants
+         * @description Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; for a user with a second factor a correct password answers 400 mfa_required with an mfa_token (5 minutes, 5 attempts), and the urn:badge:grant-type:mfa grant with that mfa_token and otp or recovery_code finishes the login (a TOTP code is accepted once; failed codes count in the failed-sign-in limits); the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.
          *
          *     Browser mode: the refresh token lives in the cookie __Secure-badge_rt (HttpOnly; Secure; SameSite=COOKIE_SAMESITE; Path=/oauth; Max-Age = the session's remaining life). Requests that set or use it must send an Origin that is Badge's own or in CORS_ORIGINS and the header X-Badge-CSRF: 1, or get 403 csrf_rejected. With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant).
          */
@@ -446,6 +446,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling user's second factors
+         * @description Whether TOTP is on, how many passkeys are registered and how many recovery codes are left. No secret or code is ever shown again.
+         */
+        get: operations["getMyMfa"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start enrolling a TOTP authenticator
+         * @description Checks current_password (400 invalid_grant when wrong; counted in the failed-sign-in limits) and returns a new secret, its otpauth:// URI and a QR code. The authenticator stays pending, and logins unchanged, until POST /v1/me/mfa/totp/confirm. 409 conflict when TOTP is already enabled.
+         */
+        post: operations["enrolTotp"];
+        /**
+         * Turn TOTP off
+         * @description Needs an access token from a login with a second factor (else 401 insufficient_user_authentication, RFC 9470) and current_password. Removes the authenticator and the recovery codes; every other session of the user ends. 404 when TOTP is not enabled.
+         */
+        delete: operations["disableTotp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn TOTP on with a first code
+         * @description A current code of the pending authenticator turns it on and returns 10 recovery codes, shown this once. Every other session of the user ends, as does any login waiting for a password-only answer; the calling session stays. A wrong code is 400 invalid_grant (counted in the failed-sign-in limits); 404 when no enrolment is pending.
+         */
+        post: operations["confirmTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users/{id}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's second factors
+         * @description The same view as GET /v1/me/mfa, for support. 404 for an unknown id.
+         */
+        get: operations["getUserMfa"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove every second factor of a user
+         * @description Removes the TOTP authenticator and recovery codes; when there were any, every session of the user ends. The user then logs in with the password alone. Logged with the admin and user ids.
+         */
+        delete: operations["resetUserMfa"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -480,7 +568,13 @@ export interface components {
          *       "jti": "5f0c2d1e-8a47-4b6e-b1f3-2c9d7e6a4b10",
          *       "scope": "profile:read profile:write",
          *       "client_id": "badge",
-         *       "sid": "c3a1e7b2-9d4f-4e2a-8b6c-1f5d3a7e9c20"
+         *       "sid": "c3a1e7b2-9d4f-4e2a-8b6c-1f5d3a7e9c20",
+         *       "amr": [
+         *         "pwd",
+         *         "otp",
+         *         "mfa"
+         *       ],
+         *       "auth_time": 1735732790
          *     }
          */
         AccessTokenClaims: {
@@ -502,6 +596,13 @@ export interface components {
              * @description The session the token came from (user tokens only)
              */
             sid?: string;
+            /** @description RFC 8176 methods of the login (user tokens only): ["pwd"], or ["pwd","otp","mfa"] */
+            amr?: string[];
+            /**
+             * Format: int64
+             * @description When the user logged in (user tokens only); refreshes keep it
+             */
+            auth_time?: number;
         };
         AdminUser: {
             /** Format: uuid */
@@ -564,7 +665,7 @@ export interface components {
             revocation_endpoint: string;
             /** Format: uri */
             introspection_endpoint: string;
-            grant_types_supported: ("password" | "refresh_token" | "client_credentials")[];
+            grant_types_supported: ("password" | "refresh_token" | "client_credentials" | "urn:badge:grant-type:mfa")[];
             /** @description Empty: Badge has no authorization endpoint */
             response_types_supported: string[];
             scopes_supported: string[];
@@ -620,10 +721,12 @@ export interface components {
              *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
              *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
              *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             *     - `mfa_required`: The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.
+             *     - `insufficient_user_authentication`: The access token comes from a login too weak or too old for this route: log in again with a second factor (RFC 9470).
              *     - `server_error`: An unexpected error; details are in the server log under the request id, never in the body.
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "signup_disabled" | "csrf_rejected" | "not_found" | "method_not_allowed" | "email_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "server_error";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "signup_disabled" | "csrf_rejected" | "not_found" | "method_not_allowed" | "email_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "mfa_required" | "insufficient_user_authentication" | "server_error";
             /** @description A sentence for people; never contains secrets, stack traces or internals. */
             error_description: string;
         };
@@ -668,6 +771,13 @@ export interface components {
              * @description The session (refresh-token family) the token belongs to
              */
             sid?: string;
+            /** @description RFC 8176 methods of the login the token comes from: ["pwd"], or ["pwd","otp","mfa"] */
+            amr?: string[];
+            /**
+             * Format: int64
+             * @description When the user logged in (epoch seconds); refreshes keep it
+             */
+            auth_time?: number;
             /**
              * @description Access tokens only (RFC 7662 §2.2)
              * @constant
@@ -717,6 +827,31 @@ export interface components {
          */
         JWKS: {
             keys: components["schemas"]["JWK"][];
+        };
+        /**
+         * @example {
+         *       "totp": true,
+         *       "passkeys": 0,
+         *       "recovery_codes_left": 9
+         *     }
+         */
+        MfaStatus: {
+            /** @description A confirmed TOTP authenticator is enabled. */
+            totp: boolean;
+            /**
+             * Format: int32
+             * @description Registered passkeys.
+             */
+            passkeys: number;
+            /**
+             * Format: int32
+             * @description Unused recovery codes (0 when TOTP is off).
+             */
+            recovery_codes_left: number;
+        };
+        RecoveryCodes: {
+            /** @description Shown this once; each finishes one login instead of a TOTP code. */
+            recovery_codes: string[];
         };
         RevocationRequest: {
             /** @description The refresh token or access token to revoke; omitted: the session of the __Secure-badge_rt cookie */
@@ -809,7 +944,7 @@ export interface components {
             items: components["schemas"]["SigningKey"][];
         };
         TokenRequest: {
-            /** @description password, refresh_token or client_credentials */
+            /** @description password, refresh_token, client_credentials or urn:badge:grant-type:mfa */
             grant_type: string;
             /** @description password grant: the email */
             username?: string;
@@ -820,6 +955,18 @@ export interface components {
             password?: string;
             /** @description refresh_token grant */
             refresh_token?: string;
+            /** @description urn:badge:grant-type:mfa: the mfa_token of the mfa_required answer */
+            mfa_token?: string;
+            /**
+             * Format: password
+             * @description urn:badge:grant-type:mfa: a TOTP code
+             */
+            otp?: string;
+            /**
+             * Format: password
+             * @description urn:badge:grant-type:mfa: a recovery code, instead of otp
+             */
+            recovery_code?: string;
             /** @description space-separated subset of the scopes held */
             scope?: string;
             /** @description public app name (default "badge"), or a registered client */
@@ -855,6 +1002,14 @@ export interface components {
             refresh_token?: string;
             /** @description Space-separated scopes of the access token */
             scope: string;
+        };
+        TotpEnrolment: {
+            /** @description The base32 TOTP secret (SHA-1, 6 digits, 30 s). */
+            secret: string;
+            /** @description otpauth://totp/… for authenticator apps. */
+            otpauth_uri: string;
+            /** @description The otpauth URI as a QR code, an SVG document. */
+            qr_svg: string;
         };
         /**
          * @example {
@@ -955,6 +1110,7 @@ export interface operations {
              *     - `invalid_grant`: Wrong email or password, or an expired, spent or revoked refresh token (RFC 6749 §5.2).
              *     - `invalid_scope`: A requested scope is unknown or not held (RFC 6749 §5.2).
              *     - `unsupported_grant_type`: The grant_type is not one Badge supports (RFC 6749 §5.2).
+             *     - `mfa_required`: The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.
              */
             400: {
                 headers: {
@@ -965,9 +1121,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"] & {
+                    "application/json": (components["schemas"]["Error"] & {
                         /** @enum {string} */
                         error: "invalid_request" | "invalid_grant" | "invalid_scope" | "unsupported_grant_type";
+                    }) | {
+                        /** @enum {string} */
+                        error: "mfa_required";
+                        error_description: string;
+                        /** @description Send it with otp or recovery_code in the urn:badge:grant-type:mfa grant; 5 minutes, 5 attempts. */
+                        mfa_token: string;
+                        /** @description The second factors that can finish this login. */
+                        mfa_methods: ("totp" | "recovery_code" | "passkey")[];
                     };
                 };
             };
@@ -3770,6 +3934,925 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         error: "insufficient_scope";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getMyMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    enrolTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: password */
+                    current_password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolment"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             *     - `invalid_grant`: Wrong email or password, or an expired, spent or revoked refresh token (RFC 6749 §5.2).
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request" | "invalid_grant";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            /**
+             * @description Conflict. `error` is one of:
+             *     - `conflict`: The change would break an invariant: the last active admin dropping admin, or a key rotation while 20 keys are published.
+             */
+            409: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "conflict";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    disableTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: password */
+                    current_password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description TOTP is off */
+            204: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             *     - `invalid_grant`: Wrong email or password, or an expired, spent or revoked refresh token (RFC 6749 §5.2).
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request" | "invalid_grant";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `insufficient_user_authentication`: The access token comes from a login too weak or too old for this route: log in again with a second factor (RFC 9470).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token" | "insufficient_user_authentication";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    confirmTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The 6-digit code the authenticator shows. */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             *     - `invalid_grant`: Wrong email or password, or an expired, spent or revoked refresh token (RFC 6749 §5.2).
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request" | "invalid_grant";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            /**
+             * @description Conflict. `error` is one of:
+             *     - `conflict`: The change would break an invariant: the last active admin dropping admin, or a key rotation while 20 keys are published.
+             */
+            409: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "conflict";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getUserMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user id (a UUID; anything else is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    resetUserMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user id (a UUID; anything else is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reset */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
                     };
                 };
             };

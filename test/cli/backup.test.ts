@@ -13,6 +13,8 @@ import { startServer } from '../helpers/server.js'
 const KEY_ENCRYPTION_SECRET = 'backup test secret, 32 characters'
 // One issuer for the original and the restored Badge, as a restore on the same domain has.
 const ISSUER = 'https://badge.example'
+// A CLI process starts through tsx: on a loaded 2-core machine that alone can take 20 s.
+const CLI_TIMEOUT_MS = 120_000
 
 interface Tokens {
   access_token: string
@@ -91,6 +93,7 @@ t.test(
     const result = await runScript(CLI, ['backup', backupFile], {
       cwd: dir,
       env: { ...env, LOG_LEVEL: 'warn' },
+      timeoutMs: CLI_TIMEOUT_MS,
     })
     const refreshesDuring = refreshes - refreshesBefore
     loading = false
@@ -149,7 +152,7 @@ t.test(
 t.test('backup refuses to overwrite the database it copies', async (t) => {
   const dir = tempDir(t)
   const env = { DATABASE_URL: `sqlite:${join(dir, 'badge.db')}`, LOG_LEVEL: 'warn' }
-  const result = await runScript(CLI, ['backup', 'badge.db'], { cwd: dir, env })
+  const result = await runScript(CLI, ['backup', 'badge.db'], { cwd: dir, env, timeoutMs: CLI_TIMEOUT_MS })
   t.strictSame(result, {
     code: 1,
     stdout: '',
@@ -166,6 +169,7 @@ t.test(
     const result = await runScript(CLI, ['backup', join(dir, 'copy.db')], {
       cwd: dir,
       env: { DATABASE_URL: url, LOG_LEVEL: 'warn' },
+      timeoutMs: CLI_TIMEOUT_MS,
     })
     t.strictSame(result, {
       code: 1,

@@ -23,7 +23,7 @@ t.test('SIGTERM under load: readiness 503 at once, no in-flight request fails, e
     // Real bcrypt work, so logins are still running (and queued) when the signal arrives.
     BCRYPT_COST: '10',
     LOGIN_CONCURRENCY: '2',
-    SHUTDOWN_DELAY_SECONDS: '1',
+    SHUTDOWN_DELAY_SECONDS: '2',
     SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS),
     LOG_LEVEL: 'info',
   })

@@ -70,6 +70,9 @@ const envSchema = z.object({
   COOKIE_SAMESITE: z
     .enum(['Strict', 'Lax', 'None'], { error: 'must be Strict, Lax or None' })
     .default('Strict'),
+  // Issue 16: the catch-up poll of the revocation feed (docs/revocation.md); the bus
+  // (PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with REDIS_URL) carries events sooner.
+  REVOCATION_POLL_SECONDS: count(1, 3600).default(10),
 })
 
 export type Env = Record<string, string | undefined>
@@ -180,5 +183,6 @@ function toConfig(e: z.output<typeof envSchema>) {
     verifyCacheSize: e.VERIFY_CACHE_SIZE,
     corsOrigins: e.CORS_ORIGINS,
     cookieSameSite: e.COOKIE_SAMESITE,
+    revocationPollSeconds: e.REVOCATION_POLL_SECONDS,
   })
 }

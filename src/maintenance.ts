@@ -14,11 +14,19 @@ export const SESSION_PURGE_INTERVAL_MS = 3_600_000
 export interface MaintenanceDeps {
   keyMaintenance: KeyMaintenance
   purgeSessions: () => Promise<PurgeResult>
+  /** Deletes revocation entries no access token can outlive any more (sessions/revocation-log.ts). */
+  purgeRevocations?: () => Promise<number>
   clock: Clock
   log: FastifyBaseLogger
 }
 
-export function createMaintenance({ keyMaintenance, purgeSessions, clock, log }: MaintenanceDeps) {
+export function createMaintenance({
+  keyMaintenance,
+  purgeSessions,
+  purgeRevocations,
+  clock,
+  log,
+}: MaintenanceDeps) {
   let lastPurge = Number.NEGATIVE_INFINITY
   let running: Promise<void> | undefined
 
@@ -32,6 +40,7 @@ export function createMaintenance({ keyMaintenance, purgeSessions, clock, log }:
 
   async function pass(): Promise<void> {
     await step('signing key lifecycle', keyMaintenance.run)
+    if (purgeRevocations) await step('revocation purge', purgeRevocations)
     if (clock() - lastPurge >= SESSION_PURGE_INTERVAL_MS) {
       lastPurge = clock()
       await step('session purge', async () => {

@@ -15,6 +15,7 @@ import { createLoginThrottle } from './oauth/login-throttle.js'
 import { purgeSessions } from './sessions/purge.js'
 import { createRefreshTokenRepository } from './sessions/refresh-token-repository.js'
 import { createSessionRepository } from './sessions/repository.js'
+import { createRevocationLog, type RevocationBus } from './sessions/revocation-log.js'
 import { createSessionService } from './sessions/service.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
 import { createRefreshTokens } from './tokens/refresh-token.js'
@@ -23,6 +24,7 @@ import { createPasswordCheck } from './users/password-check.js'
 import { createPasswordHasher } from './users/passwords.js'
 import { createUserRepository } from './users/repository.js'
 import { createUserService } from './users/service.js'
+import { RevokedSet } from './verify/revoked-set.js'
 import { createAccessTokenVerifier } from './verify/verifier.js'
 
 export interface ServiceDeps {
@@ -32,10 +34,12 @@ export interface ServiceDeps {
   log: FastifyBaseLogger
   /** Where failed-login counters live; in memory (this instance only) when omitted. */
   counters?: CounterStore
+  /** How revocations reach the other instances (docs/revocation.md); poll only when omitted. */
+  revocationBus?: RevocationBus
 }
 
 /** Wires the domain services over explicit dependencies; shared by the HTTP app and the CLI. */
-export function createServices({ config, database, clock, log, counters }: ServiceDeps) {
+export function createServices({ config, database, clock, log, counters, revocationBus }: ServiceDeps) {
   const { db } = database
   const keyRepo = createKeyRepository(db)
   const keys = new KeyStore({
@@ -51,7 +55,15 @@ export function createServices({ config, database, clock, log, counters }: Servi
     concurrency: config.loginConcurrency,
     queue: config.loginQueue,
   })
-  const sessions = createSessionRepository(db)
+  // Issue 16: the revocation feed and this instance's revoked set (docs/contract.md §11).
+  const revocations = createRevocationLog({
+    db,
+    clock,
+    accessTokenTtl: config.accessTokenTtl,
+    set: new RevokedSet(),
+    bus: revocationBus,
+  })
+  const sessions = createSessionRepository(db, revocations)
   const refreshTokenRepository = createRefreshTokenRepository(db)
   const userRepository = createUserRepository(db)
   const loginThrottle = createLoginThrottle({
@@ -75,11 +87,13 @@ export function createServices({ config, database, clock, log, counters }: Servi
     passwordCheck,
     clock,
     defaultScopes: config.defaultUserScopes,
+    revocations,
   })
   const adminUsers = createAdminUserService({
     db,
     users: userRepository,
     sessions,
+    revocations,
     clock,
     knownScopes: config.scopes,
   })
@@ -119,6 +133,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     issuer: config.issuer,
     audience: config.audience,
     cacheSize: config.verifyCacheSize,
+    revoked: revocations.set,
   })
   const grants = createGrants({
     users,
@@ -149,7 +164,13 @@ export function createServices({ config, database, clock, log, counters }: Servi
     accessTokenTtl: config.accessTokenTtl,
     rotationDays: config.keyRotationDays,
   })
-  const maintenance = createMaintenance({ keyMaintenance, purgeSessions: purgeEndedSessions, clock, log })
+  const maintenance = createMaintenance({
+    keyMaintenance,
+    purgeSessions: purgeEndedSessions,
+    purgeRevocations: revocations.purge,
+    clock,
+    log,
+  })
   return {
     config,
     database,
@@ -168,6 +189,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     passwordCheck,
     grants,
     introspection,
+    revocations,
     purgeSessions: purgeEndedSessions,
     keyMaintenance,
     maintenance,

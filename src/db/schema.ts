@@ -67,12 +67,24 @@ export interface ClientsTable {
   created_at: number
 }
 
+/** The revocation feed (docs/contract.md §11): kept until no access token it concerns can be unexpired. */
+export interface RevocationsTable {
+  seq: Generated<number>
+  /** 'session' (subject: the sid) or 'user' (subject: the user id; `at` is its not-before). */
+  type: 'session' | 'user'
+  subject: string
+  at: number
+  created_at: number
+  expires_at: number
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
   refresh_tokens: RefreshTokensTable
   signing_keys: SigningKeysTable
   clients: ClientsTable
+  revocations: RevocationsTable
 }
 
 export type UserRow = Selectable<UsersTable>

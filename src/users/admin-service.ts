@@ -5,7 +5,7 @@ import type { Database, UserRow, UserUpdate } from '../db/schema.js'
 import { conflict, notFound } from '../errors.js'
 import { decodeCursor, encodeCursor } from '../http/cursor.js'
 import { assertKnownScopes, splitScopes } from '../scopes.js'
-import type { SessionRepository } from '../sessions/repository.js'
+import type { RevocationRecorder, SessionRepository } from '../sessions/repository.js'
 import { bumpCredentialVersion } from './credential-fence.js'
 import type { UserRepository } from './repository.js'
 
@@ -15,6 +15,8 @@ export interface AdminUserServiceDeps {
   db: Kysely<Database>
   users: UserRepository
   sessions: SessionRepository
+  /** Where disabling and deleting record the user's cut-off (docs/contract.md §11). */
+  revocations: RevocationRecorder
   clock: Clock
   /** SCOPES: the only scopes an admin may give a user. */
   knownScopes: readonly string[]
@@ -31,7 +33,7 @@ export interface AdminUserChanges {
   disabled?: boolean
 }
 
-export function createAdminUserService({ db, users, clock, knownScopes }: AdminUserServiceDeps) {
+export function createAdminUserService({ db, users, revocations, clock, knownScopes }: AdminUserServiceDeps) {
   const userNotFound = () => notFound('No user has this id.')
 
   /** One page of users in (created_at, id) order; `cursor` is a previous page's nextCursor. */
@@ -85,16 +87,24 @@ export function createAdminUserService({ db, users, clock, knownScopes }: AdminU
       const row = await users.update(id, update, trx)
       // Disabling bumps the credential fence: a login already past its password check
       // cannot commit a session afterwards, even if the user is re-enabled meanwhile.
-      if (row && changes.disabled) await bumpCredentialVersion(trx, id, now)
+      if (row && changes.disabled) await bumpCredentialVersion(trx, revocations, id, now)
       return row
     })
     if (!updated) throw userNotFound()
     return updated
   }
 
-  /** Deletes the user with their sessions and refresh tokens. */
+  /**
+   * Deletes the user with their sessions and refresh tokens. The fence is bumped first, in
+   * the same transaction, so the deletion is recorded in the revocation feed like a disable.
+   */
   async function deleteUser(id: string): Promise<void> {
-    if (!isUuid(id) || !(await users.delete(id))) throw userNotFound()
+    if (!isUuid(id)) throw userNotFound()
+    await db.transaction().execute(async (trx) => {
+      await bumpCredentialVersion(trx, revocations, id, clock())
+      // Thrown inside: an unknown id leaves no entry behind.
+      if (!(await users.delete(id, trx))) throw userNotFound()
+    })
   }
 
   return { listUsers, getUser, updateUser, deleteUser }

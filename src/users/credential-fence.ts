@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { Database } from '../db/schema.js'
+import type { RevocationRecorder } from '../sessions/repository.js'
 
 // The credential fence. A login checks a password (slow: bcrypt) and only then opens a
 // session; a password change, a reset, a disable or a deletion may commit in between and
@@ -20,20 +21,28 @@ type Db = Kysely<Database> | Transaction<Database>
  * Call in the transaction that changes a user's password, disables, deletes or resets the
  * account (and any future credential change: MFA, email change): bumps the credential
  * version and revokes every session of the user, so no login checked against the old
- * state can still commit a session.
+ * state can still commit a session. It also records the revocations (the sessions, and the
+ * user's cut-off), so access tokens already issued are refused too (docs/contract.md §11).
  */
-export async function bumpCredentialVersion(trx: Db, userId: string, now: number): Promise<void> {
+export async function bumpCredentialVersion(
+  trx: Db,
+  revocations: RevocationRecorder,
+  userId: string,
+  now: number,
+): Promise<void> {
   await trx
     .updateTable('users')
     .set({ credential_version: sql<number>`credential_version + 1` })
     .where('id', '=', userId)
     .execute()
-  await trx
+  const ended = await trx
     .updateTable('sessions')
     .set({ revoked_at: now })
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
+    .returning('id')
     .execute()
+  await revocations.record(trx, { sessions: ended.map((s) => s.id), users: [userId] }, now)
 }
 
 /**

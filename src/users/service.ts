@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js'
 import type { Database, UserRow } from '../db/schema.js'
 import { emailTaken, invalidGrant, notFound } from '../errors.js'
 import { splitScopes } from '../scopes.js'
+import type { RevocationRecorder } from '../sessions/repository.js'
 import { bumpCredentialVersion } from './credential-fence.js'
 import type { PasswordCheck } from './password-check.js'
 import type { PasswordHasher } from './passwords.js'
@@ -49,6 +50,8 @@ export interface UserServiceDeps {
   passwordCheck: PasswordCheck
   clock: Clock
   defaultScopes: readonly string[]
+  /** Where a password change records the user's cut-off (docs/contract.md §11). */
+  revocations: RevocationRecorder
 }
 
 export function createUserService({
@@ -56,6 +59,7 @@ export function createUserService({
   users,
   passwords,
   passwordCheck,
+  revocations,
   clock,
   defaultScopes,
 }: UserServiceDeps) {
@@ -152,7 +156,7 @@ export function createUserService({
     const now = clock()
     await db.transaction().execute(async (trx) => {
       await users.update(id, { password_hash: passwordHash, updated_at: now }, trx)
-      await bumpCredentialVersion(trx, id, now)
+      await bumpCredentialVersion(trx, revocations, id, now)
     })
   }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js'
+import type { RevokedSet } from './revoked-set.js'
 import type { VerificationKey } from './signature.js'
 import { VerifiedTokenCache } from './verified-cache.js'
 
@@ -55,6 +56,8 @@ export interface VerifierOptions {
   issuer: string
   audience: string
   cacheSize: number
+  /** Sessions and users cut off early (docs/contract.md §11); consulted on every check, cached or not. */
+  revoked?: RevokedSet
 }
 
 function reject(description: string): never {
@@ -120,7 +123,7 @@ function audienceMatches(aud: unknown, audience: string): boolean {
 }
 
 export function createAccessTokenVerifier(options: VerifierOptions) {
-  const { keys, clock, issuer, audience } = options
+  const { keys, clock, issuer, audience, revoked } = options
   const cache = new VerifiedTokenCache<VerifiedAccessToken>(options.cacheSize)
   const parseHeader = createHeaderParser()
   keys.onChange(() => cache.retainKeys((kid) => keys.get(kid) !== undefined))
@@ -153,7 +156,12 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     const now = Math.floor(clock() / 1000)
     const cached = cache.get(token)
     if (cached !== undefined) {
-      if (cached.exp + LEEWAY_SECONDS > now && keys.get(cached.kid) !== undefined) return cached
+      if (cached.exp + LEEWAY_SECONDS > now && keys.get(cached.kid) !== undefined) {
+        // The cache holds what was valid when verified: revocation is checked on every hit.
+        if (revoked?.isRevoked(cached.claims.sub, cached.claims.sid, cached.claims.iat))
+          reject('The access token was revoked.')
+        return cached
+      }
       cache.delete(token)
     }
     // Compact JWS (RFC 7515 §7.1): exactly three segments, none of them empty.
@@ -178,6 +186,7 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     }
     const payload = parseSegment(token.slice(dot1 + 1, dot2), 'payload')
     const claims = checkClaims(payload, now)
+    if (revoked?.isRevoked(claims.sub, claims.sid, claims.iat)) reject('The access token was revoked.')
     // Frozen: the cache hands this same object to later requests, so no route may alter it.
     const scopes = new Set(claims.scope.split(' '))
     scopes.delete('')

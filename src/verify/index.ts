@@ -6,6 +6,8 @@ export { BearerError, type BearerErrorCode } from './bearer-error.js'
 export { verificationKeyFromJwk } from './jwk.js'
 export { type BadgeVerifyOptions, badgeVerify, badgeVerify as default } from './plugin.js'
 export { freshnessSeconds, JwksFetchError, RemoteJwks, type RemoteJwksOptions } from './remote-jwks.js'
+export { RevocationFeed, type RevocationFeedOptions } from './revocation-feed.js'
+export { type RevocationEntry, RevokedSet } from './revoked-set.js'
 export { createVerificationKey, type VerificationAlg, type VerificationKey } from './signature.js'
 export {
   type AccessTokenClaims,
@@ -13,6 +15,7 @@ export {
   createAccessTokenVerifier,
   type KeySource,
   MAX_TOKEN_BYTES,
+  type RevocationCheck,
   TokenRejected,
   UnknownKeyId,
   type VerifiedAccessToken,

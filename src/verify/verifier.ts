@@ -1,5 +1,4 @@
 import type { Clock } from '../clock.js'
-import type { RevokedSet } from './revoked-set.js'
 import type { VerificationKey } from './signature.js'
 import { VerifiedTokenCache } from './verified-cache.js'
 
@@ -57,7 +56,12 @@ export interface VerifierOptions {
   audience: string
   cacheSize: number
   /** Sessions and users cut off early (docs/contract.md §11); consulted on every check, cached or not. */
-  revoked?: RevokedSet
+  revoked?: RevocationCheck
+}
+
+/** The revoked set (revoked-set.ts) or the kit's feed over it (revocation-feed.ts). Must not do I/O. */
+export interface RevocationCheck {
+  isRevoked(sub: string, sid: string | undefined, iat: number): boolean
 }
 
 function reject(description: string): never {

@@ -28,7 +28,12 @@ import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { connectRedis } from './plugins/redis.js'
 import { routeSecurityPlugin } from './plugins/route-security.js'
 import { createServices, type Services } from './services.js'
-import { postgresTransport, type RevocationTransport, redisTransport } from './sessions/revocation-bus.js'
+import {
+  POSTGRES_CHANNEL,
+  postgresTransport,
+  type RevocationTransport,
+  redisTransport,
+} from './sessions/revocation-bus.js'
 import type { RevocationBus } from './sessions/revocation-log.js'
 import { revocationRoutes } from './sessions/revocation-routes.js'
 import { sessionRoutes } from './sessions/routes.js'
@@ -83,7 +88,7 @@ async function startRevocationFeed(
       },
     })
   } else if (database.dialect === 'postgres') {
-    setTransport(postgresTransport(config.databaseUrl, 'badge_revocations', options))
+    setTransport(postgresTransport(config.databaseUrl, POSTGRES_CHANNEL, options))
   }
   return setInterval(() => {
     revocations.set.prune(Math.floor(clock() / 1000))

@@ -15,6 +15,7 @@ import { createLoginThrottle } from './oauth/login-throttle.js'
 import { purgeSessions } from './sessions/purge.js'
 import { createRefreshTokenRepository } from './sessions/refresh-token-repository.js'
 import { createSessionRepository } from './sessions/repository.js'
+import { postgresNotify } from './sessions/revocation-bus.js'
 import { createRevocationLog, type RevocationBus } from './sessions/revocation-log.js'
 import { createSessionService } from './sessions/service.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
@@ -61,7 +62,8 @@ export function createServices({ config, database, clock, log, counters, revocat
     clock,
     accessTokenTtl: config.accessTokenTtl,
     set: new RevokedSet(),
-    bus: revocationBus,
+    // Without a bus (the CLI), PostgreSQL still notifies the listening instances.
+    bus: revocationBus ?? (database.dialect === 'postgres' ? postgresNotify() : undefined),
   })
   const sessions = createSessionRepository(db, revocations)
   const refreshTokenRepository = createRefreshTokenRepository(db)

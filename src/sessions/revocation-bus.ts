@@ -23,6 +23,20 @@ export interface TransportOptions {
 }
 
 const RECONNECT_MS = 1000
+/** The NOTIFY channel; notifications are per database, so instances of one database share it. */
+export const POSTGRES_CHANNEL = 'badge_revocations'
+
+/**
+ * Publishing only, by NOTIFY in the writing transaction: what a process that does not
+ * listen (the CLI) uses on PostgreSQL, so its revocations reach the instances at once.
+ */
+export function postgresNotify(channel = POSTGRES_CHANNEL): RevocationBus {
+  return {
+    async publish(trx: Db, payload: string) {
+      await sql`select pg_notify(${channel}, ${payload})`.execute(trx)
+    },
+  }
+}
 
 /**
  * PostgreSQL LISTEN/NOTIFY. `pg_notify` runs in the writing transaction, so the message
@@ -70,9 +84,7 @@ export function postgresTransport(
   void connect()
 
   return {
-    async publish(trx: Db, payload: string) {
-      await sql`select pg_notify(${channel}, ${payload})`.execute(trx)
-    },
+    publish: postgresNotify(channel).publish,
     async close() {
       closed = true
       if (timer) clearTimeout(timer)

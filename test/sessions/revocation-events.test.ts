@@ -144,6 +144,26 @@ await eachDialect(t, async (t, dialect) => {
     )
   })
 
+  await t.test('an entry whose notification was lost is applied by the catch-up read', async (t) => {
+    const { tokens } = await login(app)
+    t.same(await me(app, tokens.access_token), ACCEPTED)
+    // Written as another instance would, with no message to this one.
+    const now = clock()
+    await database.db
+      .insertInto('revocations')
+      .values({
+        type: 'session',
+        subject: (await sidOf(tokens.access_token)) ?? '',
+        at: now,
+        created_at: now,
+        expires_at: now + 905_000,
+      })
+      .execute()
+    t.same(await me(app, tokens.access_token), ACCEPTED, 'not known here yet')
+    await app.services.revocations.sync()
+    t.same(await me(app, tokens.access_token), REFUSED)
+  })
+
   await t.test('entries are purged once no access token they concern can be unexpired', async (t) => {
     t.ok((await feed()).length > 0)
     clock.advance((900 + 10) * 1000)

@@ -19,7 +19,7 @@ export interface RevocationFeedOptions {
   stream?: boolean
   /** Refuse every token once the view is older than this (s). Default: never (keep verifying). */
   failClosedAfterSeconds?: number
-  /** Most entries kept (bounded memory); further ones are counted in `overflowed`. Default 1,000,000. */
+  /** Most entries kept (bounded memory); further ones are counted in `overflowed`. Default 200,000. */
   maxEntries?: number
   /** Bounds one poll (ms). Default 5000. */
   timeoutMs?: number
@@ -53,12 +53,13 @@ export class RevocationFeed {
   #pollTimer: NodeJS.Timeout | undefined
   #stream: AbortController | undefined
   #polling: Promise<void> | undefined
+  #overflowReported = 0
 
   constructor(options: RevocationFeedOptions) {
     this.#options = options
     this.#clock = options.clock ?? systemClock
     this.#fetch = options.fetch ?? globalThis.fetch
-    this.set = new RevokedSet(options.maxEntries ?? 1_000_000)
+    this.set = new RevokedSet(options.maxEntries ?? 200_000)
     const encode = (s: string) => encodeURIComponent(s).replaceAll('%20', '+')
     this.#authorization = `Basic ${Buffer.from(`${encode(options.clientId)}:${encode(options.clientSecret)}`).toString('base64')}`
     this.#failClosedMs =
@@ -135,6 +136,13 @@ export class RevocationFeed {
     for (const s of page.sessions ?? []) this.set.add({ type: 'session', ...s } as RevocationEntry)
     for (const u of page.users ?? []) this.set.add({ type: 'user', ...u } as RevocationEntry)
     if (typeof page.cursor === 'string' && /^\d{1,15}$/.test(page.cursor)) this.#cursor = page.cursor
+    if (this.set.overflowed > this.#overflowReported) {
+      this.#overflowReported = this.set.overflowed
+      this.#options.log?.warn(
+        { overflowed: this.set.overflowed },
+        'revoked set full (maxEntries): revocations are being dropped',
+      )
+    }
   }
 
   #markCurrent(at: number): void {

@@ -25,7 +25,7 @@ await eachDialect(t, async (t, dialect) => {
   await t.test('migrate applies the schema to an empty database', async (t) => {
     t.same(await badge(['migrate']), {
       code: 0,
-      stdout: 'Applied migrations: 0001_core, 0002_security.\n',
+      stdout: 'Applied migrations: 0001_core, 0002_security, 0005_revocations.\n',
       stderr: '',
     })
   })

@@ -73,7 +73,8 @@ async function startRevocationFeed(
     revocations.sync().catch((err) => app.log.warn({ err }, 'revocation catch-up read failed'))
   await revocations.sync()
   const options = {
-    onMessage: (payload: string) => void revocations.receive(payload),
+    onMessage: (payload: string) =>
+      void revocations.receive(payload).catch((err) => app.log.warn({ err }, 'revocation sync read failed')),
     onSubscribed: catchUp,
     log: app.log,
   }

@@ -11,6 +11,9 @@ import { badgeVerify, requireAuthentication, requireScopes } from '../src/verify
 //
 // Run it beside Badge (add the scopes to Badge's SCOPES and DEFAULT_USER_SCOPES):
 //   ISSUER=http://localhost:3000 PORT=4000 npx tsx examples/resource-server.ts
+// With a registered client's credentials it also follows Badge's revocation feed, and
+// refuses tokens of logged-out sessions and cut-off users within seconds:
+//   BADGE_CLIENT_ID=… BADGE_CLIENT_SECRET=… ISSUER=… npx tsx examples/resource-server.ts
 
 export interface NotesApiOptions {
   /** Badge's ISSUER. */
@@ -19,7 +22,17 @@ export interface NotesApiOptions {
   audience?: string
   /** Badge's JWKS; defaults to <issuer>/.well-known/jwks.json. */
   jwksUrl?: string
+  /** A registered client's credentials: follow Badge's revocation feed (docs/contract.md §11). */
+  revocations?: {
+    url?: string
+    clientId: string
+    clientSecret: string
+    pollIntervalSeconds?: number
+    stream?: boolean
+  }
   logger?: boolean
+  /** Tests move time by hand. */
+  clock?: () => number
 }
 
 interface Note {
@@ -34,6 +47,8 @@ export async function buildNotesApi(options: NotesApiOptions): Promise<FastifyIn
     issuer: options.issuer,
     audience: options.audience,
     jwksUrl: options.jwksUrl,
+    revocations: options.revocations,
+    clock: options.clock,
   })
 
   const notesByUser = new Map<string, Note[]>()
@@ -74,6 +89,17 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     issuer: process.env.ISSUER ?? 'http://localhost:3000',
     audience: process.env.AUDIENCE,
     jwksUrl: process.env.JWKS_URL,
+    revocations: process.env.BADGE_CLIENT_ID
+      ? {
+          url: process.env.BADGE_URL,
+          clientId: process.env.BADGE_CLIENT_ID,
+          clientSecret: process.env.BADGE_CLIENT_SECRET ?? '',
+          pollIntervalSeconds: process.env.REVOCATION_POLL_SECONDS
+            ? Number(process.env.REVOCATION_POLL_SECONDS)
+            : undefined,
+          stream: process.env.REVOCATION_STREAM !== 'false',
+        }
+      : undefined,
     logger: true,
   })
   await app.listen({ port: Number(process.env.PORT ?? 4000), host: process.env.HOST ?? '127.0.0.1' })

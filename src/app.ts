@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { Redis } from 'ioredis'
 import type { DestinationStream } from 'pino'
 import { auditRoutes } from './audit/routes.js'
 import { clientRoutes } from './clients/routes.js'
@@ -32,6 +33,14 @@ import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { connectRedis } from './plugins/redis.js'
 import { routeSecurityPlugin } from './plugins/route-security.js'
 import { createServices, type Services } from './services.js'
+import {
+  POSTGRES_CHANNEL,
+  postgresTransport,
+  type RevocationTransport,
+  redisTransport,
+} from './sessions/revocation-bus.js'
+import type { RevocationBus } from './sessions/revocation-log.js'
+import { revocationRoutes } from './sessions/revocation-routes.js'
 import { sessionRoutes } from './sessions/routes.js'
 import { adminUserRoutes } from './users/admin-routes.js'
 import { bootstrapAdmin } from './users/bootstrap.js'
@@ -64,6 +73,42 @@ export interface AppDeps {
    * `app.services.maintenance.run()` themselves, so a pass never lands mid-test.
    */
   maintenanceTimer?: boolean
+}
+
+/** Loads the revoked set, opens the bus (Redis with REDIS_URL, else PostgreSQL NOTIFY) and starts the catch-up poll. */
+async function startRevocationFeed(
+  app: FastifyInstance,
+  services: Services,
+  rateLimitRedis: Redis | undefined,
+  setTransport: (t: RevocationTransport) => void,
+): Promise<NodeJS.Timeout> {
+  const { config, revocations, database, clock } = services
+  const catchUp = () =>
+    revocations.sync().catch((err) => app.log.warn({ err }, 'revocation catch-up read failed'))
+  await revocations.sync()
+  const options = {
+    onMessage: (payload: string) =>
+      void revocations.receive(payload).catch((err) => app.log.warn({ err }, 'revocation sync read failed')),
+    onSubscribed: catchUp,
+    log: app.log,
+  }
+  if (config.redisUrl) {
+    const publisher = rateLimitRedis ?? (await connectRedis(config.redisUrl, app.log))
+    const transport = redisTransport(publisher, `${config.redisKeyPrefix}revocations`, options)
+    setTransport({
+      publish: transport.publish,
+      close: async () => {
+        await transport.close()
+        if (!rateLimitRedis) publisher.disconnect()
+      },
+    })
+  } else if (database.dialect === 'postgres') {
+    setTransport(postgresTransport(config.databaseUrl, POSTGRES_CHANNEL, options))
+  }
+  return setInterval(() => {
+    revocations.set.prune(Math.floor(clock() / 1000))
+    void catchUp()
+  }, config.revocationPollSeconds * 1000).unref()
 }
 
 /** Builds the Badge app, migrated and with keys loaded, but not listening. */
@@ -100,8 +145,15 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   const clock = deps.clock ?? systemClock
   // Prometheus metrics (docs/operations.md): nothing is created or recorded unless METRICS_PORT is set.
   const metrics = config.metrics ? createMetrics() : undefined
+  // Issue 16: revocations reach the other instances through a transport opened once the
+  // schema exists (below); until then, and without one, publishing is a no-op.
+  let revocationTransport: RevocationTransport | undefined
+  const revocationBus: RevocationBus = {
+    publish: (trx, payload) => revocationTransport?.publish(trx, payload) ?? Promise.resolve(),
+  }
   const services = createServices({
     metrics: metrics?.recorder,
+    revocationBus,
     config,
     database,
     clock,
@@ -114,6 +166,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
         (err) => app.log.debug({ err }, 'Redis failed: failed login counted in memory'),
       ),
   })
+  let revocationTimer: NodeJS.Timeout | undefined
   // Instances starting together on one empty database take turns, so exactly one
   // creates the first signing key and the bootstrap admin.
   try {
@@ -122,12 +175,22 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       await services.keys.ensureSigningKey()
       if (config.bootstrapAdmin) await bootstrapAdmin(services, config.bootstrapAdmin, app.log)
     })
+    // Issue 16: the revoked set is current before the first request (docs/revocation.md),
+    // then kept current by the transport and the catch-up poll.
+    revocationTimer = await startRevocationFeed(app, services, redis, (t) => {
+      revocationTransport = t
+    })
   } catch (error) {
     // Nothing this app opened may keep the process alive after a failed start.
     redis?.disconnect()
     if (!deps.database) await database.close().catch(() => {})
     throw error
   }
+
+  app.addHook('onClose', async () => {
+    clearInterval(revocationTimer)
+    await revocationTransport?.close()
+  })
 
   // Key lifecycle, automatic rotation and session purge; its key reload also means keys
   // rotated by another instance arrive within a minute even without an unknown kid.
@@ -196,6 +259,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(auditRoutes, { audit: services.audit })
   await app.register(mfaRoutes, { mfa: services.mfa })
   await app.register(mfaAdminRoutes, { mfa: services.mfa, users })
+  await app.register(revocationRoutes, { clients, revocations: services.revocations })
   await app.register(docsRoutes)
   await app.register(rootRoutes)
   return app

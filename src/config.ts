@@ -82,6 +82,9 @@ const envSchema = z.object({
   AUDIT_LOGIN_FAILURES_BURST: count(1, 100000).default(20),
   // Issue 15: admin routes need a token from a login with a second factor (RFC 9470 step-up).
   ADMIN_REQUIRE_MFA: bool.default(false),
+  // Issue 16: the catch-up poll of the revocation feed (docs/revocation.md); the bus
+  // (PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with REDIS_URL) carries events sooner.
+  REVOCATION_POLL_SECONDS: count(1, 3600).default(10),
 })
 
 export type Env = Record<string, string | undefined>
@@ -207,5 +210,6 @@ function toConfig(e: z.output<typeof envSchema>) {
     /** Failed logins per address and window written one by one before sampling starts. */
     auditLoginFailuresBurst: e.AUDIT_LOGIN_FAILURES_BURST,
     adminRequireMfa: e.ADMIN_REQUIRE_MFA,
+    revocationPollSeconds: e.REVOCATION_POLL_SECONDS,
   })
 }

@@ -16,6 +16,8 @@ export interface MaintenanceDeps {
   purgeSessions: () => Promise<PurgeResult>
   /** Deletes audit events past AUDIT_RETENTION_DAYS (audit/audit-log.ts); returns how many. */
   purgeAuditEvents: () => Promise<number>
+  /** Deletes revocation entries no access token can outlive any more (sessions/revocation-log.ts). */
+  purgeRevocations?: () => Promise<number>
   clock: Clock
   log: FastifyBaseLogger
 }
@@ -24,6 +26,7 @@ export function createMaintenance({
   keyMaintenance,
   purgeSessions,
   purgeAuditEvents,
+  purgeRevocations,
   clock,
   log,
 }: MaintenanceDeps) {
@@ -40,6 +43,7 @@ export function createMaintenance({
 
   async function pass(): Promise<void> {
     await step('signing key lifecycle', keyMaintenance.run)
+    if (purgeRevocations) await step('revocation purge', purgeRevocations)
     if (clock() - lastPurge >= SESSION_PURGE_INTERVAL_MS) {
       lastPurge = clock()
       await step('session purge', async () => {

@@ -22,6 +22,8 @@ import { createLoginThrottle } from './oauth/login-throttle.js'
 import { purgeSessions } from './sessions/purge.js'
 import { createRefreshTokenRepository } from './sessions/refresh-token-repository.js'
 import { createSessionRepository } from './sessions/repository.js'
+import { postgresNotify } from './sessions/revocation-bus.js'
+import { createRevocationLog, type RevocationBus } from './sessions/revocation-log.js'
 import { createSessionService } from './sessions/service.js'
 import { createAccessTokenIssuer } from './tokens/access-token.js'
 import { createRefreshTokens } from './tokens/refresh-token.js'
@@ -30,6 +32,7 @@ import { createPasswordCheck } from './users/password-check.js'
 import { createPasswordHasher } from './users/passwords.js'
 import { createUserRepository } from './users/repository.js'
 import { createUserService } from './users/service.js'
+import { RevokedSet } from './verify/revoked-set.js'
 import { createAccessTokenVerifier } from './verify/verifier.js'
 
 export interface ServiceDeps {
@@ -41,10 +44,20 @@ export interface ServiceDeps {
   counters?: CounterStore
   /** What the domain reports to the metrics; nothing when omitted (METRICS_PORT unset, the CLI). */
   metrics?: MetricsRecorder
+  /** How revocations reach the other instances (docs/revocation.md); poll only when omitted. */
+  revocationBus?: RevocationBus
 }
 
 /** Wires the domain services over explicit dependencies; shared by the HTTP app and the CLI. */
-export function createServices({ config, database, clock, log, counters, metrics = noMetrics }: ServiceDeps) {
+export function createServices({
+  config,
+  database,
+  clock,
+  log,
+  counters,
+  metrics = noMetrics,
+  revocationBus,
+}: ServiceDeps) {
   const { db } = database
   const counterStore = counters ?? createMemoryCounterStore(clock)
   // Issue 17: every change records its audit event through this one writer (audit/audit-log.ts).
@@ -72,7 +85,16 @@ export function createServices({ config, database, clock, log, counters, metrics
     concurrency: config.loginConcurrency,
     queue: config.loginQueue,
   })
-  const sessions = createSessionRepository(db)
+  // Issue 16: the revocation feed and this instance's revoked set (docs/contract.md §11).
+  const revocations = createRevocationLog({
+    db,
+    clock,
+    accessTokenTtl: config.accessTokenTtl,
+    set: new RevokedSet(),
+    // Without a bus (the CLI), PostgreSQL still notifies the listening instances.
+    bus: revocationBus ?? (database.dialect === 'postgres' ? postgresNotify() : undefined),
+  })
+  const sessions = createSessionRepository(db, revocations)
   const refreshTokenRepository = createRefreshTokenRepository(db)
   const userRepository = createUserRepository(db)
   const loginThrottle = createLoginThrottle({
@@ -98,11 +120,13 @@ export function createServices({ config, database, clock, log, counters, metrics
     clock,
     defaultScopes: config.defaultUserScopes,
     audit,
+    revocations,
   })
   const adminUsers = createAdminUserService({
     db,
     users: userRepository,
     sessions,
+    revocations,
     clock,
     knownScopes: config.scopes,
     audit,
@@ -147,6 +171,7 @@ export function createServices({ config, database, clock, log, counters, metrics
     issuer: config.issuer,
     audience: config.audience,
     cacheSize: config.verifyCacheSize,
+    revoked: revocations.set,
   })
   const mfa = createMfaService({
     db,
@@ -158,6 +183,7 @@ export function createServices({ config, database, clock, log, counters, metrics
     clock,
     encryptionSecret: config.keyEncryptionSecret,
     issuer: config.issuer,
+    revocations,
   })
   const grants = createGrants({
     users,
@@ -200,6 +226,7 @@ export function createServices({ config, database, clock, log, counters, metrics
     keyMaintenance,
     purgeSessions: purgeEndedSessions,
     purgeAuditEvents: audit.purgeExpired,
+    purgeRevocations: revocations.purge,
     clock,
     log,
   })
@@ -223,6 +250,7 @@ export function createServices({ config, database, clock, log, counters, metrics
     grants,
     mfa,
     introspection,
+    revocations,
     purgeSessions: purgeEndedSessions,
     keyMaintenance,
     maintenance,

@@ -119,7 +119,7 @@ function setDisabled(disabled: boolean): Command {
   return {
     name: `users ${verb}`,
     summary: disabled
-      ? 'Disable a user: logins fail and every session is revoked (issued access tokens live until they expire)'
+      ? 'Disable a user: logins fail and every session is revoked (issued access tokens are refused: GET /v1/revocations)'
       : 'Re-enable a disabled user',
     args: ['<id|email>'],
     async run(ctx, input) {

@@ -90,7 +90,7 @@ export const clientRoutes: FastifyPluginAsyncZod<ClientRouteOptions> = async (ap
         operationId: 'deleteClient',
         summary: 'Delete a client',
         description:
-          'Its credentials stop working at once and sessions users opened through it are revoked; access tokens already issued stay valid until they expire.',
+          'Its credentials stop working at once and sessions users opened through it are revoked; their access tokens are refused from then on (GET /v1/revocations); client_credentials access tokens stay valid until they expire.',
         tags: ['admin'],
         params: z.object({ id: z.string().max(200).describe('The client_id') }),
         response: { 204: z.null().describe('Deleted'), ...errorResponses(400, 401, 403, 404, 503) },

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely'
+import { type Kysely, type Migration, type MigrationProvider, Migrator, PostgresAdapter } from 'kysely'
 
 // Migrations in code, portable SQL only: text, bigint and nullable columns, plain
 // indexes and foreign keys. Each runs on SQLite and PostgreSQL alike.
@@ -125,6 +125,28 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('mfa_tokens_user_id').on('mfa_tokens').column('user_id').execute()
       await db.schema.alterTable('sessions').addColumn('amr', 'varchar(64)').execute()
       await db.schema.alterTable('sessions').addColumn('auth_time', 'bigint').execute()
+    },
+  },
+  // Issue 16: the revocation feed (sessions/revocation-log.ts). `seq` orders the feed and
+  // is never reused (SQLite AUTOINCREMENT, PostgreSQL bigserial), so a cursor stays valid
+  // across purges. One of two dialect-specific column types in the schema.
+  '0005_revocations': {
+    async up(db: Kysely<unknown>) {
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter
+      await db.schema
+        .createTable('revocations')
+        .$call((t) =>
+          postgres
+            ? t.addColumn('seq', 'bigserial', (c) => c.primaryKey())
+            : t.addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement()),
+        )
+        .addColumn('type', 'varchar(16)', (c) => c.notNull())
+        .addColumn('subject', 'varchar(64)', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('revocations_expires_at').on('revocations').column('expires_at').execute()
     },
   },
   // Issue 17: the audit log (audit/, docs/audit.md). No foreign keys: an event

@@ -121,6 +121,17 @@ export interface MfaTokensTable {
   used_at: number | null
 }
 
+/** The revocation feed (docs/contract.md §11): kept until no access token it concerns can be unexpired. */
+export interface RevocationsTable {
+  seq: Generated<number>
+  /** 'session' (subject: the sid) or 'user' (subject: the user id; `at` is its not-before). */
+  type: 'session' | 'user'
+  subject: string
+  at: number
+  created_at: number
+  expires_at: number
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -131,6 +142,7 @@ export interface Database {
   user_totp: UserTotpTable
   recovery_codes: RecoveryCodesTable
   mfa_tokens: MfaTokensTable
+  revocations: RevocationsTable
 }
 
 export type UserRow = Selectable<UsersTable>

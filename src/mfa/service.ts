@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js'
 import type { Database } from '../db/schema.js'
 import { conflict, invalidGrant, notFound } from '../errors.js'
 import type { LoginThrottle } from '../oauth/login-throttle.js'
+import type { RevocationRecorder } from '../sessions/repository.js'
 import { bumpCredentialVersion } from '../users/credential-fence.js'
 import { isUniqueViolation } from '../users/repository.js'
 import type { UserService } from '../users/service.js'
@@ -38,6 +39,8 @@ export interface MfaServiceDeps {
   encryptionSecret: string | undefined
   /** ISSUER: its host names the account in authenticator apps. */
   issuer: string
+  /** Where the fence records the sessions it ends (docs/contract.md §11). */
+  revocations: RevocationRecorder
 }
 
 export interface TotpEnrolment {
@@ -62,7 +65,7 @@ export interface PendingLogin {
 }
 
 export function createMfaService(deps: MfaServiceDeps) {
-  const { db, users, totp, recoveryCodes, mfaTokens, throttle, clock } = deps
+  const { db, users, totp, recoveryCodes, mfaTokens, throttle, clock, revocations } = deps
   const label = new URL(deps.issuer).host
 
   /**
@@ -155,7 +158,7 @@ export function createMfaService(deps: MfaServiceDeps) {
         now,
         trx,
       )
-      await bumpCredentialVersion(trx, userId, now, sessionId)
+      await bumpCredentialVersion(trx, revocations, userId, now, sessionId)
     })
     return codes
   }
@@ -181,7 +184,7 @@ export function createMfaService(deps: MfaServiceDeps) {
     return db.transaction().execute(async (trx) => {
       const removed = await totp.delete(userId, trx)
       await recoveryCodes.deleteAll(userId, trx)
-      if (removed) await bumpCredentialVersion(trx, userId, now, keepSessionId)
+      if (removed) await bumpCredentialVersion(trx, revocations, userId, now, keepSessionId)
       return removed
     })
   }

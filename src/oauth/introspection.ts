@@ -12,8 +12,7 @@ import { mayHandleTokenOf } from './client-binding.js'
 
 // RFC 7662 token introspection. Access tokens are checked exactly as a bearer check
 // does, plus their session: this endpoint has the database, so a token whose sid was
-// revoked is inactive here (a bearer check still accepts it until it expires,
-// docs/contract.md §6);
+// revoked is inactive here even before the revoked set hears of it (docs/contract.md §11);
 // refresh tokens are looked up, and are active only while a refresh would succeed.
 // Anything else is {active: false} with nothing more (§2.2), whatever the reason.
 

@@ -56,7 +56,7 @@ export const revokeRoutes: FastifyPluginAsyncZod<RevokeRouteOptions> = async (
       schema: {
         operationId: 'revokeToken',
         summary: 'Revocation endpoint (RFC 7009): ends the session of a refresh or access token',
-        description: `Always 200 for a well-formed request, known token or not. A refresh token ends its session; an access token ends the session named by its sid (the access token itself stays valid until it expires). Without token, ends the session of the refresh-token cookie and clears the cookie; with neither, 400 invalid_request. ${BROWSER_MODE}`,
+        description: `Always 200 for a well-formed request, known token or not. A refresh token ends its session; an access token ends the session named by its sid; the session's access tokens are then refused by Badge and by resource servers following GET /v1/revocations. Without token, ends the session of the refresh-token cookie and clears the cookie; with neither, 400 invalid_request. ${BROWSER_MODE}`,
         tags: ['oauth'],
         consumes: FORM_AND_JSON,
         security: OPTIONAL_CLIENT_AUTH,

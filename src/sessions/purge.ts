@@ -1,7 +1,12 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.js'
 import { createRefreshTokenRepository } from './refresh-token-repository.js'
-import { createSessionRepository } from './repository.js'
+import { createSessionRepository, type RevocationRecorder } from './repository.js'
+
+// Purging only deletes sessions that have ended already: it never revokes one.
+const NEVER_REVOKES: RevocationRecorder = {
+  record: () => Promise.reject(new Error('purging never revokes a session')),
+}
 
 // Ended sessions (revoked, past their absolute lifetime, or idle too long) can never be
 // used again: a refresh token of a deleted session is as invalid as one of a revoked
@@ -24,7 +29,7 @@ export interface PurgeResult {
 /** Deletes ended sessions and their refresh tokens, in batches. */
 export async function purgeSessions(db: Kysely<Database>, options: PurgeOptions): Promise<PurgeResult> {
   const { now, idleTtlMs, batchSize = 500 } = options
-  const sessions = createSessionRepository(db)
+  const sessions = createSessionRepository(db, NEVER_REVOKES)
   const refreshTokens = createRefreshTokenRepository(db)
   const total: PurgeResult = { sessions: 0, refresh_tokens: 0 }
   for (;;) {

@@ -8,8 +8,8 @@ import { notFound } from '../errors.js'
 import type { SessionRepository } from './repository.js'
 
 // "Where am I logged in": a user's sessions (refresh-token families) and logging them
-// out. Revoking a session stops its refresh token; access tokens it already issued
-// stay valid until they expire (docs/contract.md §6).
+// out. Revoking a session stops its refresh token, and the revocation feed cuts off the
+// access tokens it already issued (docs/contract.md §11).
 
 /** A session as its owner sees it (GET /v1/me/sessions). */
 export interface PublicSession {

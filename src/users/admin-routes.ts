@@ -90,7 +90,7 @@ export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = asy
         operationId: 'updateUser',
         summary: "Change a user's scopes or disable them",
         description:
-          'Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire. 409 conflict when the change would leave no enabled user holding admin.',
+          'Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued are refused from then on (GET /v1/revocations). 409 conflict when the change would leave no enabled user holding admin.',
         tags: ['admin'],
         params: userIdParams,
         body: z.strictObject({
@@ -129,7 +129,7 @@ export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRouteOptions> = asy
         operationId: 'deleteUser',
         summary: 'Delete a user and their sessions',
         description:
-          'Removes the user and revokes every session; access tokens already issued stay valid until they expire. 404 not_found for an unknown id.',
+          'Removes the user and revokes every session; access tokens already issued are refused from then on (GET /v1/revocations). 404 not_found for an unknown id.',
         tags: ['admin'],
         params: userIdParams,
         response: { 204: z.null().describe('Deleted'), ...errorResponses(400, 401, 403, 404, 503) },

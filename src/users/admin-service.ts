@@ -7,7 +7,7 @@ import type { Database, UserRow, UserUpdate } from '../db/schema.js'
 import { conflict, notFound } from '../errors.js'
 import { decodeCursor, encodeCursor } from '../http/cursor.js'
 import { assertKnownScopes, splitScopes } from '../scopes.js'
-import type { SessionRepository } from '../sessions/repository.js'
+import type { RevocationRecorder, SessionRepository } from '../sessions/repository.js'
 import { bumpCredentialVersion } from './credential-fence.js'
 import type { UserRepository } from './repository.js'
 
@@ -17,6 +17,8 @@ export interface AdminUserServiceDeps {
   db: Kysely<Database>
   users: UserRepository
   sessions: SessionRepository
+  /** Where disabling and deleting record the user's cut-off (docs/contract.md §11). */
+  revocations: RevocationRecorder
   clock: Clock
   /** SCOPES: the only scopes an admin may give a user. */
   knownScopes: readonly string[]
@@ -34,7 +36,14 @@ export interface AdminUserChanges {
   disabled?: boolean
 }
 
-export function createAdminUserService({ db, users, clock, knownScopes, audit }: AdminUserServiceDeps) {
+export function createAdminUserService({
+  db,
+  users,
+  revocations,
+  clock,
+  knownScopes,
+  audit,
+}: AdminUserServiceDeps) {
   const userNotFound = () => notFound('No user has this id.')
 
   /** One page of users in (created_at, id) order; `cursor` is a previous page's nextCursor. */
@@ -90,7 +99,7 @@ export function createAdminUserService({ db, users, clock, knownScopes, audit }:
       // Disabling bumps the credential fence: a login already past its password check
       // cannot commit a session afterwards, even if the user is re-enabled meanwhile.
       let ended = 0
-      if (row && changes.disabled) ended = await bumpCredentialVersion(trx, id, now)
+      if (row && changes.disabled) ended = await bumpCredentialVersion(trx, revocations, id, now)
       if (row) {
         if (update.scopes !== undefined && update.scopes !== current.scopes)
           await audit.record(trx, who, {
@@ -113,15 +122,18 @@ export function createAdminUserService({ db, users, clock, knownScopes, audit }:
     return updated
   }
 
-  /** Deletes the user with their sessions and refresh tokens. */
+  /**
+   * Deletes the user with their sessions and refresh tokens. The fence is bumped first, in
+   * the same transaction, so the deletion is recorded in the revocation feed like a disable.
+   */
   async function deleteUser(id: string, who: AuditContext): Promise<void> {
     if (!isUuid(id)) throw userNotFound()
-    const deleted = await db.transaction().execute(async (trx) => {
-      if (!(await users.delete(id, trx))) return false
+    await db.transaction().execute(async (trx) => {
+      await bumpCredentialVersion(trx, revocations, id, clock())
+      // Thrown inside: an unknown id leaves no entry behind.
+      if (!(await users.delete(id, trx))) throw userNotFound()
       await audit.record(trx, who, { type: 'user.deleted', userId: id })
-      return true
     })
-    if (!deleted) throw userNotFound()
   }
 
   return { listUsers, getUser, updateUser, deleteUser }

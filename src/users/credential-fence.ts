@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { Database } from '../db/schema.js'
+import type { RevocationRecorder } from '../sessions/repository.js'
 
 // The credential fence. A login checks a password (slow: bcrypt) and only then opens a
 // session; a password change, a reset, a disable or a deletion may commit in between and
@@ -20,10 +21,13 @@ type Db = Kysely<Database> | Transaction<Database>
  * Call in the transaction that changes a user's password, disables, deletes or resets the
  * account (and any future credential change: MFA, email change): bumps the credential
  * version and revokes every session of the user, so no login checked against the old
- * state can still commit a session. Returns the number of sessions it ended.
+ * state can still commit a session. It also records the revocations (the sessions, and the
+ * user's cut-off), so access tokens already issued are refused too (docs/contract.md §11).
+ * Returns the number of sessions it ended.
  */
 export async function bumpCredentialVersion(
   trx: Db,
+  revocations: RevocationRecorder,
   userId: string,
   now: number,
   /** A second factor changed by the user themselves: the session that changed it stays. */
@@ -40,8 +44,12 @@ export async function bumpCredentialVersion(
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
   if (keepSessionId !== undefined) sessions = sessions.where('id', '!=', keepSessionId)
-  const ended = await sessions.executeTakeFirst()
-  return Number(ended.numUpdatedRows)
+  const ended = await sessions.returning('id').execute()
+  // A user-wide cut-off would also refuse the kept session's access tokens: with a kept
+  // session, the ended sessions' entries alone cut off their tokens.
+  const users = keepSessionId === undefined ? [userId] : []
+  await revocations.record(trx, { sessions: ended.map((s) => s.id), users }, now)
+  return ended.length
 }
 
 /**

@@ -151,7 +151,7 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
         operationId: 'changeMyPassword',
         summary: "Change the calling user's password",
         description:
-          'Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant; wrong guesses count toward the same failed-sign-in limits as the token endpoint (429). Access tokens already issued stay valid until they expire.',
+          'Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant; wrong guesses count toward the same failed-sign-in limits as the token endpoint (429). Access tokens already issued are refused from then on (GET /v1/revocations).',
         tags: ['me'],
         body: z.object({ current_password: z.string().max(1024), new_password: passwordSchema }),
         response: {

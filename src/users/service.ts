@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js'
 import type { Database, UserRow } from '../db/schema.js'
 import { BadgeError, emailTaken, invalidGrant, notFound } from '../errors.js'
 import { splitScopes } from '../scopes.js'
+import type { RevocationRecorder } from '../sessions/repository.js'
 import { bumpCredentialVersion } from './credential-fence.js'
 import type { PasswordCheck } from './password-check.js'
 import type { PasswordHasher } from './passwords.js'
@@ -52,6 +53,8 @@ export interface UserServiceDeps {
   clock: Clock
   defaultScopes: readonly string[]
   audit: AuditLog
+  /** Where a password change records the user's cut-off (docs/contract.md §11). */
+  revocations: RevocationRecorder
 }
 
 /** Who is logging in, for the failed-attempt throttle and the audit log. */
@@ -67,6 +70,7 @@ export function createUserService({
   users,
   passwords,
   passwordCheck,
+  revocations,
   clock,
   defaultScopes,
   audit,
@@ -224,7 +228,7 @@ export function createUserService({
     const now = clock()
     await db.transaction().execute(async (trx) => {
       await users.update(id, { password_hash: passwordHash, updated_at: now }, trx)
-      const ended = await bumpCredentialVersion(trx, id, now)
+      const ended = await bumpCredentialVersion(trx, revocations, id, now)
       await audit.record(trx, who, {
         type: 'password.changed',
         userId: id,

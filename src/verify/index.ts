@@ -11,6 +11,8 @@ export {
   authenticationShortfall,
   requireAuthentication,
 } from './require-authentication.js'
+export { RevocationFeed, type RevocationFeedOptions } from './revocation-feed.js'
+export { type RevocationEntry, RevokedSet } from './revoked-set.js'
 export { createVerificationKey, type VerificationAlg, type VerificationKey } from './signature.js'
 export {
   type AccessTokenClaims,
@@ -18,6 +20,7 @@ export {
   createAccessTokenVerifier,
   type KeySource,
   MAX_TOKEN_BYTES,
+  type RevocationCheck,
   TokenRejected,
   UnknownKeyId,
   type VerifiedAccessToken,

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { type Clock, systemClock } from '../clock.js'
 import { bearerAuthPlugin } from './authenticate.js'
 import { RemoteJwks } from './remote-jwks.js'
+import { RevocationFeed, type RevocationFeedOptions } from './revocation-feed.js'
 import { type AccessTokenVerifier, createAccessTokenVerifier, type KeySource } from './verifier.js'
 
 // The resource-server kit: Badge's own bearer check (verifier.ts + authenticate.ts),
@@ -15,6 +16,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The kit's verifier, e.g. to check a token that arrives outside an HTTP header. */
     badgeVerifier: AccessTokenVerifier
+    /** The revocation feed the kit follows, when given client credentials (its `staleness()`, `set`). */
+    badgeRevocations: RevocationFeed | null
   }
 }
 
@@ -35,6 +38,12 @@ export interface BadgeVerifyOptions {
   defaultMaxAgeSeconds?: number
   /** Another key source instead of a remote JWKS (tests, pinned keys). */
   keys?: KeySource
+  /**
+   * Follow Badge's revocation feed (docs/contract.md §11) with a registered client's
+   * credentials: tokens of ended sessions and cut-off users are then refused with 401
+   * invalid_token. `url` defaults to `issuer`.
+   */
+  revocations?: Omit<RevocationFeedOptions, 'url' | 'clock' | 'log'> & { url?: string }
   clock?: Clock
 }
 
@@ -58,14 +67,29 @@ async function badgeVerifyPlugin(app: FastifyInstance, options: BadgeVerifyOptio
     app.addHook('onClose', async () => remote.close())
     keys = remote
   }
+  let revocations: RevocationFeed | null = null
+  if (options.revocations) {
+    revocations = new RevocationFeed({
+      ...options.revocations,
+      url: options.revocations.url ?? options.issuer,
+      clock,
+      log: app.log,
+    })
+    // The first read completes (or fails) before the service serves: a restarted
+    // service knows the current set from its first request on.
+    await revocations.start()
+    app.addHook('onClose', async () => revocations?.close())
+  }
   const verifier = createAccessTokenVerifier({
     keys,
     clock,
     issuer: options.issuer,
     audience: options.audience ?? options.issuer,
     cacheSize: options.cacheSize ?? 10_000,
+    revoked: revocations ?? undefined,
   })
   app.decorate('badgeVerifier', verifier)
+  app.decorate('badgeRevocations', revocations)
   await app.register(bearerAuthPlugin, { verifier })
 }
 

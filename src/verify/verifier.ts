@@ -59,6 +59,13 @@ export interface VerifierOptions {
   issuer: string
   audience: string
   cacheSize: number
+  /** Sessions and users cut off early (docs/contract.md §11); consulted on every check, cached or not. */
+  revoked?: RevocationCheck
+}
+
+/** The revoked set (revoked-set.ts) or the kit's feed over it (revocation-feed.ts). Must not do I/O. */
+export interface RevocationCheck {
+  isRevoked(sub: string, sid: string | undefined, iat: number): boolean
 }
 
 function reject(description: string): never {
@@ -124,7 +131,7 @@ function audienceMatches(aud: unknown, audience: string): boolean {
 }
 
 export function createAccessTokenVerifier(options: VerifierOptions) {
-  const { keys, clock, issuer, audience } = options
+  const { keys, clock, issuer, audience, revoked } = options
   const cache = new VerifiedTokenCache<VerifiedAccessToken>(options.cacheSize)
   const parseHeader = createHeaderParser()
   // Plain numbers, read by Badge's metrics when scraped: counting costs an increment.
@@ -165,6 +172,9 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     if (cached !== undefined) {
       if (cached.exp + LEEWAY_SECONDS > now && keys.get(cached.kid) !== undefined) {
         cacheStats.hits++
+        // The cache holds what was valid when verified: revocation is checked on every hit.
+        if (revoked?.isRevoked(cached.claims.sub, cached.claims.sid, cached.claims.iat))
+          reject('The access token was revoked.')
         return cached
       }
       cache.delete(token)
@@ -192,6 +202,7 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
     }
     const payload = parseSegment(token.slice(dot1 + 1, dot2), 'payload')
     const claims = checkClaims(payload, now)
+    if (revoked?.isRevoked(claims.sub, claims.sid, claims.iat)) reject('The access token was revoked.')
     // Frozen: the cache hands this same object to later requests, so no route may alter it.
     const scopes = new Set(claims.scope.split(' '))
     scopes.delete('')

@@ -58,3 +58,49 @@ export async function startBadge(t: Test, env: Record<string, string>): Promise<
   }
   throw new Error(`Badge did not become live in time:\n${output}`)
 }
+
+/**
+ * examples/resource-server.ts as a real process (issue 16), on a free port, stopped when
+ * the test ends; ready once it answers a request without a token with 401.
+ */
+export async function startResourceServer(t: Test, env: Record<string, string>): Promise<BadgeProcess> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/resource-server.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk) => {
+    output += chunk
+  })
+  child.stderr!.on('data', (chunk) => {
+    output += chunk
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(timer)
+  }
+  t.teardown(stop)
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`resource server exited with ${child.exitCode}:\n${output}`)
+    const up = await fetch(`${url}/notes`).then(
+      (r) => r.status === 401,
+      () => false,
+    )
+    if (up) return { url, child, output: () => output }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`resource server did not start in time:\n${output}`)
+}

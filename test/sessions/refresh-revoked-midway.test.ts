@@ -20,7 +20,7 @@ await eachDialect(t, async (t, dialect) => {
   const { app, database } = await buildTestApp(t, {}, dialect)
   const { db } = database
   const tokens = createRefreshTokenRepository(db)
-  const sessions = createSessionRepository(db)
+  const sessions = createSessionRepository(db, app.services.revocations)
   const rotation = (findForRotation: typeof tokens.findForRotation) =>
     createRefreshTokens({
       db,
@@ -54,7 +54,7 @@ await eachDialect(t, async (t, dialect) => {
       // On SQLite the rotation is one transaction on the one connection: the revocation
       // runs in it (and is rolled back with it). On PostgreSQL trx is the database itself:
       // the revocation commits before the spend runs.
-      await bumpCredentialVersion(trx ?? db, user.id, Date.now())
+      await bumpCredentialVersion(trx ?? db, app.services.revocations, user.id, Date.now())
       return found
     })
     await t.rejects(refresh.rotateRefreshToken(issued.refresh_token), { code: 'invalid_grant' })
@@ -76,7 +76,7 @@ await eachDialect(t, async (t, dialect) => {
         bumped = resolve
       })
       revoking = db.transaction().execute(async (other) => {
-        await bumpCredentialVersion(other, user.id, Date.now())
+        await bumpCredentialVersion(other, app.services.revocations, user.id, Date.now())
         bumped()
         await new Promise<void>((resolve) => {
           release = resolve

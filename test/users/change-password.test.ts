@@ -33,8 +33,12 @@ await eachDialect(t, async (t, dialect) => {
       t.equal(res.statusCode, 400)
       t.equal(res.json().error, 'invalid_grant')
     }
-    // Access tokens already issued live out their lifetime (docs/contract.md §6).
-    t.equal((await app.inject({ url: '/v1/me', headers: bearer(tokens.access_token) })).statusCode, 200)
+    // Access tokens already issued are refused too (docs/contract.md §11).
+    for (const accessToken of [tokens.access_token, other.access_token]) {
+      const me = await app.inject({ url: '/v1/me', headers: bearer(accessToken) })
+      t.equal(me.statusCode, 401)
+      t.equal(me.json().error, 'invalid_token')
+    }
   })
 
   await t.test('a wrong current password is 400 invalid_grant and changes nothing', async (t) => {

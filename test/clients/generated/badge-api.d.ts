@@ -37,7 +37,7 @@ export interface paths {
         put?: never;
         /**
          * Revocation endpoint (RFC 7009): ends the session of a refresh or access token
-         * @description Always 200 for a well-formed request, known token or not. A refresh token ends its session; an access token ends the session named by its sid (the access token itself stays valid until it expires). Without token, ends the session of the refresh-token cookie and clears the cookie; with neither, 400 invalid_request. Browser mode: the refresh token lives in the cookie __Secure-badge_rt (HttpOnly; Secure; SameSite=COOKIE_SAMESITE; Path=/oauth; Max-Age = the session's remaining life). Requests that set or use it must send an Origin that is Badge's own or in CORS_ORIGINS and the header X-Badge-CSRF: 1, or get 403 csrf_rejected.
+         * @description Always 200 for a well-formed request, known token or not. A refresh token ends its session; an access token ends the session named by its sid; the session's access tokens are then refused by Badge and by resource servers following GET /v1/revocations. Without token, ends the session of the refresh-token cookie and clears the cookie; with neither, 400 invalid_request. Browser mode: the refresh token lives in the cookie __Secure-badge_rt (HttpOnly; Secure; SameSite=COOKIE_SAMESITE; Path=/oauth; Max-Age = the session's remaining life). Requests that set or use it must send an Origin that is Badge's own or in CORS_ORIGINS and the header X-Badge-CSRF: 1, or get 403 csrf_rejected.
          */
         post: operations["revokeToken"];
         delete?: never;
@@ -161,7 +161,7 @@ export interface paths {
         put?: never;
         /**
          * Change the calling user's password
-         * @description Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant; wrong guesses count toward the same failed-sign-in limits as the token endpoint (429). Access tokens already issued stay valid until they expire.
+         * @description Checks current_password, stores new_password and revokes every session of the user, the calling one included: log in again with the new password. A wrong current_password is 400 invalid_grant; wrong guesses count toward the same failed-sign-in limits as the token endpoint (429). Access tokens already issued are refused from then on (GET /v1/revocations).
          */
         post: operations["changeMyPassword"];
         delete?: never;
@@ -270,14 +270,14 @@ export interface paths {
         post?: never;
         /**
          * Delete a user and their sessions
-         * @description Removes the user and revokes every session; access tokens already issued stay valid until they expire. 404 not_found for an unknown id.
+         * @description Removes the user and revokes every session; access tokens already issued are refused from then on (GET /v1/revocations). 404 not_found for an unknown id.
          */
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
         /**
          * Change a user's scopes or disable them
-         * @description Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued stay valid until they expire. 409 conflict when the change would leave no enabled user holding admin.
+         * @description Disabling revokes every session of the user; logging in and refreshing then fail with invalid_grant, exactly as for a wrong password. Access tokens already issued are refused from then on (GET /v1/revocations). 409 conflict when the change would leave no enabled user holding admin.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -318,7 +318,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a client
-         * @description Its credentials stop working at once and sessions users opened through it are revoked; access tokens already issued stay valid until they expire.
+         * @description Its credentials stop working at once and sessions users opened through it are revoked; their access tokens are refused from then on (GET /v1/revocations); client_credentials access tokens stay valid until they expire.
          */
         delete: operations["deleteClient"];
         options?: never;
@@ -529,6 +529,26 @@ export interface paths {
          * @description Removes the TOTP authenticator and recovery codes; when there were any, every session of the user ends. The user then logs in with the password alone. Logged with the admin and user ids.
          */
         delete: operations["resetUserMfa"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/revocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Revocation feed: sessions ended and users cut off whose access tokens may be unexpired
+         * @description For registered clients (HTTP Basic), typically resource servers: refuse an access token whose sid is listed, or whose iat is before its sub’s not_before. Entries stay listed until no access token they concern can be unexpired. Poll with since=<cursor> (an entry may come twice; adding it again changes nothing); answers carry an ETag and honour If-None-Match. With Accept: text/event-stream the same pages stream as events named "revocation" (id: the cursor to resume from, data: a page), first the backlog since `since` or Last-Event-ID, then live, with a comment line every 15 s as heartbeat.
+         */
+        get: operations["listRevocations"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -852,6 +872,43 @@ export interface components {
         RecoveryCodes: {
             /** @description Shown this once; each finishes one login instead of a TOTP code. */
             recovery_codes: string[];
+        };
+        RevocationFeed: {
+            /** @description Ask again with since=cursor */
+            cursor: string;
+            sessions: {
+                /**
+                 * Format: uuid
+                 * @description The session that ended
+                 */
+                sid: string;
+                /**
+                 * Format: int64
+                 * @description When (NumericDate)
+                 */
+                revoked_at: number;
+                /**
+                 * Format: int64
+                 * @description When no access token of it can be unexpired
+                 */
+                expires_at: number;
+            }[];
+            users: {
+                /** @description The user whose tokens were cut off */
+                sub: string;
+                /**
+                 * Format: int64
+                 * @description Access tokens of this user with iat before this are revoked (NumericDate)
+                 */
+                not_before: number;
+                /**
+                 * Format: int64
+                 * @description When no such access token can be unexpired
+                 */
+                expires_at: number;
+            }[];
+            /** @description True when more entries wait: ask again at once */
+            has_more: boolean;
         };
         RevocationRequest: {
             /** @description The refresh token or access token to revoke; omitted: the session of the __Secure-badge_rt cookie */
@@ -4865,6 +4922,122 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listRevocations: {
+        parameters: {
+            query?: {
+                /** @description The cursor of an earlier answer (or the id of the last event received); omitted: from the start */
+                since?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevocationFeed"];
+                };
+            };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `invalid_client`: Client authentication failed (RFC 6749 §5.2).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_client";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {

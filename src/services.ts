@@ -184,6 +184,7 @@ export function createServices({
     encryptionSecret: config.keyEncryptionSecret,
     issuer: config.issuer,
     revocations,
+    audit,
   })
   const grants = createGrants({
     users,

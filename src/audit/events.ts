@@ -8,6 +8,8 @@ export const AUDIT_EVENT_TYPES = [
   'refresh.reuse_detected',
   'session.revoked',
   'password.changed',
+  'mfa.enabled',
+  'mfa.disabled',
   'user.created',
   'user.updated',
   'user.disabled',
@@ -27,6 +29,8 @@ export const OWN_EVENT_TYPES: readonly AuditEventType[] = [
   'refresh.reuse_detected',
   'session.revoked',
   'password.changed',
+  'mfa.enabled',
+  'mfa.disabled',
 ]
 
 /**

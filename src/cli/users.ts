@@ -174,7 +174,7 @@ const resetMfa: Command = {
   args: ['<id|email>'],
   async run(ctx, input) {
     const user = await findUser(ctx, input.positionals[0]!)
-    const removed = await ctx.services.mfa.removeSecondFactors(user.id)
+    const removed = await ctx.services.mfa.removeSecondFactors(user.id, CLI_CONTEXT)
     const text = removed
       ? `Removed the second factors of ${user.email} (${user.id}); their sessions are revoked.`
       : `${user.email} (${user.id}) had no second factor.`

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { requestAuditContext } from '../audit/request-context.js'
 import { isUuid } from '../db/ids.js'
 import { notFound } from '../errors.js'
 import { errorResponses } from '../http/schemas.js'
@@ -58,7 +59,7 @@ export const mfaAdminRoutes: FastifyPluginAsyncZod<MfaAdminRouteOptions> = async
     },
     async (request, reply) => {
       await userExists(request.params.id)
-      const removed = await mfa.removeSecondFactors(request.params.id)
+      const removed = await mfa.removeSecondFactors(request.params.id, requestAuditContext(request))
       request.log.info(
         { admin: request.auth!.claims.sub, user: request.params.id, removed },
         'admin reset second factors',

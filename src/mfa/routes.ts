@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { requestAuditContext } from '../audit/request-context.js'
 import { clientAddress } from '../http/client-address.js'
 import { errorResponses } from '../http/schemas.js'
 import type { MfaService } from './service.js'
@@ -143,6 +144,7 @@ export const mfaRoutes: FastifyPluginAsyncZod<MfaRouteOptions> = async (app, { m
         request.body.code,
         clientAddress(request),
         request.auth!.claims.sid,
+        requestAuditContext(request),
       )
       return reply.header('cache-control', 'no-store').send({ recovery_codes: codes })
     },
@@ -171,6 +173,7 @@ export const mfaRoutes: FastifyPluginAsyncZod<MfaRouteOptions> = async (app, { m
         request.body.current_password,
         clientAddress(request),
         request.auth!.claims.sid,
+        requestAuditContext(request),
       )
       return reply.code(204).send(null)
     },

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import QRCode from 'qrcode'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { AuditContext } from '../audit/events.js'
 import type { Clock } from '../clock.js'
 import type { Database } from '../db/schema.js'
 import { conflict, invalidGrant, notFound } from '../errors.js'
@@ -41,6 +43,8 @@ export interface MfaServiceDeps {
   issuer: string
   /** Where the fence records the sessions it ends (docs/contract.md §11). */
   revocations: RevocationRecorder
+  /** Enabling and removing a second factor are audit events (docs/audit.md). */
+  audit: AuditLog
 }
 
 export interface TotpEnrolment {
@@ -65,7 +69,7 @@ export interface PendingLogin {
 }
 
 export function createMfaService(deps: MfaServiceDeps) {
-  const { db, users, totp, recoveryCodes, mfaTokens, throttle, clock, revocations } = deps
+  const { db, users, totp, recoveryCodes, mfaTokens, throttle, clock, revocations, audit } = deps
   const label = new URL(deps.issuer).host
 
   /**
@@ -143,6 +147,7 @@ export function createMfaService(deps: MfaServiceDeps) {
     code: string,
     address: string,
     sessionId: string | undefined,
+    who: AuditContext,
   ): Promise<string[]> {
     const row = await totp.find(userId)
     if (!row) throw notFound('No TOTP enrolment is pending: start one with POST /v1/me/mfa/totp.')
@@ -158,7 +163,12 @@ export function createMfaService(deps: MfaServiceDeps) {
         now,
         trx,
       )
-      await bumpCredentialVersion(trx, revocations, userId, now, sessionId)
+      const ended = await bumpCredentialVersion(trx, revocations, userId, now, sessionId)
+      await audit.record(trx, who, {
+        type: 'mfa.enabled',
+        userId,
+        details: { method: 'totp', sessions_revoked: ended },
+      })
     })
     return codes
   }
@@ -169,9 +179,10 @@ export function createMfaService(deps: MfaServiceDeps) {
     currentPassword: string,
     address: string,
     sessionId: string | undefined,
+    who: AuditContext,
   ): Promise<void> {
     await users.verifyCurrentPassword(userId, currentPassword, address)
-    if (!(await removeSecondFactors(userId, sessionId))) throw notFound('TOTP is not enabled.')
+    if (!(await removeSecondFactors(userId, who, sessionId))) throw notFound('TOTP is not enabled.')
   }
 
   /**
@@ -179,12 +190,23 @@ export function createMfaService(deps: MfaServiceDeps) {
    * but `keepSessionId` ends). False when the user had none. DELETE /v1/me/mfa/totp and the
    * admin reset (HTTP and CLI).
    */
-  async function removeSecondFactors(userId: string, keepSessionId?: string): Promise<boolean> {
+  async function removeSecondFactors(
+    userId: string,
+    who: AuditContext,
+    keepSessionId?: string,
+  ): Promise<boolean> {
     const now = clock()
     return db.transaction().execute(async (trx) => {
       const removed = await totp.delete(userId, trx)
       await recoveryCodes.deleteAll(userId, trx)
-      if (removed) await bumpCredentialVersion(trx, revocations, userId, now, keepSessionId)
+      if (removed) {
+        const ended = await bumpCredentialVersion(trx, revocations, userId, now, keepSessionId)
+        await audit.record(trx, who, {
+          type: 'mfa.disabled',
+          userId,
+          details: { method: 'totp', sessions_revoked: ended },
+        })
+      }
       return removed
     })
   }

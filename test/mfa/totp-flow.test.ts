@@ -265,6 +265,16 @@ await eachDialect(t, async (t, dialect) => {
     t.same(await mfaStatus(strong.access_token), { totp: false, passkeys: 0, recovery_codes_left: 0 })
     t.equal((await passwordGrant(app, { username: email, password: PASSWORD })).statusCode, 200)
     t.equal((await disable(strong.access_token)).statusCode, 404, 'nothing left to disable')
+    // The user's own security history shows the second factor coming and going, once each.
+    const events = await app.inject({ url: '/v1/me/events?limit=100', headers: bearer(strong.access_token) })
+    const mfaEvents = (events.json().items as Array<{ type: string; details: Record<string, unknown> }>)
+      .filter((e) => e.type.startsWith('mfa.'))
+      .map((e) => [e.type, e.details.method])
+      .reverse()
+    t.same(mfaEvents, [
+      ['mfa.enabled', 'totp'],
+      ['mfa.disabled', 'totp'],
+    ])
   })
 })
 

@@ -435,7 +435,7 @@ export interface paths {
         };
         /**
          * The caller's security history, newest first
-         * @description Your own security events (login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed), with the address and User-Agent of each. Only events about the calling user.
+         * @description Your own security events (login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, mfa.enabled, mfa.disabled), with the address and User-Agent of each. Only events about the calling user.
          */
         get: operations["listMyEvents"];
         put?: never;
@@ -646,7 +646,7 @@ export interface components {
         AuditEvent: {
             /** Format: uuid */
             id: string;
-            /** @description What happened: login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, user.created, user.updated, user.disabled, user.enabled, user.deleted, client.created, client.deleted, key.rotated (more may be added). */
+            /** @description What happened: login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, mfa.enabled, mfa.disabled, user.created, user.updated, user.disabled, user.enabled, user.deleted, client.created, client.deleted, key.rotated (more may be added). */
             type: string;
             /**
              * Format: date-time
@@ -3818,7 +3818,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only events of this type */
-                type?: "login.succeeded" | "login.failed" | "refresh.reuse_detected" | "session.revoked" | "password.changed" | "user.created" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "client.created" | "client.deleted" | "key.rotated";
+                type?: "login.succeeded" | "login.failed" | "refresh.reuse_detected" | "session.revoked" | "password.changed" | "mfa.enabled" | "mfa.disabled" | "user.created" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "client.created" | "client.deleted" | "key.rotated";
                 /** @description Only events about this user */
                 user_id?: string;
                 /** @description Only events at or after this time (ISO 8601) */

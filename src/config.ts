@@ -1,6 +1,16 @@
 import { availableParallelism } from 'node:os'
 import { z } from 'zod'
-import { bool, count, type Limit, limit, origins, scopeList, seconds, url } from './config-values.js'
+import {
+  bool,
+  count,
+  type Limit,
+  limit,
+  linkTemplate,
+  origins,
+  scopeList,
+  seconds,
+  url,
+} from './config-values.js'
 
 export type { Limit }
 
@@ -70,6 +80,22 @@ const envSchema = z.object({
   COOKIE_SAMESITE: z
     .enum(['Strict', 'Lax', 'None'], { error: 'must be Strict, Lax or None' })
     .default('Strict'),
+  // Account lifecycle (docs/contract.md §9, docs/account.md).
+  MAIL_URL: z
+    .string()
+    .regex(/^(log:|smtps?:\/\/.+)$/, 'must be log:, smtp://… or smtps://…')
+    .refine((s) => s === 'log:' || URL.canParse(s), 'must be a valid smtp:// or smtps:// URL')
+    .default('log:'),
+  MAIL_FROM: z.string().min(3).max(320).default('Badge <no-reply@localhost>'),
+  EMAIL_VERIFICATION: z
+    .enum(['off', 'optional', 'required'], { error: 'must be off, optional or required' })
+    .default('optional'),
+  EMAIL_VERIFY_URL: linkTemplate.optional(),
+  PASSWORD_RESET_URL: linkTemplate.optional(),
+  EMAIL_VERIFY_TTL: seconds('verification link lifetime').default(86400),
+  PASSWORD_RESET_TTL: seconds('password reset link lifetime').default(1800),
+  RATE_LIMIT_MAIL: limit.prefault('5/1h'),
+  RATE_LIMIT_MAIL_ADDRESS: limit.prefault('30/1h'),
 })
 
 export type Env = Record<string, string | undefined>
@@ -172,6 +198,7 @@ function toConfig(e: z.output<typeof envSchema>) {
       signup: e.RATE_LIMIT_SIGNUP,
       revoke: e.RATE_LIMIT_REVOKE,
       introspect: e.RATE_LIMIT_INTROSPECT,
+      mail: e.RATE_LIMIT_MAIL_ADDRESS,
     }),
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
@@ -180,5 +207,17 @@ function toConfig(e: z.output<typeof envSchema>) {
     verifyCacheSize: e.VERIFY_CACHE_SIZE,
     corsOrigins: e.CORS_ORIGINS,
     cookieSameSite: e.COOKIE_SAMESITE,
+    /** docs/contract.md §9: mail delivery and the account-lifecycle links. */
+    mail: Object.freeze({
+      url: e.MAIL_URL,
+      from: e.MAIL_FROM,
+      verification: e.EMAIL_VERIFICATION,
+      verifyUrl: e.EMAIL_VERIFY_URL ?? `${issuer}/account/verify-email#token={token}`,
+      resetUrl: e.PASSWORD_RESET_URL ?? `${issuer}/account/reset-password#token={token}`,
+      verifyTtl: e.EMAIL_VERIFY_TTL,
+      resetTtl: e.PASSWORD_RESET_TTL,
+      /** Mails per recipient address; the per-client-address limit is rateLimits.mail. */
+      perRecipient: e.RATE_LIMIT_MAIL,
+    }),
   })
 }

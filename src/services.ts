@@ -1,4 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { createLinkTokenRepository } from './account/link-token-repository.js'
+import { createMailThrottle } from './account/mail-throttle.js'
+import { createAccountService } from './account/service.js'
 import { createClientRepository } from './clients/repository.js'
 import { createClientService } from './clients/service.js'
 import type { Clock } from './clock.js'
@@ -7,6 +10,9 @@ import type { BadgeDatabase } from './db/index.js'
 import { KeyStore } from './keys/key-store.js'
 import { createKeyMaintenance } from './keys/maintenance.js'
 import { createKeyRepository } from './keys/repository.js'
+import { createOutboxRepository } from './mail/outbox-repository.js'
+import { createOutboxSender } from './mail/outbox-sender.js'
+import { createMailTransport } from './mail/transport.js'
 import { createMaintenance } from './maintenance.js'
 import { type CounterStore, createMemoryCounterStore } from './oauth/counters.js'
 import { createGrants } from './oauth/grants.js'
@@ -127,6 +133,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     clients,
     log,
     knownScopes: config.scopes,
+    requireVerifiedEmail: config.mail.verification === 'required',
   })
   const introspection = createIntrospection({
     sessions,
@@ -150,8 +157,34 @@ export function createServices({ config, database, clock, log, counters }: Servi
     rotationDays: config.keyRotationDays,
   })
   const maintenance = createMaintenance({ keyMaintenance, purgeSessions: purgeEndedSessions, clock, log })
+  // The account lifecycle (docs/account.md): mail outbox, its sender, link tokens.
+  const outbox = createOutboxRepository(db, database.dialect)
+  const mailTransport = createMailTransport(config.mail.url, config.mail.from, log)
+  const mailSender = createOutboxSender({ outbox, transport: mailTransport, clock, log })
+  const account = createAccountService({
+    db,
+    users: userRepository,
+    links: createLinkTokenRepository(db),
+    outbox,
+    passwords,
+    mailThrottle: createMailThrottle({
+      store: counters ?? createMemoryCounterStore(clock),
+      perRecipient: config.mail.perRecipient,
+      enabled: config.rateLimitEnabled,
+      log,
+    }),
+    clock,
+    log,
+    mail: config.mail,
+    kickSender: () => void mailSender.run(),
+    createUser: users.createUser,
+  })
   return {
     config,
+    outbox,
+    mailTransport,
+    mailSender,
+    account,
     database,
     clock,
     keys,

@@ -3,7 +3,7 @@ import type { AuthenticatedClient } from '../clients/authenticate.js'
 import { isRegisteredClientId } from '../clients/secrets.js'
 import type { ClientService } from '../clients/service.js'
 import type { SessionRow } from '../db/schema.js'
-import { invalidClient, invalidGrant } from '../errors.js'
+import { emailNotVerified, invalidClient, invalidGrant } from '../errors.js'
 import { effectiveSessionScope, grantableUserScopes, intersectScopes, resolveScope } from '../scopes.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
@@ -29,6 +29,8 @@ export interface GrantDeps {
   log: FastifyBaseLogger
   /** SCOPES: user scopes outside it are no longer granted. */
   knownScopes: readonly string[]
+  /** EMAIL_VERIFICATION=required: the password grant refuses unverified emails (docs/contract.md §9). */
+  requireVerifiedEmail?: boolean
 }
 
 export interface PasswordGrantInput {
@@ -66,6 +68,7 @@ export function createGrants({
   clients,
   log,
   knownScopes,
+  requireVerifiedEmail = false,
 }: GrantDeps) {
   const heldScopes = (stored: string) => grantableUserScopes(stored, knownScopes)
 
@@ -118,6 +121,8 @@ export function createGrants({
     // docs/contract.md §7: throttled (429) before any bcrypt work, inside checkPassword.
     const user = await users.checkPassword(input.username, input.password, input.address)
     if (!user) throw invalidGrant('The email or password is incorrect.')
+    // Only after a correct password: a guesser learns nothing from email_not_verified.
+    if (requireVerifiedEmail && user.email_verified_at === null) throw emailNotVerified()
     await requireClientAuthentication(input.clientId, input.client)
     // A registered client's scopes cap what a login through it grants.
     const held = heldScopes(user.scopes)

@@ -112,7 +112,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
       schema: {
         operationId: 'requestToken',
         summary: 'Token endpoint (RFC 6749): password, refresh_token and client_credentials grants',
-        description: `Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.\n\n${BROWSER_MODE} With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant).`,
+        description: `Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.\n\n${BROWSER_MODE} With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant). With EMAIL_VERIFICATION=required, a correct password for an unverified email is 400 email_not_verified.`,
         tags: ['oauth'],
         consumes: FORM_AND_JSON,
         security: OPTIONAL_CLIENT_AUTH,
@@ -121,7 +121,13 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
           200: tokenResponseSchema,
           ...errorResponses(
             {
-              400: ['invalid_request', 'invalid_grant', 'invalid_scope', 'unsupported_grant_type'],
+              400: [
+                'invalid_request',
+                'invalid_grant',
+                'invalid_scope',
+                'unsupported_grant_type',
+                'email_not_verified',
+              ],
               401: ['invalid_client'],
               403: ['csrf_rejected'],
             },

@@ -17,8 +17,8 @@ export function createUserRepository(db: Kysely<Database>) {
       return db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst()
     },
 
-    async insert(row: NewUserRow): Promise<void> {
-      await db.insertInto('users').values(row).execute()
+    async insert(row: NewUserRow, trx: Db = db): Promise<void> {
+      await trx.insertInto('users').values(row).execute()
     },
 
     update(id: string, changes: UserUpdate, trx: Db = db): Promise<UserRow | undefined> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Clock } from '../clock.js'
 import type { Database, UserRow } from '../db/schema.js'
 import { emailTaken, invalidGrant, notFound } from '../errors.js'
@@ -16,6 +16,7 @@ export interface PublicUser {
   name: string | null
   scopes: string[]
   created_at: string
+  email_verified: boolean
 }
 
 export interface AdminUser extends PublicUser {
@@ -29,6 +30,7 @@ export function toPublicUser(row: UserRow): PublicUser {
     name: row.name,
     scopes: splitScopes(row.scopes),
     created_at: new Date(row.created_at).toISOString(),
+    email_verified: row.email_verified_at !== null,
   }
 }
 
@@ -64,6 +66,8 @@ export function createUserService({
     password: string
     name?: string | null
     scopes?: readonly string[]
+    /** Runs in the transaction that inserts the user (the sign-up verification mail, docs/account.md). */
+    onCreated?: (trx: Transaction<Database>, row: UserRow) => Promise<void>
   }): Promise<UserRow> {
     const email = normalizeEmail(input.email)
     if (await users.findByEmail(email)) throw emailTaken()
@@ -78,9 +82,18 @@ export function createUserService({
       created_at: now,
       updated_at: now,
       credential_version: 0,
+      email_verified_at: null,
     }
     try {
-      await users.insert(row)
+      const { onCreated } = input
+      if (onCreated) {
+        await db.transaction().execute(async (trx) => {
+          await users.insert(row, trx)
+          await onCreated(trx, row)
+        })
+      } else {
+        await users.insert(row)
+      }
     } catch (error) {
       // Two signups racing for one email: the unique index decides.
       if (isUniqueViolation(error)) throw emailTaken()

@@ -128,7 +128,11 @@ t.test(
       'POST /oauth/introspect',
       'POST /oauth/revoke',
       'POST /oauth/token',
+      'POST /v1/email/verify',
+      'POST /v1/me/email/verification',
       'POST /v1/me/password',
+      'POST /v1/password/forgot',
+      'POST /v1/password/reset',
       'POST /v1/users',
     ])
     for (const o of limited) {

@@ -1,0 +1,176 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Kysely } from 'kysely'
+import type { Clock } from '../clock.js'
+import type { Config } from '../config.js'
+import type { Database, Db, UserRow } from '../db/schema.js'
+import { invalidLink, notFound } from '../errors.js'
+import type { OutboxRepository } from '../mail/outbox-repository.js'
+import { renderTemplate } from '../mail/templates.js'
+import { bumpCredentialVersion } from '../users/credential-fence.js'
+import type { PasswordHasher } from '../users/passwords.js'
+import type { UserRepository } from '../users/repository.js'
+import { normalizeEmail, type UserService } from '../users/service.js'
+import { isUserUsable } from '../users/user-usable.js'
+import { generateLinkToken, hashLinkToken, linkUrl } from './link-token.js'
+import type { LinkTokenRepository } from './link-token-repository.js'
+import { isLinkUsable } from './link-usable.js'
+import type { MailThrottle } from './mail-throttle.js'
+
+// Email verification and password reset (docs/contract.md §9, docs/account.md). Every
+// mail is committed to the outbox in the transaction of the change it announces, and
+// the sender is kicked after the commit; the request never waits for SMTP.
+
+export interface AccountServiceDeps {
+  db: Kysely<Database>
+  users: UserRepository
+  links: LinkTokenRepository
+  outbox: OutboxRepository
+  passwords: PasswordHasher
+  mailThrottle: MailThrottle
+  clock: Clock
+  log: FastifyBaseLogger
+  mail: Config['mail']
+  /** Called after a transaction that queued mail has committed: starts a sending pass. */
+  kickSender: () => void
+  createUser: UserService['createUser']
+}
+
+export function createAccountService(deps: AccountServiceDeps) {
+  const { db, users, links, outbox, passwords, mailThrottle, clock, log, mail, kickSender, createUser } = deps
+  /** Forgot-password work still running after its 202 went out; closing waits for it. */
+  const background = new Set<Promise<void>>()
+
+  /** In `trx`: a fresh verification link for `user`'s current email, and its mail. */
+  async function queueVerificationMail(trx: Db, user: UserRow, now: number): Promise<void> {
+    const { token, hash } = generateLinkToken()
+    await links.issue(trx, { user, purpose: 'verify_email', hash, now, ttlSeconds: mail.verifyTtl })
+    const message = renderTemplate('verify_email', user.email, {
+      link: linkUrl(mail.verifyUrl, token),
+      ttl: mail.verifyTtl,
+    })
+    await outbox.enqueue(trx, message, 'verify_email', now)
+  }
+
+  /** POST /v1/users: the user, and with EMAIL_VERIFICATION ≠ off a verification mail, in one transaction. */
+  async function signUp(input: { email: string; password: string; name?: string | null }): Promise<UserRow> {
+    if (mail.verification === 'off') return createUser(input)
+    const user = await createUser({
+      ...input,
+      onCreated: (trx, row) => queueVerificationMail(trx, row, clock()),
+    })
+    kickSender()
+    return user
+  }
+
+  /** POST /v1/me/email/verification: a new link to the caller's current address (none if already verified). */
+  async function resendVerification(userId: string): Promise<void> {
+    const user = await users.findById(userId)
+    if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
+    await mailThrottle.admit(user.email)
+    if (user.email_verified_at !== null) return
+    await db.transaction().execute((trx) => queueVerificationMail(trx, user, clock()))
+    kickSender()
+  }
+
+  /**
+   * Checks `token` for `purpose` without spending it, so a bad link costs no bcrypt work
+   * and no write. The spend re-checks everything under lock.
+   */
+  async function usableLink(token: string, purpose: 'verify_email' | 'reset_password') {
+    const link = await links.findByHash(hashLinkToken(token))
+    const user = link && (await users.findById(link.user_id))
+    if (!isLinkUsable(link, user, purpose, clock())) throw invalidLink()
+    return link
+  }
+
+  /**
+   * In `trx`: spends `link` and applies `changes` to its user, provided the user is still
+   * in the state the link was issued for (the conditions of isLinkUsable, re-checked
+   * under the row lock the UPDATE takes). Either both happen or neither: invalid_link.
+   */
+  async function spendLink(
+    trx: Db,
+    link: Awaited<ReturnType<typeof usableLink>>,
+    changes: Partial<Pick<UserRow, 'password_hash' | 'email_verified_at'>> & { updated_at: number },
+  ): Promise<UserRow> {
+    const now = changes.updated_at
+    if (!(await links.spend(trx, link, now))) throw invalidLink()
+    const user = await trx
+      .updateTable('users')
+      .set(changes)
+      .where('id', '=', link.user_id)
+      .where('email', '=', link.email)
+      .where('credential_version', '=', link.credential_version)
+      .where('disabled_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst()
+    if (!user) throw invalidLink()
+    return user
+  }
+
+  /** POST /v1/email/verify. */
+  async function verifyEmail(token: string): Promise<UserRow> {
+    const link = await usableLink(token, 'verify_email')
+    const now = clock()
+    return db.transaction().execute(async (trx) => {
+      const user = await spendLink(trx, link, { updated_at: now })
+      if (user.email_verified_at !== null) return user
+      return (await users.update(user.id, { email_verified_at: now }, trx)) ?? user
+    })
+  }
+
+  /**
+   * POST /v1/password/forgot, after its 202 has been sent: the answer never depends on
+   * whether the account exists. Only an existing, enabled account gets a link.
+   */
+  async function forgotPassword(emailInput: string): Promise<void> {
+    const email = normalizeEmail(emailInput)
+    const user = await users.findByEmail(email)
+    if (!isUserUsable(user)) return
+    const { token, hash } = generateLinkToken()
+    const now = clock()
+    await db.transaction().execute(async (trx) => {
+      await links.issue(trx, { user, purpose: 'reset_password', hash, now, ttlSeconds: mail.resetTtl })
+      const message = renderTemplate('reset_password', user.email, {
+        link: linkUrl(mail.resetUrl, token),
+        ttl: mail.resetTtl,
+      })
+      await outbox.enqueue(trx, message, 'reset_password', now)
+    })
+    kickSender()
+  }
+
+  /** Counts the request against the recipient's mail limit (429), then works in the background. */
+  async function requestPasswordReset(email: string): Promise<void> {
+    await mailThrottle.admit(normalizeEmail(email))
+    const work = forgotPassword(email)
+      .catch((err) => log.error({ err }, 'password reset request failed'))
+      .finally(() => background.delete(work))
+    background.add(work)
+  }
+
+  /**
+   * POST /v1/password/reset: sets the password, marks the email verified (the link proved
+   * it) and, through the credential fence, revokes every session and kills every other
+   * link — in one transaction with spending the link.
+   */
+  async function resetPassword(token: string, newPassword: string): Promise<void> {
+    const link = await usableLink(token, 'reset_password')
+    const passwordHash = await passwords.hash(newPassword)
+    const now = clock()
+    await db.transaction().execute(async (trx) => {
+      const user = await spendLink(trx, link, { password_hash: passwordHash, updated_at: now })
+      if (user.email_verified_at === null) await users.update(user.id, { email_verified_at: now }, trx)
+      await bumpCredentialVersion(trx, user.id, now)
+    })
+  }
+
+  /** Resolves once background forgot-password work has finished. */
+  async function settle(): Promise<void> {
+    await Promise.all([...background])
+  }
+
+  return { signUp, resendVerification, verifyEmail, requestPasswordReset, resetPassword, settle }
+}
+
+export type AccountService = ReturnType<typeof createAccountService>

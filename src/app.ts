@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { DestinationStream } from 'pino'
+import { accountPageRoutes } from './account/page-routes.js'
 import { accountRoutes } from './account/routes.js'
 import { clientRoutes } from './clients/routes.js'
 import { type Clock, systemClock } from './clock.js'
@@ -163,6 +164,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     signupEnabled: config.signupEnabled,
   })
   await app.register(accountRoutes, { account: services.account })
+  await app.register(accountPageRoutes)
   await app.register(sessionRoutes, { sessionService: services.sessionService })
   await app.register(adminUserRoutes, { adminUsers: services.adminUsers })
   await app.register(clientRoutes, { clients })

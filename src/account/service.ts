@@ -167,12 +167,52 @@ export function createAccountService(deps: AccountServiceDeps) {
     })
   }
 
+  /** Operator (badge users verify): marks the user's current email verified. */
+  async function markEmailVerified(userId: string): Promise<UserRow> {
+    const now = clock()
+    await db
+      .updateTable('users')
+      .set({ email_verified_at: now, updated_at: now })
+      .where('id', '=', userId)
+      .where('email_verified_at', 'is', null)
+      .execute()
+    const user = await users.findById(userId)
+    if (!user) throw notFound('No such user.')
+    return user
+  }
+
+  /**
+   * Operator (badge users reset-link): a reset link for support staff to hand over, not
+   * mailed and never logged. It replaces any earlier reset link, like a forgot request.
+   */
+  async function createResetLink(userId: string): Promise<{ url: string; expiresAt: number }> {
+    const user = await users.findById(userId)
+    if (!isUserUsable(user)) throw notFound('No such enabled user.')
+    const { token, hash } = generateLinkToken()
+    const now = clock()
+    await db
+      .transaction()
+      .execute((trx) =>
+        links.issue(trx, { user, purpose: 'reset_password', hash, now, ttlSeconds: mail.resetTtl }),
+      )
+    return { url: linkUrl(mail.resetUrl, token), expiresAt: now + mail.resetTtl * 1000 }
+  }
+
   /** Resolves once background forgot-password work has finished. */
   async function settle(): Promise<void> {
     await Promise.all([...background])
   }
 
-  return { signUp, resendVerification, verifyEmail, requestPasswordReset, resetPassword, settle }
+  return {
+    signUp,
+    resendVerification,
+    verifyEmail,
+    requestPasswordReset,
+    resetPassword,
+    markEmailVerified,
+    createResetLink,
+    settle,
+  }
 }
 
 export type AccountService = ReturnType<typeof createAccountService>

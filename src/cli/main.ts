@@ -8,6 +8,7 @@ import { migrateToLatest } from '../db/migrations.js'
 import { BadgeError } from '../errors.js'
 import { KeyDecryptionError } from '../keys/encryption.js'
 import { createServices } from '../services.js'
+import { accountCommands } from './account.js'
 import { clientCommands } from './clients.js'
 import { type CliContext, type Command, UsageError } from './command.js'
 import { databaseCommands } from './database.js'
@@ -26,7 +27,13 @@ export interface CliIo {
   readStdin(): Promise<string | undefined>
 }
 
-const commands: Command[] = [...userCommands, ...clientCommands, ...keyCommands, ...databaseCommands]
+const commands: Command[] = [
+  ...userCommands,
+  ...accountCommands,
+  ...clientCommands,
+  ...keyCommands,
+  ...databaseCommands,
+]
 
 const COMMON_OPTIONS = {
   json: { type: 'boolean', description: 'print JSON instead of text' },

@@ -75,7 +75,11 @@ export function createOutboxRepository(db: Kysely<Database>, dialect: Dialect) {
         .execute()
     },
 
-    /** A failed attempt: due again at `retryAt`, or given up (failed_at) when `retryAt` is undefined. */
+    /**
+     * A failed attempt: due again at `retryAt`, or given up (failed_at) when `retryAt` is
+     * undefined. A given-up message keeps its bodies so an operator can retry it
+     * (`badge outbox retry`); a link in it still expires on its own.
+     */
     async markAttemptFailed(
       id: string,
       now: number,
@@ -86,11 +90,45 @@ export function createOutboxRepository(db: Kysely<Database>, dialect: Dialect) {
         .updateTable('mail_outbox')
         .set(
           retryAt === undefined
-            ? { failed_at: now, last_error: error, text_body: '', html_body: '' }
+            ? { failed_at: now, last_error: error }
             : { next_attempt_at: retryAt, last_error: error },
         )
         .where('id', '=', id)
         .execute()
+    },
+
+    /** Unsent messages (pending and given up), newest first, without their bodies: for operators. */
+    listUnsent(limit: number) {
+      return db
+        .selectFrom('mail_outbox')
+        .select([
+          'id',
+          'recipient',
+          'template',
+          'subject',
+          'created_at',
+          'attempts',
+          'next_attempt_at',
+          'last_error',
+          'failed_at',
+        ])
+        .where('sent_at', 'is', null)
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .limit(limit)
+        .execute()
+    },
+
+    /** Makes given-up messages (one, or all) due now with a fresh set of attempts; returns how many. */
+    async retry(now: number, id?: string): Promise<number> {
+      let query = db
+        .updateTable('mail_outbox')
+        .set({ failed_at: null, attempts: 0, next_attempt_at: now })
+        .where('sent_at', 'is', null)
+        .where('failed_at', 'is not', null)
+      if (id !== undefined) query = query.where('id', '=', id)
+      const result = await query.executeTakeFirst()
+      return Number(result.numUpdatedRows)
     },
 
     /** Messages not yet sent nor given up: what operators watch. */

@@ -37,6 +37,10 @@ t.test('help lists every command; each command has its own help', async (t) => {
     'keys list',
     'migrate',
     'sessions purge',
+    'users verify',
+    'users reset-link',
+    'outbox list',
+    'outbox retry',
   ]) {
     t.match(help.stdout, new RegExp(`\\n  ${command} +\\S`), command)
   }
@@ -55,11 +59,11 @@ t.test('misuse is exit 2 with one line naming the problem', async (t) => {
   const cases: Array<[string[], string, string?]> = [
     [
       ['frobnicate'],
-      'unknown command "frobnicate" (commands: users, clients, keys, migrate, sessions; see badge --help)',
+      'unknown command "frobnicate" (commands: users, outbox, clients, keys, migrate, sessions; see badge --help)',
     ],
     [
       ['users', 'frob'],
-      '"users frob" is not a command; try users create, users list, users show, users disable, users enable',
+      '"users frob" is not a command; try users create, users list, users show, users disable, users enable, users verify, users reset-link',
     ],
     [['keys', 'list', '--verbose'], "unknown option '--verbose' (see badge keys list --help)"],
     [

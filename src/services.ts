@@ -167,6 +167,7 @@ export function createServices({ config, database, clock, log, counters }: Servi
     links: createLinkTokenRepository(db),
     outbox,
     passwords,
+    passwordCheck,
     mailThrottle: createMailThrottle({
       store: counters ?? createMemoryCounterStore(clock),
       perRecipient: config.mail.perRecipient,

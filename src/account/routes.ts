@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { clientAddress } from '../http/client-address.js'
 import { emailSchema, errorResponses, passwordSchema, userSchema } from '../http/schemas.js'
 import { toPublicUser } from '../users/service.js'
 import type { AccountService } from './service.js'
@@ -18,7 +19,7 @@ const accepted = z.object({}).strict().describe('Accepted; any mail goes out in 
 export interface AccountRouteOptions {
   account: Pick<
     AccountService,
-    'resendVerification' | 'verifyEmail' | 'requestPasswordReset' | 'resetPassword'
+    'resendVerification' | 'verifyEmail' | 'requestPasswordReset' | 'resetPassword' | 'deleteOwnAccount'
   >
 }
 
@@ -101,6 +102,33 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRouteOptions> = async (
     },
     async (request, reply) => {
       await account.resetPassword(request.body.token, request.body.new_password)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.delete(
+    '/v1/me',
+    {
+      config: { scopes: ['profile:write'] },
+      schema: {
+        operationId: 'deleteMe',
+        summary: 'Delete the calling user',
+        description:
+          'Checks current_password, then deletes the account: every session ends, a notice (no link) is mailed to the address, and the address can sign up again. A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429). Access tokens already issued stay valid until they expire, but name a user that no longer exists.',
+        tags: ['me'],
+        body: z.object({ current_password: z.string().max(1024) }),
+        response: {
+          204: z.null().describe('Deleted'),
+          ...errorResponses(400, { 400: ['invalid_grant'] }, 401, 403, 404, 413, 415, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      await account.deleteOwnAccount(
+        request.auth!.claims.sub,
+        request.body.current_password,
+        clientAddress(request),
+      )
       return reply.code(204).send(null)
     },
   )

@@ -3,10 +3,11 @@ import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Database, Db, UserRow } from '../db/schema.js'
-import { invalidLink, notFound } from '../errors.js'
+import { invalidGrant, invalidLink, notFound } from '../errors.js'
 import type { OutboxRepository } from '../mail/outbox-repository.js'
-import { renderTemplate } from '../mail/templates.js'
+import { renderAccountDeletedNotice, renderTemplate } from '../mail/templates.js'
 import { bumpCredentialVersion } from '../users/credential-fence.js'
+import type { PasswordCheck } from '../users/password-check.js'
 import type { PasswordHasher } from '../users/passwords.js'
 import type { UserRepository } from '../users/repository.js'
 import { normalizeEmail, type UserService } from '../users/service.js'
@@ -30,13 +31,28 @@ export interface AccountServiceDeps {
   clock: Clock
   log: FastifyBaseLogger
   mail: Config['mail']
+  /** Every password check goes through it (users/password-check.ts). */
+  passwordCheck: PasswordCheck
   /** Called after a transaction that queued mail has committed: starts a sending pass. */
   kickSender: () => void
   createUser: UserService['createUser']
 }
 
 export function createAccountService(deps: AccountServiceDeps) {
-  const { db, users, links, outbox, passwords, mailThrottle, clock, log, mail, kickSender, createUser } = deps
+  const {
+    db,
+    users,
+    links,
+    outbox,
+    passwords,
+    passwordCheck,
+    mailThrottle,
+    clock,
+    log,
+    mail,
+    kickSender,
+    createUser,
+  } = deps
   /** Forgot-password work still running after its 202 went out; closing waits for it. */
   const background = new Set<Promise<void>>()
 
@@ -167,6 +183,29 @@ export function createAccountService(deps: AccountServiceDeps) {
     })
   }
 
+  /**
+   * DELETE /v1/me: checks the current password (throttled like a login), then deletes the
+   * account and mails a notice (no link) in one transaction. Sessions and links go with
+   * the row (foreign-key cascade); a login in flight finds no row to fence against
+   * (users/credential-fence.ts). The address can sign up again.
+   */
+  async function deleteOwnAccount(userId: string, currentPassword: string, address: string): Promise<void> {
+    const user = await users.findById(userId)
+    if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
+    const ok = await passwordCheck.checkPassword(
+      { account: user.email, address },
+      currentPassword,
+      user.password_hash,
+    )
+    if (!ok) throw invalidGrant('The current password is incorrect.')
+    const now = clock()
+    await db.transaction().execute(async (trx) => {
+      if (!(await users.delete(user.id, trx))) throw notFound('The user of this token no longer exists.')
+      await outbox.enqueue(trx, renderAccountDeletedNotice(user.email), 'account_deleted', now)
+    })
+    kickSender()
+  }
+
   /** Operator (badge users verify): marks the user's current email verified. */
   async function markEmailVerified(userId: string): Promise<UserRow> {
     const now = clock()
@@ -211,6 +250,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     resetPassword,
     markEmailVerified,
     createResetLink,
+    deleteOwnAccount,
     settle,
   }
 }

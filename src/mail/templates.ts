@@ -53,3 +53,22 @@ export function renderTemplate(name: TemplateName, to: string, { link, ttl }: Te
   ].join('\n')
   return { to, subject: t.subject, text, html }
 }
+
+/** A notice with no link (docs/account.md): the account named by this address was deleted. */
+export function renderAccountDeletedNotice(to: string): MailMessage {
+  const subject = 'Your account was deleted'
+  const body = [
+    'The account with this email address was deleted at its owner’s request, and every device signed in to it was signed out.',
+    'If you did not do this, someone knew your password: contact the service’s support. The address can be used to sign up again.',
+  ]
+  return {
+    to,
+    subject,
+    text: `${body.join('\n\n')}\n`,
+    html: [
+      '<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">',
+      ...body.map((p) => `<p>${escapeHtml(p)}</p>`),
+      '</body></html>',
+    ].join('\n'),
+  }
+}

@@ -2,6 +2,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Redis } from 'ioredis'
 import type { DestinationStream } from 'pino'
+import { accountPageRoutes } from './account/page-routes.js'
+import { accountRoutes } from './account/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { clientRoutes } from './clients/routes.js'
 import { type Clock, systemClock } from './clock.js'
@@ -14,6 +16,8 @@ import { securityHeadersPlugin } from './http/security-headers.js'
 import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/server-options.js'
 import { keyRoutes } from './keys/routes.js'
 import { childLoggerFactory, loggerOptions } from './logger.js'
+import { OUTBOX_POLL_INTERVAL_MS } from './mail/outbox-sender.js'
+import { isLogTransport } from './mail/transport.js'
 import { MAINTENANCE_INTERVAL_MS } from './maintenance.js'
 import { createMetrics, type Metrics } from './metrics/registry.js'
 import { mfaAdminRoutes } from './mfa/admin-routes.js'
@@ -204,6 +208,19 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     await services.maintenance.settle()
   })
 
+  // The mail outbox sender (docs/account.md): polls for due messages and retries; a pass
+  // also starts right after a request commits mail. Closing waits for a running pass.
+  const mailTimer = setInterval(() => void services.mailSender.run(), OUTBOX_POLL_INTERVAL_MS).unref()
+  app.addHook('onReady', async () => void services.mailSender.run())
+  app.addHook('onClose', async () => {
+    clearInterval(mailTimer)
+    await services.account.settle()
+    await services.mailSender.settle()
+    services.mailTransport.close()
+  })
+  if (isLogTransport(config.mail.url) && !/^https?:\/\/(localhost|127\.0\.0\.1)(:|\/|$)/.test(config.issuer))
+    app.log.warn('MAIL_URL=log: writes mail to the log instead of sending it; set MAIL_URL for production')
+
   app.decorate('services', services)
   app.decorate('metrics', metrics)
   let draining = false
@@ -250,7 +267,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(revokeRoutes, { refreshTokens, verifier, clients, clock })
   await app.register(wellKnownRoutes, { keys, issuer: config.issuer, scopes: config.scopes })
   await app.register(introspectRoutes, { clients, introspection: services.introspection })
-  await app.register(userRoutes, { users, signupEnabled: config.signupEnabled })
+  await app.register(userRoutes, {
+    users,
+    signUp: services.account.signUp,
+    signupEnabled: config.signupEnabled,
+  })
+  await app.register(accountRoutes, { account: services.account })
+  await app.register(accountPageRoutes)
   await app.register(sessionRoutes, { sessionService: services.sessionService })
   await app.register(adminUserRoutes, { adminUsers: services.adminUsers })
   await app.register(clientRoutes, { clients })

@@ -77,3 +77,11 @@ export const origins = z
     (list) => list.every((o) => URL.canParse(o) && new URL(o).origin === o),
     'must be comma-separated origins such as https://app.example.com (scheme, host and port only)',
   )
+
+/** A mailed link: an http(s) URL holding the placeholder {token} (docs/contract.md §9). */
+export const linkTemplate = z
+  .string()
+  .refine(
+    (s) => s.includes('{token}') && URL.canParse(s.replace('{token}', 'x')) && /^https?:/.test(s),
+    'must be an http(s) URL containing {token}',
+  )

@@ -1,6 +1,16 @@
 import { availableParallelism } from 'node:os'
 import { z } from 'zod'
-import { bool, count, type Limit, limit, origins, scopeList, seconds, url } from './config-values.js'
+import {
+  bool,
+  count,
+  type Limit,
+  limit,
+  linkTemplate,
+  origins,
+  scopeList,
+  seconds,
+  url,
+} from './config-values.js'
 
 export type { Limit }
 
@@ -85,6 +95,22 @@ const envSchema = z.object({
   // Issue 16: the catch-up poll of the revocation feed (docs/revocation.md); the bus
   // (PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with REDIS_URL) carries events sooner.
   REVOCATION_POLL_SECONDS: count(1, 3600).default(10),
+  // Account lifecycle (docs/contract.md §9, docs/account.md).
+  MAIL_URL: z
+    .string()
+    .regex(/^(log:|smtps?:\/\/.+)$/, 'must be log:, smtp://… or smtps://…')
+    .refine((s) => s === 'log:' || URL.canParse(s), 'must be a valid smtp:// or smtps:// URL')
+    .default('log:'),
+  MAIL_FROM: z.string().min(3).max(320).default('Badge <no-reply@localhost>'),
+  EMAIL_VERIFICATION: z
+    .enum(['off', 'optional', 'required'], { error: 'must be off, optional or required' })
+    .default('optional'),
+  EMAIL_VERIFY_URL: linkTemplate.optional(),
+  PASSWORD_RESET_URL: linkTemplate.optional(),
+  EMAIL_VERIFY_TTL: seconds('verification link lifetime').default(86400),
+  PASSWORD_RESET_TTL: seconds('password reset link lifetime').default(1800),
+  RATE_LIMIT_MAIL: limit.prefault('5/1h'),
+  RATE_LIMIT_MAIL_ADDRESS: limit.prefault('30/1h'),
 })
 
 export type Env = Record<string, string | undefined>
@@ -190,6 +216,7 @@ function toConfig(e: z.output<typeof envSchema>) {
       signup: e.RATE_LIMIT_SIGNUP,
       revoke: e.RATE_LIMIT_REVOKE,
       introspect: e.RATE_LIMIT_INTROSPECT,
+      mail: e.RATE_LIMIT_MAIL_ADDRESS,
     }),
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
@@ -211,5 +238,17 @@ function toConfig(e: z.output<typeof envSchema>) {
     auditLoginFailuresBurst: e.AUDIT_LOGIN_FAILURES_BURST,
     adminRequireMfa: e.ADMIN_REQUIRE_MFA,
     revocationPollSeconds: e.REVOCATION_POLL_SECONDS,
+    /** docs/contract.md §9: mail delivery and the account-lifecycle links. */
+    mail: Object.freeze({
+      url: e.MAIL_URL,
+      from: e.MAIL_FROM,
+      verification: e.EMAIL_VERIFICATION,
+      verifyUrl: e.EMAIL_VERIFY_URL ?? `${issuer}/account/verify-email#token={token}`,
+      resetUrl: e.PASSWORD_RESET_URL ?? `${issuer}/account/reset-password#token={token}`,
+      verifyTtl: e.EMAIL_VERIFY_TTL,
+      resetTtl: e.PASSWORD_RESET_TTL,
+      /** Mails per recipient address; the per-client-address limit is rateLimits.mail. */
+      perRecipient: e.RATE_LIMIT_MAIL,
+    }),
   })
 }

@@ -67,6 +67,16 @@ export const ERROR_CATALOG = {
     meaning: 'A browser-mode request failed the cookie CSRF checks (Origin, X-Badge-CSRF).',
     example: 'The request failed the CSRF checks for the refresh-token cookie.',
   },
+  invalid_link: {
+    status: 400,
+    meaning: 'The emailed link is used, expired, unknown or superseded (docs/contract.md §9).',
+    example: 'This link is invalid or has expired; ask for a new one.',
+  },
+  email_not_verified: {
+    status: 400,
+    meaning: 'EMAIL_VERIFICATION=required and the password was right, but the email is not verified yet.',
+    example: 'Verify your email address before signing in.',
+  },
   not_found: { status: 404, meaning: 'No such route or resource.', example: 'Not found.' },
   method_not_allowed: {
     status: 405,
@@ -217,3 +227,10 @@ export const mfaRequired = (mfaToken: string, mfaMethods: readonly string[]) =>
     {},
     { mfa_token: mfaToken, mfa_methods: [...mfaMethods] },
   )
+/** docs/contract.md §9: a mailed link that cannot be used (one answer for every reason). */
+export const invalidLink = () =>
+  new OAuthError('invalid_link', 'This link is invalid or has expired; ask for a new one.')
+
+/** docs/contract.md §9: only after a correct password, so it reveals nothing to a guesser. */
+export const emailNotVerified = () =>
+  new OAuthError('email_not_verified', 'Verify your email address before signing in.')

@@ -1,4 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { createLinkTokenRepository } from './account/link-token-repository.js'
+import { createMailThrottle } from './account/mail-throttle.js'
+import { createAccountService } from './account/service.js'
 import { createAuditLog } from './audit/audit-log.js'
 import { createAuditRepository } from './audit/repository.js'
 import { createClientRepository } from './clients/repository.js'
@@ -9,6 +12,9 @@ import type { BadgeDatabase } from './db/index.js'
 import { KeyStore } from './keys/key-store.js'
 import { createKeyMaintenance } from './keys/maintenance.js'
 import { createKeyRepository } from './keys/repository.js'
+import { createOutboxRepository } from './mail/outbox-repository.js'
+import { createOutboxSender } from './mail/outbox-sender.js'
+import { createMailTransport } from './mail/transport.js'
 import { createMaintenance } from './maintenance.js'
 import { type MetricsRecorder, noMetrics } from './metrics/recorder.js'
 import { createMfaTokenRepository } from './mfa/mfa-token-repository.js'
@@ -197,6 +203,7 @@ export function createServices({
     metrics,
     mfa,
     clock,
+    requireVerifiedEmail: config.mail.verification === 'required',
   })
   const introspection = createIntrospection({
     sessions,
@@ -231,8 +238,37 @@ export function createServices({
     clock,
     log,
   })
+  // The account lifecycle (docs/account.md): mail outbox, its sender, link tokens.
+  const outbox = createOutboxRepository(db, database.dialect)
+  const mailTransport = createMailTransport(config.mail.url, config.mail.from, log)
+  const mailSender = createOutboxSender({ outbox, transport: mailTransport, clock, log })
+  const account = createAccountService({
+    db,
+    users: userRepository,
+    links: createLinkTokenRepository(db),
+    outbox,
+    passwords,
+    passwordCheck,
+    mailThrottle: createMailThrottle({
+      store: counters ?? createMemoryCounterStore(clock),
+      perRecipient: config.mail.perRecipient,
+      enabled: config.rateLimitEnabled,
+      log,
+    }),
+    clock,
+    log,
+    mail: config.mail,
+    kickSender: () => void mailSender.run(),
+    createUser: users.createUser,
+    revocations,
+    audit,
+  })
   return {
     config,
+    outbox,
+    mailTransport,
+    mailSender,
+    account,
     database,
     clock,
     audit,

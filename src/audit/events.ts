@@ -8,6 +8,8 @@ export const AUDIT_EVENT_TYPES = [
   'refresh.reuse_detected',
   'session.revoked',
   'password.changed',
+  'password.reset',
+  'email.verified',
   'mfa.enabled',
   'mfa.disabled',
   'user.created',
@@ -29,6 +31,8 @@ export const OWN_EVENT_TYPES: readonly AuditEventType[] = [
   'refresh.reuse_detected',
   'session.revoked',
   'password.changed',
+  'password.reset',
+  'email.verified',
   'mfa.enabled',
   'mfa.disabled',
 ]

@@ -8,6 +8,7 @@ import { migrateToLatest } from '../db/migrations.js'
 import { BadgeError } from '../errors.js'
 import { KeyDecryptionError } from '../keys/encryption.js'
 import { createServices } from '../services.js'
+import { accountCommands } from './account.js'
 import { auditCommands } from './audit.js'
 import { clientCommands } from './clients.js'
 import { type CliContext, type Command, UsageError } from './command.js'
@@ -29,6 +30,7 @@ export interface CliIo {
 
 const commands: Command[] = [
   ...userCommands,
+  ...accountCommands,
   ...clientCommands,
   ...keyCommands,
   ...databaseCommands,

@@ -86,6 +86,52 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  // Issue 14: the account lifecycle (docs/account.md). Link tokens are stored only as
+  // hashes; the mail outbox is written in the transaction of the change it announces.
+  '0003_account': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('users').addColumn('email_verified_at', 'bigint').execute()
+
+      await db.schema
+        .createTable('link_tokens')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('purpose', 'varchar(32)', (c) => c.notNull())
+        .addColumn('token_hash', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('email', 'varchar(320)', (c) => c.notNull())
+        .addColumn('credential_version', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute()
+      await db.schema
+        .createIndex('link_tokens_user_id_purpose')
+        .on('link_tokens')
+        .columns(['user_id', 'purpose'])
+        .execute()
+
+      await db.schema
+        .createTable('mail_outbox')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('recipient', 'varchar(320)', (c) => c.notNull())
+        .addColumn('template', 'varchar(32)', (c) => c.notNull())
+        .addColumn('subject', 'varchar(200)', (c) => c.notNull())
+        .addColumn('text_body', 'text', (c) => c.notNull())
+        .addColumn('html_body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_error', 'varchar(500)')
+        .addColumn('sent_at', 'bigint')
+        .addColumn('failed_at', 'bigint')
+        .execute()
+      await db.schema
+        .createIndex('mail_outbox_due')
+        .on('mail_outbox')
+        .columns(['sent_at', 'failed_at', 'next_attempt_at'])
+        .execute()
+    },
+  },
   // Issue 15: second factors (src/mfa/). TOTP secrets (sealed when KEY_ENCRYPTION_SECRET is
   // set), recovery codes (hashes only), the mfa_tokens of logins waiting for their second
   // factor (hashes only), and how each session was authenticated (amr, auth_time), which

@@ -16,6 +16,8 @@ export interface UsersTable {
   updated_at: number
   /** Bumped on every credential or account-state change: users/credential-fence.ts. */
   credential_version: Generated<number>
+  /** When the current email was proven by a link (docs/account.md); null = not verified. */
+  email_verified_at: Generated<number | null>
 }
 
 /** One login = one session = one refresh-token family (docs/contract.md §2). */
@@ -121,6 +123,24 @@ export interface MfaTokensTable {
   used_at: number | null
 }
 
+/** What a link token may do (docs/account.md); each purpose is one flow. */
+export type LinkPurpose = 'verify_email' | 'reset_password'
+
+/** A mailed link's token, stored only as its SHA-256 hash; bound to the state it was issued for. */
+export interface LinkTokensTable {
+  id: string
+  user_id: string
+  purpose: LinkPurpose
+  token_hash: string
+  /** The address the link was sent to: it dies if the user's email changes. */
+  email: string
+  /** users.credential_version at issue: it dies on any credential change (users/credential-fence.ts). */
+  credential_version: number
+  created_at: number
+  expires_at: number
+  used_at: number | null
+}
+
 /** The revocation feed (docs/contract.md §11): kept until no access token it concerns can be unexpired. */
 export interface RevocationsTable {
   seq: Generated<number>
@@ -130,6 +150,25 @@ export interface RevocationsTable {
   at: number
   created_at: number
   expires_at: number
+}
+
+/** The durable mail outbox (docs/account.md, "Mail delivery"). */
+export interface MailOutboxTable {
+  id: string
+  recipient: string
+  template: string
+  subject: string
+  /** Erased once sent: a link token waits here in the clear only until delivery. */
+  text_body: string
+  html_body: string
+  created_at: number
+  /** When the sender may next try; a claim pushes it forward (a lease), a failure backs it off. */
+  next_attempt_at: number
+  attempts: Generated<number>
+  last_error: string | null
+  sent_at: number | null
+  /** Set when the sender gave up after the last retry. */
+  failed_at: number | null
 }
 
 export interface Database {
@@ -143,6 +182,8 @@ export interface Database {
   recovery_codes: RecoveryCodesTable
   mfa_tokens: MfaTokensTable
   revocations: RevocationsTable
+  link_tokens: LinkTokensTable
+  mail_outbox: MailOutboxTable
 }
 
 export type UserRow = Selectable<UsersTable>
@@ -155,6 +196,8 @@ export type ClientRow = Selectable<ClientsTable>
 export type AuditEventRow = Selectable<AuditEventsTable>
 export type UserTotpRow = Selectable<UserTotpTable>
 export type MfaTokenRow = Selectable<MfaTokensTable>
+export type LinkTokenRow = Selectable<LinkTokensTable>
+export type MailOutboxRow = Selectable<MailOutboxTable>
 
 /** A connection or an open transaction: repositories take either. */
 export type Db = Kysely<Database> | Transaction<Database>

@@ -21,6 +21,7 @@ export const userSchema = z
     name: z.string().max(200).nullable().describe('Display name, or null when not set.'),
     scopes: scopeListSchema.describe('The scopes this user holds and may request.'),
     created_at: z.iso.datetime().max(32),
+    email_verified: z.boolean().describe('Whether the user proved they own this email by a mailed link.'),
   })
   .meta({
     id: 'User',
@@ -31,6 +32,7 @@ export const userSchema = z
         name: 'Ada Lovelace',
         scopes: ['profile:read', 'profile:write'],
         created_at: '2025-01-01T12:00:00.000Z',
+        email_verified: true,
       },
     ],
   })

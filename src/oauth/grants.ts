@@ -6,7 +6,14 @@ import { isRegisteredClientId } from '../clients/secrets.js'
 import type { ClientService } from '../clients/service.js'
 import type { Clock } from '../clock.js'
 import type { SessionRow, UserRow } from '../db/schema.js'
-import { BadgeError, invalidClient, invalidGrant, invalidRequest, mfaRequired } from '../errors.js'
+import {
+  BadgeError,
+  emailNotVerified,
+  invalidClient,
+  invalidGrant,
+  invalidRequest,
+  mfaRequired,
+} from '../errors.js'
 import { type MetricsRecorder, noMetrics } from '../metrics/recorder.js'
 import type { MfaService } from '../mfa/service.js'
 import { effectiveSessionScope, grantableUserScopes, intersectScopes, resolveScope } from '../scopes.js'
@@ -38,6 +45,8 @@ export interface GrantDeps {
   metrics?: MetricsRecorder
   mfa: Pick<MfaService, 'methodsFor' | 'startPendingLogin' | 'completePendingLogin'>
   clock: Clock
+  /** EMAIL_VERIFICATION=required: the password grant refuses unverified emails (docs/contract.md §9). */
+  requireVerifiedEmail?: boolean
 }
 
 export interface PasswordGrantInput {
@@ -96,6 +105,7 @@ export function createGrants({
   metrics = noMetrics,
   mfa,
   clock,
+  requireVerifiedEmail = false,
 }: GrantDeps) {
   const heldScopes = (stored: string) => grantableUserScopes(stored, knownScopes)
 
@@ -192,6 +202,8 @@ export function createGrants({
     input: PasswordGrantInput,
     user: UserRow,
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
+    // Only after a correct password: a guesser learns nothing from email_not_verified.
+    if (requireVerifiedEmail && user.email_verified_at === null) throw emailNotVerified()
     await requireClientAuthentication(input.clientId, input.client)
     // A registered client's scopes cap what a login through it grants.
     const held = heldScopes(user.scopes)

@@ -129,7 +129,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
       schema: {
         operationId: 'requestToken',
         summary: 'Token endpoint (RFC 6749): password, MFA, refresh_token and client_credentials grants',
-        description: `Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; for a user with a second factor a correct password answers 400 mfa_required with an mfa_token (5 minutes, 5 attempts), and the ${MFA_GRANT} grant with that mfa_token and otp or recovery_code finishes the login (a TOTP code is accepted once; failed codes count in the failed-sign-in limits); the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.\n\n${BROWSER_MODE} With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant).`,
+        description: `Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; for a user with a second factor a correct password answers 400 mfa_required with an mfa_token (5 minutes, 5 attempts), and the ${MFA_GRANT} grant with that mfa_token and otp or recovery_code finishes the login (a TOTP code is accepted once; failed codes count in the failed-sign-in limits); the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.\n\n${BROWSER_MODE} With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant). With EMAIL_VERIFICATION=required, a correct password for an unverified email is 400 email_not_verified.`,
         tags: ['oauth'],
         consumes: FORM_AND_JSON,
         security: OPTIONAL_CLIENT_AUTH,
@@ -144,6 +144,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
                 'invalid_scope',
                 'unsupported_grant_type',
                 'mfa_required',
+                'email_not_verified',
               ],
               401: ['invalid_client'],
               403: ['csrf_rejected'],

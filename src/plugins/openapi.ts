@@ -76,6 +76,10 @@ async function openapi(app: FastifyInstance, { scopes }: OpenApiOptions) {
         },
         { name: 'users', description: 'Sign-up' },
         { name: 'me', description: 'The calling user: profile, password, sessions' },
+        {
+          name: 'account',
+          description: 'Account lifecycle by emailed link: email verification, password reset',
+        },
         { name: 'admin', description: 'Administration (scope admin): users, clients, signing keys' },
         { name: 'health', description: 'Liveness and readiness probes' },
       ],

@@ -17,7 +17,7 @@ import { requireAuthentication } from '../verify/require-authentication.js'
 // plugins/rate-limit.ts reads the same `limit` to apply the limit itself.
 
 /** The per-address limits of docs/contract.md §7 that a route can carry (RATE_LIMIT_*). */
-export type RouteLimit = 'token' | 'revoke' | 'introspect' | 'signup'
+export type RouteLimit = 'token' | 'revoke' | 'introspect' | 'signup' | 'mail'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import type { AuditContext } from '../audit/events.js'
 import { requestAuditContext } from '../audit/request-context.js'
+import type { UserRow } from '../db/schema.js'
 import { notFound, signupDisabled } from '../errors.js'
 import { clientAddress } from '../http/client-address.js'
 import {
@@ -57,11 +59,19 @@ const claimsSchema = z
 
 export interface UserRouteOptions {
   users: UserService
+  /** Creates the user and queues its verification mail (account/service.ts). */
+  signUp: (
+    input: { email: string; password: string; name?: string | null },
+    who: AuditContext,
+  ) => Promise<UserRow>
   /** SIGNUP_ENABLED */
   signupEnabled: boolean
 }
 
-export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, { users, signupEnabled }) => {
+export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (
+  app,
+  { users, signUp, signupEnabled },
+) => {
   app.post(
     '/v1/users',
     {
@@ -70,7 +80,7 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
         operationId: 'createUser',
         summary: 'Sign up',
         description:
-          'Creates a user holding DEFAULT_USER_SCOPES. 403 signup_disabled when SIGNUP_ENABLED=false.',
+          'Creates a user holding DEFAULT_USER_SCOPES. 403 signup_disabled when SIGNUP_ENABLED=false. With EMAIL_VERIFICATION optional or required, also mails a verification link.',
         tags: ['users'],
         body: z.object({ email: emailSchema, password: passwordSchema, name: nameSchema.optional() }).meta({
           'x-examples': {
@@ -92,7 +102,7 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
     },
     async (request, reply) => {
       if (!signupEnabled) throw signupDisabled()
-      const user = await users.createUser(request.body, requestAuditContext(request))
+      const user = await signUp(request.body, requestAuditContext(request))
       return reply.code(201).send(toPublicUser(user))
     },
   )

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { AuditContext } from '../audit/events.js'
 import type { Clock } from '../clock.js'
@@ -19,6 +19,7 @@ export interface PublicUser {
   name: string | null
   scopes: string[]
   created_at: string
+  email_verified: boolean
 }
 
 export interface AdminUser extends PublicUser {
@@ -32,6 +33,7 @@ export function toPublicUser(row: UserRow): PublicUser {
     name: row.name,
     scopes: splitScopes(row.scopes),
     created_at: new Date(row.created_at).toISOString(),
+    email_verified: row.email_verified_at !== null,
   }
 }
 
@@ -81,6 +83,8 @@ export function createUserService({
       password: string
       name?: string | null
       scopes?: readonly string[]
+      /** Runs in the transaction that inserts the user (the sign-up verification mail, docs/account.md). */
+      onCreated?: (trx: Transaction<Database>, row: UserRow) => Promise<void>
     },
     who: AuditContext,
   ): Promise<UserRow> {
@@ -97,6 +101,7 @@ export function createUserService({
       created_at: now,
       updated_at: now,
       credential_version: 0,
+      email_verified_at: null,
     }
     try {
       await db.transaction().execute(async (trx) => {
@@ -106,6 +111,7 @@ export function createUserService({
           userId: row.id,
           details: { scopes: splitScopes(row.scopes) },
         })
+        await input.onCreated?.(trx, row)
       })
     } catch (error) {
       // Two signups racing for one email: the unique index decides.

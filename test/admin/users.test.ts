@@ -48,7 +48,15 @@ await eachDialect(t, async (t, dialect) => {
     const res = await getUser(user.id)
     t.equal(res.statusCode, 200)
     const body = res.json()
-    t.same(Object.keys(body).sort(), ['created_at', 'disabled', 'email', 'id', 'name', 'scopes'])
+    t.same(Object.keys(body).sort(), [
+      'created_at',
+      'disabled',
+      'email',
+      'email_verified',
+      'id',
+      'name',
+      'scopes',
+    ])
     t.match(body, {
       id: user.id,
       email: user.email,
@@ -201,7 +209,15 @@ await eachDialect(t, async (t, dialect) => {
     const page1 = first.json()
     t.equal(page1.items.length, 20)
     t.type(page1.next_cursor, 'string')
-    t.same(Object.keys(page1.items[0]).sort(), ['created_at', 'disabled', 'email', 'id', 'name', 'scopes'])
+    t.same(Object.keys(page1.items[0]).sort(), [
+      'created_at',
+      'disabled',
+      'email',
+      'email_verified',
+      'id',
+      'name',
+      'scopes',
+    ])
     t.equal(page1.items[0].email, 'root@example.com', 'the bootstrap admin came first')
 
     const second = await app.inject({

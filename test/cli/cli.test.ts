@@ -26,7 +26,8 @@ await eachDialect(t, async (t, dialect) => {
   await t.test('migrate applies the schema to an empty database', async (t) => {
     t.same(await badge(['migrate']), {
       code: 0,
-      stdout: 'Applied migrations: 0001_core, 0002_security, 0004_mfa, 0005_revocations, 0006_audit.\n',
+      stdout:
+        'Applied migrations: 0001_core, 0002_security, 0003_account, 0004_mfa, 0005_revocations, 0006_audit.\n',
       stderr: '',
     })
   })
@@ -39,7 +40,15 @@ await eachDialect(t, async (t, dialect) => {
     })
     t.equal(res.code, 0, res.stderr)
     const user = JSON.parse(res.stdout)
-    t.same(Object.keys(user).sort(), ['created_at', 'disabled', 'email', 'id', 'name', 'scopes'])
+    t.same(Object.keys(user).sort(), [
+      'created_at',
+      'disabled',
+      'email',
+      'email_verified',
+      'id',
+      'name',
+      'scopes',
+    ])
     t.equal(user.email, 'ops@example.com')
     t.same(user.scopes, ['admin', 'profile:read', 'profile:write'])
     t.equal(user.disabled, false)

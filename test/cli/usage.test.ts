@@ -38,6 +38,10 @@ t.test('help lists every command; each command has its own help', async (t) => {
     'migrate',
     'sessions purge',
     'audit',
+    'users verify',
+    'users reset-link',
+    'outbox list',
+    'outbox retry',
   ]) {
     t.match(help.stdout, new RegExp(`\\n  ${command} +\\S`), command)
   }
@@ -56,11 +60,11 @@ t.test('misuse is exit 2 with one line naming the problem', async (t) => {
   const cases: Array<[string[], string, string?]> = [
     [
       ['frobnicate'],
-      'unknown command "frobnicate" (commands: users, clients, keys, migrate, sessions, backup, audit; see badge --help)',
+      'unknown command "frobnicate" (commands: users, outbox, clients, keys, migrate, sessions, backup, audit; see badge --help)',
     ],
     [
       ['users', 'frob'],
-      '"users frob" is not a command; try users create, users list, users show, users disable, users enable, users mfa, users reset-mfa',
+      '"users frob" is not a command; try users create, users list, users show, users disable, users enable, users mfa, users reset-mfa, users verify, users reset-link',
     ],
     [['keys', 'list', '--verbose'], "unknown option '--verbose' (see badge keys list --help)"],
     [

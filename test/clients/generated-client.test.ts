@@ -110,6 +110,7 @@ t.test(
       unsupported_grant_type: true,
       invalid_client: true,
       csrf_rejected: true,
+      email_not_verified: true,
       payload_too_large: true,
       unsupported_media_type: true,
       too_many_requests: true,

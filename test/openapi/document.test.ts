@@ -147,13 +147,18 @@ t.test(
     t.same(
       limited.map(name).sort(),
       [
+        'DELETE /v1/me',
         'DELETE /v1/me/mfa/totp',
         'POST /oauth/introspect',
         'POST /oauth/revoke',
         'POST /oauth/token',
+        'POST /v1/email/verify',
+        'POST /v1/me/email/verification',
         'POST /v1/me/mfa/totp',
         'POST /v1/me/mfa/totp/confirm',
         'POST /v1/me/password',
+        'POST /v1/password/forgot',
+        'POST /v1/password/reset',
         'POST /v1/users',
         // Issue 16: the revocation feed counts against the introspection limit.
         'GET /v1/revocations',
@@ -163,6 +168,7 @@ t.test(
     // mfa/service.ts), not from a per-route request limit: no X-RateLimit-* on their other answers.
     const throttledOnly = new Set([
       'POST /v1/me/password',
+      'DELETE /v1/me',
       'POST /v1/me/mfa/totp',
       'POST /v1/me/mfa/totp/confirm',
       'DELETE /v1/me/mfa/totp',

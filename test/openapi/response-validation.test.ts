@@ -22,6 +22,7 @@ const user = {
   name: null,
   scopes: ['profile:read'],
   created_at: '2025-01-01T12:00:00.000Z',
+  email_verified: false,
 }
 const json = { 'content-type': 'application/json; charset=utf-8' }
 const challenge = { ...json, 'cache-control': 'no-store', 'www-authenticate': 'Bearer realm="badge"' }

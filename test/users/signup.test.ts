@@ -16,7 +16,7 @@ await eachDialect(t, async (t, dialect) => {
       })
       t.equal(res.statusCode, 201)
       const user = res.json()
-      t.same(Object.keys(user).sort(), ['created_at', 'email', 'id', 'name', 'scopes'])
+      t.same(Object.keys(user).sort(), ['created_at', 'email', 'email_verified', 'id', 'name', 'scopes'])
       t.equal(user.email, email.toLowerCase())
       t.equal(user.name, 'Ada Lovelace')
       t.same(user.scopes, ['profile:read', 'profile:write'])

@@ -17,7 +17,7 @@ export interface paths {
          * Token endpoint (RFC 6749): password, MFA, refresh_token and client_credentials grants
          * @description Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; for a user with a second factor a correct password answers 400 mfa_required with an mfa_token (5 minutes, 5 attempts), and the urn:badge:grant-type:mfa grant with that mfa_token and otp or recovery_code finishes the login (a TOTP code is accepted once; failed codes count in the failed-sign-in limits); the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.
          *
-         *     Browser mode: the refresh token lives in the cookie __Secure-badge_rt (HttpOnly; Secure; SameSite=COOKIE_SAMESITE; Path=/oauth; Max-Age = the session's remaining life). Requests that set or use it must send an Origin that is Badge's own or in CORS_ORIGINS and the header X-Badge-CSRF: 1, or get 403 csrf_rejected. With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant).
+         *     Browser mode: the refresh token lives in the cookie __Secure-badge_rt (HttpOnly; Secure; SameSite=COOKIE_SAMESITE; Path=/oauth; Max-Age = the session's remaining life). Requests that set or use it must send an Origin that is Badge's own or in CORS_ORIGINS and the header X-Badge-CSRF: 1, or get 403 csrf_rejected. With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant). With EMAIL_VERIFICATION=required, a correct password for an unverified email is 400 email_not_verified.
          */
         post: operations["requestToken"];
         delete?: never;
@@ -117,7 +117,7 @@ export interface paths {
         put?: never;
         /**
          * Sign up
-         * @description Creates a user holding DEFAULT_USER_SCOPES. 403 signup_disabled when SIGNUP_ENABLED=false.
+         * @description Creates a user holding DEFAULT_USER_SCOPES. 403 signup_disabled when SIGNUP_ENABLED=false. With EMAIL_VERIFICATION optional or required, also mails a verification link.
          */
         post: operations["createUser"];
         delete?: never;
@@ -140,7 +140,11 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete the calling user
+         * @description Checks current_password, then deletes the account: every session ends, a notice (no link) is mailed to the address, and the address can sign up again. A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429). Access tokens already issued stay valid until they expire, but name a user that no longer exists.
+         */
+        delete: operations["deleteMe"];
         options?: never;
         head?: never;
         /**
@@ -184,6 +188,86 @@ export interface paths {
         get: operations["getMyClaims"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/email/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new verification link
+         * @description Mails a new verification link to the caller's current email, replacing any earlier one. Nothing is sent when the email is already verified. Limited per recipient (RATE_LIMIT_MAIL) and per client address.
+         */
+        post: operations["resendEmailVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify an email address with the mailed link
+         * @description Spends the link token and marks the email verified. A used, expired, unknown or superseded token, or one issued before the password, email or account state changed, is 400 invalid_link.
+         */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/password/forgot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a password reset link
+         * @description Always 202 {} for a well-formed email, whether or not an account has it, so the answer reveals nothing. Only an existing, enabled account is mailed a link (PASSWORD_RESET_URL), valid for PASSWORD_RESET_TTL seconds; a newer link replaces an older one. Limited per recipient (RATE_LIMIT_MAIL) and per client address.
+         */
+        post: operations["forgotPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the mailed link
+         * @description Spends the link token, sets new_password, marks the email verified and revokes every session of the user. A used, expired, unknown or superseded token is 400 invalid_link. Access tokens already issued stay valid until they expire.
+         */
+        post: operations["resetPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -435,7 +519,7 @@ export interface paths {
         };
         /**
          * The caller's security history, newest first
-         * @description Your own security events (login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, mfa.enabled, mfa.disabled), with the address and User-Agent of each. Only events about the calling user.
+         * @description Your own security events (login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, password.reset, email.verified, mfa.enabled, mfa.disabled), with the address and User-Agent of each. Only events about the calling user.
          */
         get: operations["listMyEvents"];
         put?: never;
@@ -635,6 +719,8 @@ export interface components {
             scopes: string[];
             /** Format: date-time */
             created_at: string;
+            /** @description Whether the user proved they own this email by a mailed link. */
+            email_verified: boolean;
             /** @description Disabled users cannot log in or refresh. */
             disabled: boolean;
         };
@@ -646,7 +732,7 @@ export interface components {
         AuditEvent: {
             /** Format: uuid */
             id: string;
-            /** @description What happened: login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, mfa.enabled, mfa.disabled, user.created, user.updated, user.disabled, user.enabled, user.deleted, client.created, client.deleted, key.rotated (more may be added). */
+            /** @description What happened: login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, password.reset, email.verified, mfa.enabled, mfa.disabled, user.created, user.updated, user.disabled, user.enabled, user.deleted, client.created, client.deleted, key.rotated (more may be added). */
             type: string;
             /**
              * Format: date-time
@@ -733,6 +819,8 @@ export interface components {
              *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
              *     - `signup_disabled`: Sign-up is turned off on this server (SIGNUP_ENABLED=false).
              *     - `csrf_rejected`: A browser-mode request failed the cookie CSRF checks (Origin, X-Badge-CSRF).
+             *     - `invalid_link`: The emailed link is used, expired, unknown or superseded (docs/contract.md §9).
+             *     - `email_not_verified`: EMAIL_VERIFICATION=required and the password was right, but the email is not verified yet.
              *     - `not_found`: No such route or resource.
              *     - `method_not_allowed`: The route exists but not for this method.
              *     - `email_taken`: An account with this email already exists.
@@ -746,7 +834,7 @@ export interface components {
              *     - `server_error`: An unexpected error; details are in the server log under the request id, never in the body.
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "signup_disabled" | "csrf_rejected" | "not_found" | "method_not_allowed" | "email_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "mfa_required" | "insufficient_user_authentication" | "server_error";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "signup_disabled" | "csrf_rejected" | "invalid_link" | "email_not_verified" | "not_found" | "method_not_allowed" | "email_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "mfa_required" | "insufficient_user_authentication" | "server_error";
             /** @description A sentence for people; never contains secrets, stack traces or internals. */
             error_description: string;
         };
@@ -1077,7 +1165,8 @@ export interface components {
          *         "profile:read",
          *         "profile:write"
          *       ],
-         *       "created_at": "2025-01-01T12:00:00.000Z"
+         *       "created_at": "2025-01-01T12:00:00.000Z",
+         *       "email_verified": true
          *     }
          */
         User: {
@@ -1091,6 +1180,8 @@ export interface components {
             scopes: string[];
             /** Format: date-time */
             created_at: string;
+            /** @description Whether the user proved they own this email by a mailed link. */
+            email_verified: boolean;
         };
     };
     responses: {
@@ -1168,6 +1259,7 @@ export interface operations {
              *     - `invalid_scope`: A requested scope is unknown or not held (RFC 6749 §5.2).
              *     - `unsupported_grant_type`: The grant_type is not one Badge supports (RFC 6749 §5.2).
              *     - `mfa_required`: The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.
+             *     - `email_not_verified`: EMAIL_VERIFICATION=required and the password was right, but the email is not verified yet.
              */
             400: {
                 headers: {
@@ -1180,7 +1272,7 @@ export interface operations {
                 content: {
                     "application/json": (components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "invalid_request" | "invalid_grant" | "invalid_scope" | "unsupported_grant_type";
+                        error: "invalid_request" | "invalid_grant" | "invalid_scope" | "unsupported_grant_type" | "email_not_verified";
                     }) | {
                         /** @enum {string} */
                         error: "mfa_required";
@@ -1982,6 +2074,194 @@ export interface operations {
             };
         };
     };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    current_password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             *     - `invalid_grant`: Wrong email or password, or an expired, spent or revoked refresh token (RFC 6749 §5.2).
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request" | "invalid_grant";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
     updateMe: {
         parameters: {
             query?: never;
@@ -2376,6 +2656,543 @@ export interface operations {
                 };
             };
             500: components["responses"]["ServerError"];
+        };
+    };
+    resendEmailVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted; any mail goes out in the background */
+            202: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The token from the emailed link (the part after #token=). */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             *     - `invalid_link`: The emailed link is used, expired, unknown or superseded (docs/contract.md §9).
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request" | "invalid_link";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    forgotPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @description Trimmed and lower-cased before use.
+                     */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted; any mail goes out in the background */
+            202: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    resetPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The token from the emailed link (the part after #token=). */
+                    token: string;
+                    /**
+                     * Format: password
+                     * @description At least 8 characters. Never truncated: every byte counts.
+                     */
+                    new_password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Password set; every session revoked */
+            204: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             *     - `invalid_link`: The emailed link is used, expired, unknown or superseded (docs/contract.md §9).
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request" | "invalid_link";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
         };
     };
     listMySessions: {
@@ -3818,7 +4635,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only events of this type */
-                type?: "login.succeeded" | "login.failed" | "refresh.reuse_detected" | "session.revoked" | "password.changed" | "mfa.enabled" | "mfa.disabled" | "user.created" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "client.created" | "client.deleted" | "key.rotated";
+                type?: "login.succeeded" | "login.failed" | "refresh.reuse_detected" | "session.revoked" | "password.changed" | "password.reset" | "email.verified" | "mfa.enabled" | "mfa.disabled" | "user.created" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "client.created" | "client.deleted" | "key.rotated";
                 /** @description Only events about this user */
                 user_id?: string;
                 /** @description Only events at or after this time (ISO 8601) */

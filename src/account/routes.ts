@@ -1,0 +1,138 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { requestAuditContext } from '../audit/request-context.js'
+import { clientAddress } from '../http/client-address.js'
+import { emailSchema, errorResponses, passwordSchema, userSchema } from '../http/schemas.js'
+import { toPublicUser } from '../users/service.js'
+import type { AccountService } from './service.js'
+
+// docs/contract.md §9: email verification and password reset. The link token is the
+// credential on the unauthenticated routes; every way a link can be bad is one answer,
+// 400 invalid_link.
+
+const linkTokenSchema = z
+  .string()
+  .max(512)
+  .describe('The token from the emailed link (the part after #token=).')
+
+const accepted = z.object({}).strict().describe('Accepted; any mail goes out in the background')
+
+export interface AccountRouteOptions {
+  account: Pick<
+    AccountService,
+    'resendVerification' | 'verifyEmail' | 'requestPasswordReset' | 'resetPassword' | 'deleteOwnAccount'
+  >
+}
+
+export const accountRoutes: FastifyPluginAsyncZod<AccountRouteOptions> = async (app, { account }) => {
+  app.post(
+    '/v1/me/email/verification',
+    {
+      config: { scopes: ['profile:read'], limit: 'mail' },
+      schema: {
+        operationId: 'resendEmailVerification',
+        summary: 'Mail a new verification link',
+        description:
+          "Mails a new verification link to the caller's current email, replacing any earlier one. Nothing is sent when the email is already verified. Limited per recipient (RATE_LIMIT_MAIL) and per client address.",
+        tags: ['me'],
+        response: { 202: accepted, ...errorResponses(400, 401, 403, 404, 503) },
+      },
+    },
+    async (request, reply) => {
+      await account.resendVerification(request.auth!.claims.sub)
+      return reply.code(202).send({})
+    },
+  )
+
+  app.post(
+    '/v1/email/verify',
+    {
+      config: { limit: 'token' },
+      schema: {
+        operationId: 'verifyEmail',
+        summary: 'Verify an email address with the mailed link',
+        description:
+          'Spends the link token and marks the email verified. A used, expired, unknown or superseded token, or one issued before the password, email or account state changed, is 400 invalid_link.',
+        tags: ['account'],
+        body: z.object({ token: linkTokenSchema }),
+        response: {
+          200: userSchema,
+          ...errorResponses(400, { 400: ['invalid_link'] }, 413, 415, 503),
+        },
+      },
+    },
+    async (request) =>
+      toPublicUser(await account.verifyEmail(request.body.token, requestAuditContext(request))),
+  )
+
+  app.post(
+    '/v1/password/forgot',
+    {
+      config: { limit: 'mail' },
+      schema: {
+        operationId: 'forgotPassword',
+        summary: 'Mail a password reset link',
+        description:
+          'Always 202 {} for a well-formed email, whether or not an account has it, so the answer reveals nothing. Only an existing, enabled account is mailed a link (PASSWORD_RESET_URL), valid for PASSWORD_RESET_TTL seconds; a newer link replaces an older one. Limited per recipient (RATE_LIMIT_MAIL) and per client address.',
+        tags: ['account'],
+        body: z.object({ email: emailSchema }),
+        response: { 202: accepted, ...errorResponses(400, 413, 415, 503) },
+      },
+    },
+    async (request, reply) => {
+      await account.requestPasswordReset(request.body.email)
+      return reply.code(202).send({})
+    },
+  )
+
+  app.post(
+    '/v1/password/reset',
+    {
+      config: { limit: 'token' },
+      schema: {
+        operationId: 'resetPassword',
+        summary: 'Set a new password with the mailed link',
+        description:
+          'Spends the link token, sets new_password, marks the email verified and revokes every session of the user. A used, expired, unknown or superseded token is 400 invalid_link. Access tokens already issued stay valid until they expire.',
+        tags: ['account'],
+        body: z.object({ token: linkTokenSchema, new_password: passwordSchema }),
+        response: {
+          204: z.null().describe('Password set; every session revoked'),
+          ...errorResponses(400, { 400: ['invalid_link'] }, 413, 415, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      await account.resetPassword(request.body.token, request.body.new_password, requestAuditContext(request))
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.delete(
+    '/v1/me',
+    {
+      config: { scopes: ['profile:write'] },
+      schema: {
+        operationId: 'deleteMe',
+        summary: 'Delete the calling user',
+        description:
+          'Checks current_password, then deletes the account: every session ends, a notice (no link) is mailed to the address, and the address can sign up again. A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429). Access tokens already issued stay valid until they expire, but name a user that no longer exists.',
+        tags: ['me'],
+        body: z.object({ current_password: z.string().max(1024) }),
+        response: {
+          204: z.null().describe('Deleted'),
+          ...errorResponses(400, { 400: ['invalid_grant'] }, 401, 403, 404, 413, 415, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      await account.deleteOwnAccount(
+        request.auth!.claims.sub,
+        request.body.current_password,
+        clientAddress(request),
+        requestAuditContext(request),
+      )
+      return reply.code(204).send(null)
+    },
+  )
+}

@@ -118,12 +118,14 @@ await eachDialect(t, async (t, dialect) => {
       .statusCode,
     204,
   )
+  // Logging out everywhere cut off the caller's own access token too (docs/revocation.md).
+  const fifth = await login(email)
   t.equal(
     (
       await send({
         method: 'PATCH',
         url: '/v1/me',
-        headers: bearer(fourth.access_token),
+        headers: bearer(fifth.access_token),
         payload: { name: 'Ada' },
       })
     ).statusCode,
@@ -136,12 +138,13 @@ await eachDialect(t, async (t, dialect) => {
       await send({
         method: 'POST',
         url: '/v1/me/password',
-        headers: bearer(fourth.access_token),
+        headers: bearer(fifth.access_token),
         payload: { current_password: PASSWORD, new_password: newPassword },
       })
     ).statusCode,
     204,
   )
+  const sixth = await login(email, newPassword)
 
   // A second user, whose history the first must never see.
   const otherEmail = uniqueEmail('other')
@@ -153,7 +156,7 @@ await eachDialect(t, async (t, dialect) => {
   const other = await login(otherEmail)
 
   await t.test('a user sees only their own security history, with address and User-Agent', async (t) => {
-    const mine = await send({ url: '/v1/me/events?limit=100', headers: bearer(fourth.access_token) })
+    const mine = await send({ url: '/v1/me/events?limit=100', headers: bearer(sixth.access_token) })
     t.equal(mine.statusCode, 200)
     const items = mine.json().items as Event[]
     t.same(
@@ -168,7 +171,9 @@ await eachDialect(t, async (t, dialect) => {
         'session.revoked',
         'login.succeeded',
         'session.revoked',
+        'login.succeeded',
         'password.changed',
+        'login.succeeded',
       ],
       'logins, failures, reuse, sessions ended and the password change; no admin bookkeeping',
     )
@@ -231,8 +236,10 @@ await eachDialect(t, async (t, dialect) => {
         { type: 'session.revoked', actor: null, client_id: 'badge', ip: ADDRESS, user_agent: UA },
         { type: 'login.succeeded', ...self, client_id: 'badge' },
         { type: 'session.revoked', ...self, client_id: null },
+        { type: 'login.succeeded', ...self, client_id: 'badge' },
         { type: 'user.updated', ...self, client_id: null },
         { type: 'password.changed', ...self, client_id: null },
+        { type: 'login.succeeded', ...self, client_id: 'badge' },
         { type: 'user.updated', ...byAdmin },
         { type: 'user.disabled', ...byAdmin },
         { type: 'user.enabled', ...byAdmin },
@@ -247,9 +254,9 @@ await eachDialect(t, async (t, dialect) => {
     t.same(details[5], { reason: 'logout', session_id: sid2 })
     t.match(details[7], { reason: 'token_revoked', session_id: String })
     t.same(details[9], { reason: 'logout_everywhere', count: 1 })
-    t.same(details[10], { changed: ['name'] })
-    t.same(details[11], { sessions_revoked: 0 })
-    t.same(details[12], { scopes: ['profile:read'], previous_scopes: ['profile:read', 'profile:write'] })
+    t.same(details[11], { changed: ['name'] })
+    t.same(details[12], { sessions_revoked: 1 })
+    t.same(details[14], { scopes: ['profile:read'], previous_scopes: ['profile:read', 'profile:write'] })
 
     const rest = events.filter((e) => e.user_id !== userId)
     const types = rest.map((e) => e.type)

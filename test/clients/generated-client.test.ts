@@ -124,7 +124,11 @@ t.test(
     t.equal(unauthenticated.response.status, 401)
     t.equal(unauthenticated.error?.error, 'unauthorized')
 
-    const forbidden = await badge.GET('/v1/admin/users', auth(tokens.access_token))
+    // The logout above revoked that session's access token (docs/revocation.md): log in again.
+    const again = await badge.POST('/oauth/token', {
+      body: { grant_type: 'password', username: email, password },
+    })
+    const forbidden = await badge.GET('/v1/admin/users', auth(again.data!.access_token))
     t.equal(forbidden.response.status, 403)
     t.equal(forbidden.error?.error, 'insufficient_scope')
 

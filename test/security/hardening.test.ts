@@ -84,7 +84,9 @@ await eachDialect(t, async (t, dialect) => {
       headers: bearer(tokens.access_token),
       payload: { name: 'still here' },
     })
-    t.equal(res.statusCode, 404, 'refused like GET /v1/me')
+    // The disable revoked the token at once (docs/revocation.md): 401, like any revoked token.
+    t.equal(res.statusCode, 401, 'refused like GET /v1/me')
+    t.equal(res.json().error, 'invalid_token')
     const shown = await app.inject({ url: `/v1/admin/users/${user.id}`, headers: bearer(admin) })
     t.equal(shown.json().name, null, 'the name was not changed')
   })

@@ -240,6 +240,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
       },
       verifyCache: () => services.verifier.cacheStats,
       databasePool: database.poolStats,
+      mailOutboxPending: () => services.outbox.pendingCount(),
     })
     // Before every route: it binds a recorder to each route as the route is added.
     await app.register(metricsPlugin, { http: metrics.http })

@@ -21,13 +21,15 @@ export interface CustomMetric {
   name: string
   help: string
   type: 'counter' | 'gauge' | 'histogram'
-  get(): {
-    name: string
-    help: string
-    type: string
-    aggregator: 'sum'
-    values: { metricName?: string; labels: Record<string, string | number>; value: number }[]
-  }
+  get(): CustomMetricValues | Promise<CustomMetricValues>
+}
+
+interface CustomMetricValues {
+  name: string
+  help: string
+  type: string
+  aggregator: 'sum'
+  values: { metricName?: string; labels: Record<string, string | number>; value: number }[]
 }
 
 /** Records one answered request: its status and how long it took, in milliseconds. */

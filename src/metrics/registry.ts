@@ -20,16 +20,21 @@ export interface MetricSources {
   verifyCache(): { hits: number; misses: number }
   /** PostgreSQL pool connections; undefined on SQLite (one connection, no pool). */
   databasePool(): { total: number; idle: number; waiting: number } | undefined
+  /** Mail not yet sent nor given up (mail/outbox-repository.ts): one count query per scrape. */
+  mailOutboxPending(): Promise<number>
 }
+
+type Sample = { labels: Record<string, string>; value: number }
 
 function sourced(
   name: string,
   help: string,
   type: CustomMetric['type'],
-  values: () => { labels: Record<string, string>; value: number }[],
+  values: () => Sample[] | Promise<Sample[]>,
 ): CustomMetric {
   const metric = { name, help, type, aggregator: 'sum' as const }
-  return { ...metric, get: () => ({ ...metric, values: values() }) }
+  // prom-client awaits get() when it renders a scrape.
+  return { ...metric, get: async () => ({ ...metric, values: await values() }) }
 }
 
 export function createMetrics() {
@@ -133,6 +138,14 @@ export function createMetrics() {
           const pool = sources.databasePool()
           return pool === undefined ? [] : [{ labels: {}, value: pool.waiting }]
         },
+      ),
+    )
+    register(
+      sourced(
+        'badge_mail_outbox_pending',
+        'Mail in the outbox not yet sent nor given up (docs/account.md).',
+        'gauge',
+        async () => [{ labels: {}, value: await sources.mailOutboxPending() }],
       ),
     )
   }

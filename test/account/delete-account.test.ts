@@ -42,7 +42,10 @@ await eachDialect(t, async (t, dialect) => {
         (await passwordGrant(app, { username: user.email, password: PASSWORD })).json().error,
         'invalid_grant',
       )
-      t.equal((await app.inject({ url: '/v1/me', headers: bearer(tokens.access_token) })).statusCode, 404)
+      // The deletion revoked the access token at once (docs/revocation.md).
+      const me = await app.inject({ url: '/v1/me', headers: bearer(tokens.access_token) })
+      t.equal(me.statusCode, 401)
+      t.equal(me.json().error, 'invalid_token')
 
       await deliverMail(app)
       const notice = smtp.mailsTo(user.email).find((m) => m.subject === 'Your account was deleted')

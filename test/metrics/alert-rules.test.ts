@@ -33,6 +33,7 @@ t.test('every badge_ series the rules name is one Badge exposes', async (t) => {
     signingKeyActivatedAt: () => 0,
     verifyCache: () => ({ hits: 0, misses: 0 }),
     databasePool: () => ({ total: 1, idle: 1, waiting: 0 }),
+    mailOutboxPending: async () => 0,
   })
   // Labelled counters appear once they have a value: give each one.
   metrics.http.route('/v1/me', 'GET')(200, 1)

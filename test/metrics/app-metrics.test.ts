@@ -66,6 +66,15 @@ await eachDialect(t, async (t, dialect) => {
   })
 })
 
+t.test('badge_mail_outbox_pending counts mail waiting for an SMTP server that is down', async (t) => {
+  // Port 1 on loopback refuses connections: every send fails and the message stays pending.
+  const { app } = await buildTestApp(t, { METRICS_PORT: '9464', MAIL_URL: 'smtp://127.0.0.1:1' })
+  t.equal((await scrape(app)).get('badge_mail_outbox_pending'), 0)
+  await signUp(app)
+  await signUp(app)
+  t.equal((await scrape(app)).get('badge_mail_outbox_pending'), 2, 'two verification mails wait')
+})
+
 t.test('with METRICS_PORT unset there is no registry', async (t) => {
   const { app } = await buildTestApp(t)
   t.equal(app.metrics, undefined)

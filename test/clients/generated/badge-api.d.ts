@@ -1258,8 +1258,8 @@ export interface operations {
              *     - `invalid_grant`: Wrong email or password, or an expired, spent or revoked refresh token (RFC 6749 §5.2).
              *     - `invalid_scope`: A requested scope is unknown or not held (RFC 6749 §5.2).
              *     - `unsupported_grant_type`: The grant_type is not one Badge supports (RFC 6749 §5.2).
-             *     - `mfa_required`: The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.
              *     - `email_not_verified`: EMAIL_VERIFICATION=required and the password was right, but the email is not verified yet.
+             *     - `mfa_required`: The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.
              */
             400: {
                 headers: {

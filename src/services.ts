@@ -248,7 +248,7 @@ export function createServices({
     links: createLinkTokenRepository(db),
     outbox,
     passwords,
-    passwordCheck,
+    verifyCurrentPassword: users.verifyCurrentPassword,
     mailThrottle: createMailThrottle({
       store: counters ?? createMemoryCounterStore(clock),
       perRecipient: config.mail.perRecipient,

@@ -5,12 +5,11 @@ import type { AuditContext } from '../audit/events.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Database, Db, UserRow } from '../db/schema.js'
-import { invalidGrant, invalidLink, notFound } from '../errors.js'
+import { invalidLink, notFound } from '../errors.js'
 import type { OutboxRepository } from '../mail/outbox-repository.js'
 import { renderAccountDeletedNotice, renderTemplate } from '../mail/templates.js'
 import type { RevocationRecorder } from '../sessions/repository.js'
 import { bumpCredentialVersion } from '../users/credential-fence.js'
-import type { PasswordCheck } from '../users/password-check.js'
 import type { PasswordHasher } from '../users/passwords.js'
 import type { UserRepository } from '../users/repository.js'
 import { normalizeEmail, type UserService } from '../users/service.js'
@@ -34,8 +33,8 @@ export interface AccountServiceDeps {
   clock: Clock
   log: FastifyBaseLogger
   mail: Config['mail']
-  /** Every password check goes through it (users/password-check.ts). */
-  passwordCheck: PasswordCheck
+  /** The current-password check of users/service.ts (throttled like a login). */
+  verifyCurrentPassword: UserService['verifyCurrentPassword']
   /** Called after a transaction that queued mail has committed: starts a sending pass. */
   kickSender: () => void
   createUser: UserService['createUser']
@@ -52,7 +51,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     links,
     outbox,
     passwords,
-    passwordCheck,
+    verifyCurrentPassword,
     mailThrottle,
     clock,
     log,
@@ -216,14 +215,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     address: string,
     who: AuditContext,
   ): Promise<void> {
-    const user = await users.findById(userId)
-    if (!isUserUsable(user)) throw notFound('The user of this token no longer exists.')
-    const ok = await passwordCheck.checkPassword(
-      { account: user.email, address },
-      currentPassword,
-      user.password_hash,
-    )
-    if (!ok) throw invalidGrant('The current password is incorrect.')
+    const user = await verifyCurrentPassword(userId, currentPassword, address)
     const now = clock()
     await db.transaction().execute(async (trx) => {
       // Fenced and revoked like an admin deletion: tokens already issued are cut off (§11).

@@ -68,8 +68,8 @@ t.test(
     t.equal(await token.count(), 1, 'POST /oauth/token is listed')
     t.equal(
       await page.locator('.opblock-summary-path[data-path="/v1/me"]').count(),
-      2,
-      'GET and PATCH /v1/me',
+      3,
+      'GET, PATCH and DELETE /v1/me',
     )
     t.match(await page.locator('.info .title').textContent(), /Badge/)
     // Interactive parts render under the CSP too: an operation's details, the login dialog.

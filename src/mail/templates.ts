@@ -4,7 +4,7 @@ import type { MailMessage } from './message.js'
 // lasts, and what to do if the recipient did not ask. Each has a text and an HTML part;
 // every value put into the HTML is escaped.
 
-export type TemplateName = 'verify_email' | 'reset_password'
+export type TemplateName = 'verify_email' | 'reset_password' | 'change_email'
 
 export interface TemplateValues {
   link: string
@@ -36,6 +36,12 @@ const TEXTS: Record<TemplateName, { subject: string; intro: string; action: stri
     ignore:
       'If you did not ask for this, ignore this email: your password stays as it is and the link expires on its own.',
   },
+  change_email: {
+    subject: 'Confirm your new email address',
+    intro: 'Someone (hopefully you) asked to use this address for their account from now on.',
+    action: 'Confirm this address',
+    ignore: 'If you did not ask for this, ignore this email: nothing will change.',
+  },
 }
 
 export function renderTemplate(name: TemplateName, to: string, { link, ttl }: TemplateValues): MailMessage {
@@ -61,6 +67,30 @@ export function renderAccountDeletedNotice(to: string): MailMessage {
     'The account with this email address was deleted at its owner’s request, and every device signed in to it was signed out.',
     'If you did not do this, someone knew your password: contact the service’s support. The address can be used to sign up again.',
   ]
+  return {
+    to,
+    subject,
+    text: `${body.join('\n\n')}\n`,
+    html: [
+      '<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">',
+      ...body.map((p) => `<p>${escapeHtml(p)}</p>`),
+      '</body></html>',
+    ].join('\n'),
+  }
+}
+
+/**
+ * A notice with no link (docs/account.md), to the address being replaced: a change was
+ * asked for. It names no new address and carries nothing that completes the change.
+ */
+export function renderEmailChangeNotice(to: string): MailMessage {
+  return notice(to, 'Your email address is being changed', [
+    'Someone signed in to the account with this email address and asked to change its address. The change happens only when the new address is confirmed through the link mailed to it.',
+    'If this was not you, someone knows your password: change it now (or reset it), which also stops the change.',
+  ])
+}
+
+function notice(to: string, subject: string, body: string[]): MailMessage {
   return {
     to,
     subject,

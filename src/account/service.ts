@@ -7,7 +7,7 @@ import type { Config } from '../config.js'
 import type { Database, Db, LinkPurpose, UserRow } from '../db/schema.js'
 import { emailTaken, invalidLink, invalidRequest, notFound } from '../errors.js'
 import type { OutboxRepository } from '../mail/outbox-repository.js'
-import { renderAccountDeletedNotice, renderEmailChangeNotice, renderTemplate } from '../mail/templates.js'
+import type { MailTemplates } from '../mail/templates.js'
 import type { RevocationRecorder } from '../sessions/repository.js'
 import { bumpCredentialVersion } from '../users/credential-fence.js'
 import type { PasswordHasher } from '../users/passwords.js'
@@ -33,6 +33,8 @@ export interface AccountServiceDeps {
   clock: Clock
   log: FastifyBaseLogger
   mail: Config['mail']
+  /** The message texts, built-in or the operator's (MAIL_TEMPLATES_DIR). */
+  templates: MailTemplates
   /** The current-password check of users/service.ts (throttled like a login). */
   verifyCurrentPassword: UserService['verifyCurrentPassword']
   /** Called after a transaction that queued mail has committed: starts a sending pass. */
@@ -56,6 +58,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     clock,
     log,
     mail,
+    templates,
     kickSender,
     createUser,
     revocations,
@@ -68,7 +71,7 @@ export function createAccountService(deps: AccountServiceDeps) {
   async function queueVerificationMail(trx: Db, user: UserRow, now: number): Promise<void> {
     const { token, hash } = generateLinkToken()
     await links.issue(trx, { user, purpose: 'verify_email', hash, now, ttlSeconds: mail.verifyTtl })
-    const message = renderTemplate('verify_email', user.email, {
+    const message = templates.linkMail('verify_email', user.email, {
       link: linkUrl(mail.verifyUrl, token),
       ttl: mail.verifyTtl,
     })
@@ -180,12 +183,17 @@ export function createAccountService(deps: AccountServiceDeps) {
         ttlSeconds: mail.verifyTtl,
         newEmail,
       })
-      const confirm = renderTemplate('change_email', newEmail, {
+      const confirm = templates.linkMail('change_email', newEmail, {
         link: linkUrl(mail.verifyUrl, token),
         ttl: mail.verifyTtl,
       })
       await outbox.enqueue(trx, confirm, 'change_email', now)
-      await outbox.enqueue(trx, renderEmailChangeNotice(user.email), 'email_change_notice', now)
+      await outbox.enqueue(
+        trx,
+        templates.notice('email_change_notice', user.email),
+        'email_change_notice',
+        now,
+      )
     })
     kickSender()
   }
@@ -231,7 +239,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     const now = clock()
     await db.transaction().execute(async (trx) => {
       await links.issue(trx, { user, purpose: 'reset_password', hash, now, ttlSeconds: mail.resetTtl })
-      const message = renderTemplate('reset_password', user.email, {
+      const message = templates.linkMail('reset_password', user.email, {
         link: linkUrl(mail.resetUrl, token),
         ttl: mail.resetTtl,
       })
@@ -291,7 +299,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       await bumpCredentialVersion(trx, revocations, user.id, now)
       if (!(await users.delete(user.id, trx))) throw notFound('The user of this token no longer exists.')
       await audit.record(trx, who, { type: 'user.deleted', userId: user.id, details: { by: 'self' } })
-      await outbox.enqueue(trx, renderAccountDeletedNotice(user.email), 'account_deleted', now)
+      await outbox.enqueue(trx, templates.notice('account_deleted', user.email), 'account_deleted', now)
     })
     kickSender()
   }

@@ -17,6 +17,7 @@ import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/serv
 import { keyRoutes } from './keys/routes.js'
 import { childLoggerFactory, loggerOptions } from './logger.js'
 import { OUTBOX_POLL_INTERVAL_MS } from './mail/outbox-sender.js'
+import { loadMailTemplates } from './mail/templates.js'
 import { isLogTransport } from './mail/transport.js'
 import { MAINTENANCE_INTERVAL_MS } from './maintenance.js'
 import { createMetrics, type Metrics } from './metrics/registry.js'
@@ -117,6 +118,9 @@ async function startRevocationFeed(
 
 /** Builds the Badge app, migrated and with keys loaded, but not listening. */
 export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Promise<FastifyInstance> {
+  // Operator mail templates are read and checked first: a bad one refuses the start
+  // before anything is opened (docs/account.md "Mail templates").
+  const templates = loadMailTemplates({ dir: config.mail.templatesDir, issuer: config.issuer })
   const app = Fastify({
     logger: deps.logger ?? loggerOptions(config.logLevel, deps.logStream),
     // No per-request child logger when nothing can be logged (logger.ts).
@@ -156,6 +160,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     publish: (trx, payload) => revocationTransport?.publish(trx, payload) ?? Promise.resolve(),
   }
   const services = createServices({
+    templates,
     metrics: metrics?.recorder,
     revocationBus,
     config,

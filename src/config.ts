@@ -102,6 +102,7 @@ const envSchema = z.object({
     .refine((s) => s === 'log:' || URL.canParse(s), 'must be a valid smtp:// or smtps:// URL')
     .default('log:'),
   MAIL_FROM: z.string().min(3).max(320).default('Badge <no-reply@localhost>'),
+  MAIL_TEMPLATES_DIR: z.string().min(1).optional(),
   EMAIL_VERIFICATION: z
     .enum(['off', 'optional', 'required'], { error: 'must be off, optional or required' })
     .default('optional'),
@@ -242,6 +243,8 @@ function toConfig(e: z.output<typeof envSchema>) {
     mail: Object.freeze({
       url: e.MAIL_URL,
       from: e.MAIL_FROM,
+      /** A folder of operator templates overriding the built-in ones (mail/templates.ts). */
+      templatesDir: e.MAIL_TEMPLATES_DIR,
       verification: e.EMAIL_VERIFICATION,
       verifyUrl: e.EMAIL_VERIFY_URL ?? `${issuer}/account/verify-email#token={token}`,
       resetUrl: e.PASSWORD_RESET_URL ?? `${issuer}/account/reset-password#token={token}`,

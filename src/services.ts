@@ -14,6 +14,7 @@ import { createKeyMaintenance } from './keys/maintenance.js'
 import { createKeyRepository } from './keys/repository.js'
 import { createOutboxRepository } from './mail/outbox-repository.js'
 import { createOutboxSender } from './mail/outbox-sender.js'
+import { loadMailTemplates, type MailTemplates } from './mail/templates.js'
 import { createMailTransport } from './mail/transport.js'
 import { createMaintenance } from './maintenance.js'
 import { type MetricsRecorder, noMetrics } from './metrics/recorder.js'
@@ -52,6 +53,8 @@ export interface ServiceDeps {
   metrics?: MetricsRecorder
   /** How revocations reach the other instances (docs/revocation.md); poll only when omitted. */
   revocationBus?: RevocationBus
+  /** The mail texts, already loaded (buildApp does it before anything else); loaded here when omitted. */
+  templates?: MailTemplates
 }
 
 /** Wires the domain services over explicit dependencies; shared by the HTTP app and the CLI. */
@@ -63,6 +66,7 @@ export function createServices({
   counters,
   metrics = noMetrics,
   revocationBus,
+  templates = loadMailTemplates({ dir: config.mail.templatesDir, issuer: config.issuer }),
 }: ServiceDeps) {
   const { db } = database
   const counterStore = counters ?? createMemoryCounterStore(clock)
@@ -258,6 +262,7 @@ export function createServices({
     clock,
     log,
     mail: config.mail,
+    templates,
     kickSender: () => void mailSender.run(),
     createUser: users.createUser,
     revocations,

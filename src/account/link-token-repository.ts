@@ -9,12 +9,20 @@ export function createLinkTokenRepository(db: Kysely<Database>) {
     /**
      * Stores a new link for `user`, bound to its current email and credential version.
      * Earlier unused links of the same purpose are deleted: only the newest one works.
+     * A change_email link also carries the address it confirms (`newEmail`).
      */
     async issue(
       trx: Db,
-      input: { user: UserRow; purpose: LinkPurpose; hash: string; now: number; ttlSeconds: number },
+      input: {
+        user: UserRow
+        purpose: LinkPurpose
+        hash: string
+        now: number
+        ttlSeconds: number
+        newEmail?: string
+      },
     ): Promise<void> {
-      const { user, purpose, hash, now, ttlSeconds } = input
+      const { user, purpose, hash, now, ttlSeconds, newEmail = null } = input
       await trx
         .deleteFrom('link_tokens')
         .where('user_id', '=', user.id)
@@ -32,6 +40,7 @@ export function createLinkTokenRepository(db: Kysely<Database>) {
           created_at: now,
           expires_at: now + ttlSeconds * 1000,
           used_at: null,
+          new_email: newEmail,
         })
         .execute()
     },
@@ -54,6 +63,11 @@ export function createLinkTokenRepository(db: Kysely<Database>) {
         .where('expires_at', '>', now)
         .executeTakeFirst()
       return Number(result.numUpdatedRows) === 1
+    },
+
+    /** In `trx`: deletes every unused link of `userId` (they were bound to a state that just ended). */
+    async deleteUnused(trx: Db, userId: string): Promise<void> {
+      await trx.deleteFrom('link_tokens').where('user_id', '=', userId).where('used_at', 'is', null).execute()
     },
 
     /** Removes used and expired links (housekeeping). */

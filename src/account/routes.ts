@@ -6,7 +6,7 @@ import { emailSchema, errorResponses, passwordSchema, userSchema } from '../http
 import { toPublicUser } from '../users/service.js'
 import type { AccountService } from './service.js'
 
-// docs/contract.md §9: email verification and password reset. The link token is the
+// docs/contract.md §9: email verification, password reset and email change. The link token is the
 // credential on the unauthenticated routes; every way a link can be bad is one answer,
 // 400 invalid_link.
 
@@ -20,7 +20,12 @@ const accepted = z.object({}).strict().describe('Accepted; any mail goes out in 
 export interface AccountRouteOptions {
   account: Pick<
     AccountService,
-    'resendVerification' | 'verifyEmail' | 'requestPasswordReset' | 'resetPassword' | 'deleteOwnAccount'
+    | 'resendVerification'
+    | 'verifyEmail'
+    | 'requestEmailChange'
+    | 'requestPasswordReset'
+    | 'resetPassword'
+    | 'deleteOwnAccount'
   >
 }
 
@@ -52,17 +57,54 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRouteOptions> = async (
         operationId: 'verifyEmail',
         summary: 'Verify an email address with the mailed link',
         description:
-          'Spends the link token and marks the email verified. A used, expired, unknown or superseded token, or one issued before the password, email or account state changed, is 400 invalid_link.',
+          'Spends the link token and marks the email verified. For a link mailed by POST /v1/me/email the email changes to the confirmed address now; if another account took that address meanwhile, 409 email_taken and nothing changes. A used, expired, unknown or superseded token, or one issued before the password, email or account state changed, is 400 invalid_link.',
         tags: ['account'],
         body: z.object({ token: linkTokenSchema }),
         response: {
           200: userSchema,
-          ...errorResponses(400, { 400: ['invalid_link'] }, 413, 415, 503),
+          ...errorResponses(400, { 400: ['invalid_link'], 409: ['email_taken'] }, 413, 415, 503),
         },
       },
     },
     async (request) =>
       toPublicUser(await account.verifyEmail(request.body.token, requestAuditContext(request))),
+  )
+
+  app.post(
+    '/v1/me/email',
+    {
+      config: { scopes: ['profile:write'], limit: 'mail' },
+      schema: {
+        operationId: 'changeMyEmail',
+        summary: 'Change the email address, confirmed by a mailed link',
+        description:
+          'Checks current_password, then mails a confirmation link to new_email (EMAIL_VERIFY_URL, valid for EMAIL_VERIFY_TTL seconds; a newer request replaces it) and a notice without a link to the current address. The email changes only when the link is used (POST /v1/email/verify). A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429); new_email equal to the current email is 400 invalid_request; an address another account has is 409 email_taken. Limited per recipient (RATE_LIMIT_MAIL) and per client address.',
+        tags: ['me'],
+        body: z.object({ new_email: emailSchema, current_password: z.string().max(1024) }),
+        response: {
+          202: accepted,
+          ...errorResponses(
+            400,
+            { 400: ['invalid_grant'], 409: ['email_taken'] },
+            401,
+            403,
+            404,
+            413,
+            415,
+            429,
+            503,
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      await account.requestEmailChange(
+        request.auth!.claims.sub,
+        { newEmail: request.body.new_email, currentPassword: request.body.current_password },
+        clientAddress(request),
+      )
+      return reply.code(202).send({})
+    },
   )
 
   app.post(

@@ -4,14 +4,14 @@ import type { AuditLog } from '../audit/audit-log.js'
 import type { AuditContext } from '../audit/events.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
-import type { Database, Db, UserRow } from '../db/schema.js'
-import { invalidLink, notFound } from '../errors.js'
+import type { Database, Db, LinkPurpose, UserRow } from '../db/schema.js'
+import { emailTaken, invalidLink, invalidRequest, notFound } from '../errors.js'
 import type { OutboxRepository } from '../mail/outbox-repository.js'
-import { renderAccountDeletedNotice, renderTemplate } from '../mail/templates.js'
+import type { MailTemplates } from '../mail/templates.js'
 import type { RevocationRecorder } from '../sessions/repository.js'
 import { bumpCredentialVersion } from '../users/credential-fence.js'
 import type { PasswordHasher } from '../users/passwords.js'
-import type { UserRepository } from '../users/repository.js'
+import { isUniqueViolation, type UserRepository } from '../users/repository.js'
 import { normalizeEmail, type UserService } from '../users/service.js'
 import { isUserUsable } from '../users/user-usable.js'
 import { generateLinkToken, hashLinkToken, linkUrl } from './link-token.js'
@@ -19,7 +19,7 @@ import type { LinkTokenRepository } from './link-token-repository.js'
 import { isLinkUsable } from './link-usable.js'
 import type { MailThrottle } from './mail-throttle.js'
 
-// Email verification and password reset (docs/contract.md §9, docs/account.md). Every
+// Email verification, password reset and email change (docs/contract.md §9, docs/account.md). Every
 // mail is committed to the outbox in the transaction of the change it announces, and
 // the sender is kicked after the commit; the request never waits for SMTP.
 
@@ -33,6 +33,8 @@ export interface AccountServiceDeps {
   clock: Clock
   log: FastifyBaseLogger
   mail: Config['mail']
+  /** The message texts, built-in or the operator's (MAIL_TEMPLATES_DIR). */
+  templates: MailTemplates
   /** The current-password check of users/service.ts (throttled like a login). */
   verifyCurrentPassword: UserService['verifyCurrentPassword']
   /** Called after a transaction that queued mail has committed: starts a sending pass. */
@@ -56,6 +58,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     clock,
     log,
     mail,
+    templates,
     kickSender,
     createUser,
     revocations,
@@ -68,7 +71,7 @@ export function createAccountService(deps: AccountServiceDeps) {
   async function queueVerificationMail(trx: Db, user: UserRow, now: number): Promise<void> {
     const { token, hash } = generateLinkToken()
     await links.issue(trx, { user, purpose: 'verify_email', hash, now, ttlSeconds: mail.verifyTtl })
-    const message = renderTemplate('verify_email', user.email, {
+    const message = templates.linkMail('verify_email', user.email, {
       link: linkUrl(mail.verifyUrl, token),
       ttl: mail.verifyTtl,
     })
@@ -106,10 +109,11 @@ export function createAccountService(deps: AccountServiceDeps) {
    * Checks `token` for `purpose` without spending it, so a bad link costs no bcrypt work
    * and no write. The spend re-checks everything under lock.
    */
-  async function usableLink(token: string, purpose: 'verify_email' | 'reset_password') {
+  async function usableLink(token: string, purposes: readonly LinkPurpose[]) {
     const link = await links.findByHash(hashLinkToken(token))
     const user = link && (await users.findById(link.user_id))
-    if (!isLinkUsable(link, user, purpose, clock())) throw invalidLink()
+    if (!link || !purposes.includes(link.purpose)) throw invalidLink()
+    if (!isLinkUsable(link, user, link.purpose, clock())) throw invalidLink()
     return link
   }
 
@@ -121,7 +125,7 @@ export function createAccountService(deps: AccountServiceDeps) {
   async function spendLink(
     trx: Db,
     link: Awaited<ReturnType<typeof usableLink>>,
-    changes: Partial<Pick<UserRow, 'password_hash' | 'email_verified_at'>> & { updated_at: number },
+    changes: Partial<Pick<UserRow, 'password_hash' | 'email_verified_at' | 'email'>> & { updated_at: number },
   ): Promise<UserRow> {
     const now = changes.updated_at
     if (!(await links.spend(trx, link, now))) throw invalidLink()
@@ -138,9 +142,10 @@ export function createAccountService(deps: AccountServiceDeps) {
     return user
   }
 
-  /** POST /v1/email/verify. */
+  /** POST /v1/email/verify: a verification link, or an email-change link (changeEmail). */
   async function verifyEmail(token: string, who: AuditContext): Promise<UserRow> {
-    const link = await usableLink(token, 'verify_email')
+    const link = await usableLink(token, ['verify_email', 'change_email'])
+    if (link.purpose === 'change_email') return changeEmail(link, who)
     const now = clock()
     return db.transaction().execute(async (trx) => {
       const user = await spendLink(trx, link, { updated_at: now })
@@ -148,6 +153,78 @@ export function createAccountService(deps: AccountServiceDeps) {
       await audit.record(trx, who, { type: 'email.verified', userId: user.id })
       return (await users.update(user.id, { email_verified_at: now }, trx)) ?? user
     })
+  }
+
+  /**
+   * POST /v1/me/email: checks the current password (throttled like a login), then mails a
+   * confirmation link to the new address and a notice without a link to the current one,
+   * in one transaction. Nothing about the account changes until the link is used
+   * (changeEmail). The caller proved their password, so a taken address may be named:
+   * 409 email_taken, as at sign-up.
+   */
+  async function requestEmailChange(
+    userId: string,
+    input: { newEmail: string; currentPassword: string },
+    address: string,
+  ): Promise<void> {
+    const user = await verifyCurrentPassword(userId, input.currentPassword, address)
+    const newEmail = normalizeEmail(input.newEmail)
+    if (newEmail === user.email) throw invalidRequest('new_email is already the email of this account.')
+    if (await users.findByEmail(newEmail)) throw emailTaken()
+    await mailThrottle.admit(newEmail)
+    const { token, hash } = generateLinkToken()
+    const now = clock()
+    await db.transaction().execute(async (trx) => {
+      await links.issue(trx, {
+        user,
+        purpose: 'change_email',
+        hash,
+        now,
+        ttlSeconds: mail.verifyTtl,
+        newEmail,
+      })
+      const confirm = templates.linkMail('change_email', newEmail, {
+        link: linkUrl(mail.verifyUrl, token),
+        ttl: mail.verifyTtl,
+      })
+      await outbox.enqueue(trx, confirm, 'change_email', now)
+      await outbox.enqueue(
+        trx,
+        templates.notice('email_change_notice', user.email),
+        'email_change_notice',
+        now,
+      )
+    })
+    kickSender()
+  }
+
+  /**
+   * POST /v1/email/verify with a change_email link: the email becomes the link's new
+   * address, verified (the link proved it), provided the account is still in the state
+   * the link was issued for. Uniqueness is checked again now; under a race the unique
+   * index decides, and the loser is 409 email_taken with nothing changed and the link
+   * unspent (the transaction rolls back). Links bound to the old address (a pending
+   * verification or reset) die with it (account/link-usable.ts).
+   */
+  async function changeEmail(
+    link: Awaited<ReturnType<typeof usableLink>>,
+    who: AuditContext,
+  ): Promise<UserRow> {
+    const newEmail = link.new_email
+    if (newEmail === null) throw invalidLink()
+    if (await users.findByEmail(newEmail)) throw emailTaken()
+    const now = clock()
+    try {
+      return await db.transaction().execute(async (trx) => {
+        const user = await spendLink(trx, link, { email: newEmail, email_verified_at: now, updated_at: now })
+        await links.deleteUnused(trx, user.id)
+        await audit.record(trx, who, { type: 'email.changed', userId: user.id })
+        return user
+      })
+    } catch (error) {
+      if (isUniqueViolation(error)) throw emailTaken()
+      throw error
+    }
   }
 
   /**
@@ -162,7 +239,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     const now = clock()
     await db.transaction().execute(async (trx) => {
       await links.issue(trx, { user, purpose: 'reset_password', hash, now, ttlSeconds: mail.resetTtl })
-      const message = renderTemplate('reset_password', user.email, {
+      const message = templates.linkMail('reset_password', user.email, {
         link: linkUrl(mail.resetUrl, token),
         ttl: mail.resetTtl,
       })
@@ -188,7 +265,7 @@ export function createAccountService(deps: AccountServiceDeps) {
    * link — in one transaction with spending the link.
    */
   async function resetPassword(token: string, newPassword: string, who: AuditContext): Promise<void> {
-    const link = await usableLink(token, 'reset_password')
+    const link = await usableLink(token, ['reset_password'])
     const passwordHash = await passwords.hash(newPassword)
     const now = clock()
     await db.transaction().execute(async (trx) => {
@@ -222,7 +299,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       await bumpCredentialVersion(trx, revocations, user.id, now)
       if (!(await users.delete(user.id, trx))) throw notFound('The user of this token no longer exists.')
       await audit.record(trx, who, { type: 'user.deleted', userId: user.id, details: { by: 'self' } })
-      await outbox.enqueue(trx, renderAccountDeletedNotice(user.email), 'account_deleted', now)
+      await outbox.enqueue(trx, templates.notice('account_deleted', user.email), 'account_deleted', now)
     })
     kickSender()
   }
@@ -267,6 +344,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     signUp,
     resendVerification,
     verifyEmail,
+    requestEmailChange,
     requestPasswordReset,
     resetPassword,
     markEmailVerified,

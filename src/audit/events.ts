@@ -10,6 +10,7 @@ export const AUDIT_EVENT_TYPES = [
   'password.changed',
   'password.reset',
   'email.verified',
+  'email.changed',
   'mfa.enabled',
   'mfa.disabled',
   'user.created',
@@ -33,6 +34,7 @@ export const OWN_EVENT_TYPES: readonly AuditEventType[] = [
   'password.changed',
   'password.reset',
   'email.verified',
+  'email.changed',
   'mfa.enabled',
   'mfa.disabled',
 ]

@@ -219,6 +219,13 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  // Issue 14: email change (docs/account.md). A change_email link carries the address it
+  // confirms; the account's email changes to it only when the link is used.
+  '0007_email_change': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('link_tokens').addColumn('new_email', 'varchar(320)').execute()
+    },
+  },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

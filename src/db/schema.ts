@@ -124,7 +124,7 @@ export interface MfaTokensTable {
 }
 
 /** What a link token may do (docs/account.md); each purpose is one flow. */
-export type LinkPurpose = 'verify_email' | 'reset_password'
+export type LinkPurpose = 'verify_email' | 'reset_password' | 'change_email'
 
 /** A mailed link's token, stored only as its SHA-256 hash; bound to the state it was issued for. */
 export interface LinkTokensTable {
@@ -139,6 +139,8 @@ export interface LinkTokensTable {
   created_at: number
   expires_at: number
   used_at: number | null
+  /** A change_email link: the address it confirms (null for the other purposes). */
+  new_email: string | null
 }
 
 /** The revocation feed (docs/contract.md §11): kept until no access token it concerns can be unexpired. */

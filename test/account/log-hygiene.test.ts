@@ -8,7 +8,8 @@ import { PASSWORD, uniqueEmail } from '../helpers/flows.js'
 import { deliverMail, linkToken, startSmtpServer } from '../helpers/smtp.js'
 
 // docs/account.md: with a real SMTP transport, no link token and no password reaches any
-// log line at LOG_LEVEL=trace, through every account flow, failed deliveries included.
+// log line at LOG_LEVEL=trace, through every account flow (email change included), failed
+// deliveries included.
 // (Only MAIL_URL=log: writes a link to the log, on purpose: mail-outbox.test.ts.)
 
 await eachDialect(t, async (t, dialect) => {
@@ -44,9 +45,39 @@ await eachDialect(t, async (t, dialect) => {
     400,
   )
 
+  // An email change: its link, used twice, and a wrong current password on the way.
+  const login = await app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({
+      grant_type: 'password',
+      username: email,
+      password: 'the reset passphrase',
+    }).toString(),
+  })
+  t.equal(login.statusCode, 200)
+  const authorization = `Bearer ${login.json().access_token}`
+  const changeEmail = (current_password: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/me/email',
+      headers: { authorization },
+      payload: { new_email: newEmail, current_password },
+    })
+  const newEmail = uniqueEmail('hygiene-new')
+  t.equal((await changeEmail('a wrong current password')).statusCode, 400)
+  secrets.push('a wrong current password')
+  t.equal((await changeEmail('the reset passphrase')).statusCode, 202)
+  await deliverMail(app)
+  const change = linkToken(smtp.mailsTo(newEmail)[0]!)
+  secrets.push(change)
+  t.equal((await post('/v1/email/verify', { token: change })).statusCode, 200)
+  t.equal((await post('/v1/email/verify', { token: change })).statusCode, 400)
+
   // A delivery that fails logs its reason, not the message.
   await smtp.close()
-  t.equal((await post('/v1/password/forgot', { email })).statusCode, 202)
+  t.equal((await post('/v1/password/forgot', { email: newEmail })).statusCode, 202)
   await deliverMail(app)
   const pending = await database.db
     .selectFrom('mail_outbox')

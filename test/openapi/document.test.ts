@@ -153,6 +153,7 @@ t.test(
         'POST /oauth/revoke',
         'POST /oauth/token',
         'POST /v1/email/verify',
+        'POST /v1/me/email',
         'POST /v1/me/email/verification',
         'POST /v1/me/mfa/totp',
         'POST /v1/me/mfa/totp/confirm',

@@ -225,9 +225,29 @@ export interface paths {
         put?: never;
         /**
          * Verify an email address with the mailed link
-         * @description Spends the link token and marks the email verified. A used, expired, unknown or superseded token, or one issued before the password, email or account state changed, is 400 invalid_link.
+         * @description Spends the link token and marks the email verified. For a link mailed by POST /v1/me/email the email changes to the confirmed address now; if another account took that address meanwhile, 409 email_taken and nothing changes. A used, expired, unknown or superseded token, or one issued before the password, email or account state changed, is 400 invalid_link.
          */
         post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the email address, confirmed by a mailed link
+         * @description Checks current_password, then mails a confirmation link to new_email (EMAIL_VERIFY_URL, valid for EMAIL_VERIFY_TTL seconds; a newer request replaces it) and a notice without a link to the current address. The email changes only when the link is used (POST /v1/email/verify). A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429); new_email equal to the current email is 400 invalid_request; an address another account has is 409 email_taken. Limited per recipient (RATE_LIMIT_MAIL) and per client address.
+         */
+        post: operations["changeMyEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -519,7 +539,7 @@ export interface paths {
         };
         /**
          * The caller's security history, newest first
-         * @description Your own security events (login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, password.reset, email.verified, mfa.enabled, mfa.disabled), with the address and User-Agent of each. Only events about the calling user.
+         * @description Your own security events (login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, password.reset, email.verified, email.changed, mfa.enabled, mfa.disabled), with the address and User-Agent of each. Only events about the calling user.
          */
         get: operations["listMyEvents"];
         put?: never;
@@ -732,7 +752,7 @@ export interface components {
         AuditEvent: {
             /** Format: uuid */
             id: string;
-            /** @description What happened: login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, password.reset, email.verified, mfa.enabled, mfa.disabled, user.created, user.updated, user.disabled, user.enabled, user.deleted, client.created, client.deleted, key.rotated (more may be added). */
+            /** @description What happened: login.succeeded, login.failed, refresh.reuse_detected, session.revoked, password.changed, password.reset, email.verified, email.changed, mfa.enabled, mfa.disabled, user.created, user.updated, user.disabled, user.enabled, user.deleted, client.created, client.deleted, key.rotated (more may be added). */
             type: string;
             /**
              * Format: date-time
@@ -2852,6 +2872,239 @@ export interface operations {
                 };
             };
             /**
+             * @description Conflict. `error` is one of:
+             *     - `email_taken`: An account with this email already exists.
+             */
+            409: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "email_taken";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large. `error` is one of:
+             *     - `payload_too_large`: The request body is over 64 KiB.
+             */
+            413: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type. `error` is one of:
+             *     - `unsupported_media_type`: The Content-Type is not accepted here (JSON everywhere, also form-encoded on /oauth/*).
+             */
+            415: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unsupported_media_type";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests. `error` is one of:
+             *     - `too_many_requests`: A rate limit was hit; retry after the seconds in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "too_many_requests";
+                    };
+                };
+            };
+            500: components["responses"]["ServerError"];
+            /**
+             * @description Service Unavailable. `error` is one of:
+             *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
+             */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "temporarily_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    changeMyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @description Trimmed and lower-cased before use.
+                     */
+                    new_email: string;
+                    current_password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted; any mail goes out in the background */
+            202: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /**
+             * @description Bad Request. `error` is one of:
+             *     - `invalid_request`: The request is malformed: a missing or invalid field, header or body.
+             *     - `invalid_grant`: Wrong email or password, or an expired, spent or revoked refresh token (RFC 6749 §5.2).
+             */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    "WWW-Authenticate"?: string;
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "invalid_request" | "invalid_grant";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error` is one of:
+             *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
+             *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             */
+            401: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "unauthorized" | "invalid_token";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error` is one of:
+             *     - `insufficient_scope`: The access token lacks the scope this route needs (RFC 6750 §3.1).
+             */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "insufficient_scope";
+                    };
+                };
+            };
+            /**
+             * @description Not Found. `error` is one of:
+             *     - `not_found`: No such route or resource.
+             */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "not_found";
+                    };
+                };
+            };
+            /**
+             * @description Conflict. `error` is one of:
+             *     - `email_taken`: An account with this email already exists.
+             */
+            409: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        error: "email_taken";
+                    };
+                };
+            };
+            /**
              * @description Payload Too Large. `error` is one of:
              *     - `payload_too_large`: The request body is over 64 KiB.
              */
@@ -4635,7 +4888,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only events of this type */
-                type?: "login.succeeded" | "login.failed" | "refresh.reuse_detected" | "session.revoked" | "password.changed" | "password.reset" | "email.verified" | "mfa.enabled" | "mfa.disabled" | "user.created" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "client.created" | "client.deleted" | "key.rotated";
+                type?: "login.succeeded" | "login.failed" | "refresh.reuse_detected" | "session.revoked" | "password.changed" | "password.reset" | "email.verified" | "email.changed" | "mfa.enabled" | "mfa.disabled" | "user.created" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "client.created" | "client.deleted" | "key.rotated";
                 /** @description Only events about this user */
                 user_id?: string;
                 /** @description Only events at or after this time (ISO 8601) */

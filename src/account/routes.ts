@@ -135,7 +135,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRouteOptions> = async (
         operationId: 'resetPassword',
         summary: 'Set a new password with the mailed link',
         description:
-          'Spends the link token, sets new_password, marks the email verified and revokes every session of the user. A used, expired, unknown or superseded token is 400 invalid_link. Access tokens already issued stay valid until they expire.',
+          'Spends the link token, sets new_password, marks the email verified and revokes every session of the user. A used, expired, unknown or superseded token is 400 invalid_link. Access tokens already issued to the user are refused from then on (revocation feed, GET /v1/revocations).',
         tags: ['account'],
         body: z.object({ token: linkTokenSchema, new_password: passwordSchema }),
         response: {
@@ -158,7 +158,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRouteOptions> = async (
         operationId: 'deleteMe',
         summary: 'Delete the calling user',
         description:
-          'Checks current_password, then deletes the account: every session ends, a notice (no link) is mailed to the address, and the address can sign up again. A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429). Access tokens already issued stay valid until they expire, but name a user that no longer exists.',
+          'Checks current_password, then deletes the account: every session ends, a notice (no link) is mailed to the address, and the address can sign up again. A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429). Access tokens already issued to the user are refused from then on (revocation feed, GET /v1/revocations).',
         tags: ['me'],
         body: z.object({ current_password: z.string().max(1024) }),
         response: {

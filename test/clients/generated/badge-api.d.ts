@@ -142,7 +142,7 @@ export interface paths {
         post?: never;
         /**
          * Delete the calling user
-         * @description Checks current_password, then deletes the account: every session ends, a notice (no link) is mailed to the address, and the address can sign up again. A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429). Access tokens already issued stay valid until they expire, but name a user that no longer exists.
+         * @description Checks current_password, then deletes the account: every session ends, a notice (no link) is mailed to the address, and the address can sign up again. A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429). Access tokens already issued to the user are refused from then on (revocation feed, GET /v1/revocations).
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -285,7 +285,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with the mailed link
-         * @description Spends the link token, sets new_password, marks the email verified and revokes every session of the user. A used, expired, unknown or superseded token is 400 invalid_link. Access tokens already issued stay valid until they expire.
+         * @description Spends the link token, sets new_password, marks the email verified and revokes every session of the user. A used, expired, unknown or superseded token is 400 invalid_link. Access tokens already issued to the user are refused from then on (revocation feed, GET /v1/revocations).
          */
         post: operations["resetPassword"];
         delete?: never;

@@ -92,6 +92,12 @@ const envSchema = z.object({
   AUDIT_LOGIN_FAILURES_BURST: count(1, 100000).default(20),
   // Issue 15: admin routes need a token from a login with a second factor (RFC 9470 step-up).
   ADMIN_REQUIRE_MFA: bool.default(false),
+  // Issue 15: passkeys (docs/mfa.md). Unset: ISSUER's host, and ISSUER's origin plus CORS_ORIGINS.
+  WEBAUTHN_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]{1,253}$/, 'must be a lowercase domain name such as example.com')
+    .optional(),
+  WEBAUTHN_ORIGINS: origins.optional(),
   // Issue 16: the catch-up poll of the revocation feed (docs/revocation.md); the bus
   // (PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with REDIS_URL) carries events sooner.
   REVOCATION_POLL_SECONDS: count(1, 3600).default(10),
@@ -173,7 +179,20 @@ export function loadConfig(env: Env): Readonly<Config> {
   if (e.SHUTDOWN_DELAY_SECONDS >= e.SHUTDOWN_GRACE_SECONDS) {
     fail('SHUTDOWN_DELAY_SECONDS', 'must be less than SHUTDOWN_GRACE_SECONDS')
   }
-  return toConfig(e)
+  const config = toConfig(e)
+  // WebAuthn §5.1.4: a page may use an RP ID that is its own host or a registrable suffix of it.
+  const { id: rpId, origins: rpOrigins } = config.webauthn
+  for (const origin of rpOrigins) {
+    const host = new URL(origin).hostname
+    if (host !== rpId && !host.endsWith(`.${rpId}`))
+      fail(
+        e.WEBAUTHN_RP_ID ? 'WEBAUTHN_RP_ID' : 'WEBAUTHN_ORIGINS',
+        `must be a registrable suffix of every WebAuthn origin's host (${rpId} does not cover ${origin})`,
+      )
+  }
+  if (!rpId.includes('.') && rpId !== 'localhost' && rpOrigins.some((o) => new URL(o).hostname !== rpId))
+    fail('WEBAUTHN_RP_ID', 'must be a registrable domain, not a public suffix')
+  return config
 }
 
 /** The schema's output in the shape the code uses (camelCase, grouped, defaults resolved). */
@@ -237,6 +256,11 @@ function toConfig(e: z.output<typeof envSchema>) {
     /** Failed logins per address and window written one by one before sampling starts. */
     auditLoginFailuresBurst: e.AUDIT_LOGIN_FAILURES_BURST,
     adminRequireMfa: e.ADMIN_REQUIRE_MFA,
+    /** docs/mfa.md, "Passkeys": the relying party (WebAuthn §5.1.4). */
+    webauthn: Object.freeze({
+      id: e.WEBAUTHN_RP_ID ?? new URL(issuer).hostname,
+      origins: Object.freeze(e.WEBAUTHN_ORIGINS ?? [new URL(issuer).origin, ...e.CORS_ORIGINS]),
+    }),
     revocationPollSeconds: e.REVOCATION_POLL_SECONDS,
     /** docs/contract.md §9: mail delivery and the account-lifecycle links. */
     mail: Object.freeze({

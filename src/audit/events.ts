@@ -12,6 +12,8 @@ export const AUDIT_EVENT_TYPES = [
   'email.verified',
   'mfa.enabled',
   'mfa.disabled',
+  'passkey.added',
+  'passkey.removed',
   'user.created',
   'user.updated',
   'user.disabled',
@@ -35,6 +37,8 @@ export const OWN_EVENT_TYPES: readonly AuditEventType[] = [
   'email.verified',
   'mfa.enabled',
   'mfa.disabled',
+  'passkey.added',
+  'passkey.removed',
 ]
 
 /**

@@ -180,19 +180,27 @@ export function loadConfig(env: Env): Readonly<Config> {
     fail('SHUTDOWN_DELAY_SECONDS', 'must be less than SHUTDOWN_GRACE_SECONDS')
   }
   const config = toConfig(e)
-  // WebAuthn §5.1.4: a page may use an RP ID that is its own host or a registrable suffix of it.
-  const { id: rpId, origins: rpOrigins } = config.webauthn
-  for (const origin of rpOrigins) {
-    const host = new URL(origin).hostname
-    if (host !== rpId && !host.endsWith(`.${rpId}`))
+  // WebAuthn §5.1.4: a page may use an RP ID that is its own host or a registrable suffix
+  // of it. Checked when the operator set either variable; the defaults keep only the
+  // origins the default RP ID covers (toConfig), so an unrelated CORS_ORIGINS never stops a start.
+  if (e.WEBAUTHN_RP_ID !== undefined || e.WEBAUTHN_ORIGINS !== undefined) {
+    const { id: rpId, origins: rpOrigins } = config.webauthn
+    const uncovered = rpOrigins.find((o) => !isRpIdFor(rpId, o))
+    if (uncovered)
       fail(
-        e.WEBAUTHN_RP_ID ? 'WEBAUTHN_RP_ID' : 'WEBAUTHN_ORIGINS',
-        `must be a registrable suffix of every WebAuthn origin's host (${rpId} does not cover ${origin})`,
+        e.WEBAUTHN_RP_ID !== undefined ? 'WEBAUTHN_RP_ID' : 'WEBAUTHN_ORIGINS',
+        `must be a registrable suffix of every WebAuthn origin's host (${rpId} does not cover ${uncovered})`,
       )
+    if (rpOrigins.length === 0) fail('WEBAUTHN_ORIGINS', 'must list at least one origin')
   }
-  if (!rpId.includes('.') && rpId !== 'localhost' && rpOrigins.some((o) => new URL(o).hostname !== rpId))
-    fail('WEBAUTHN_RP_ID', 'must be a registrable domain, not a public suffix')
   return config
+}
+
+/** WebAuthn §5.1.4: `rpId` is the origin's host or a parent domain of it (never a bare TLD). */
+function isRpIdFor(rpId: string, origin: string): boolean {
+  const host = new URL(origin).hostname
+  if (host === rpId) return true
+  return host.endsWith(`.${rpId}`) && (rpId.includes('.') || rpId === 'localhost')
 }
 
 /** The schema's output in the shape the code uses (camelCase, grouped, defaults resolved). */
@@ -259,7 +267,12 @@ function toConfig(e: z.output<typeof envSchema>) {
     /** docs/mfa.md, "Passkeys": the relying party (WebAuthn §5.1.4). */
     webauthn: Object.freeze({
       id: e.WEBAUTHN_RP_ID ?? new URL(issuer).hostname,
-      origins: Object.freeze(e.WEBAUTHN_ORIGINS ?? [new URL(issuer).origin, ...e.CORS_ORIGINS]),
+      origins: Object.freeze(
+        e.WEBAUTHN_ORIGINS ??
+          [new URL(issuer).origin, ...e.CORS_ORIGINS].filter((o) =>
+            isRpIdFor(e.WEBAUTHN_RP_ID ?? new URL(issuer).hostname, o),
+          ),
+      ),
     }),
     revocationPollSeconds: e.REVOCATION_POLL_SECONDS,
     /** docs/contract.md §9: mail delivery and the account-lifecycle links. */

@@ -43,10 +43,13 @@ export const passkeyLoginRoutes: FastifyPluginAsyncZod<PasskeyLoginRouteOptions>
     async (_request, reply) => {
       const { options, passkey_session } = await passkeys.loginOptions()
       // The library's option types are interfaces (no index signature); the schema checks the value.
-      return reply.header('cache-control', 'no-store').send({
-        options: options as unknown as z.input<typeof authenticationOptionsSchema>,
-        passkey_session,
-      })
+      return reply
+        .header('cache-control', 'no-store')
+        .header('pragma', 'no-cache')
+        .send({
+          options: options as unknown as z.input<typeof authenticationOptionsSchema>,
+          passkey_session,
+        })
     },
   )
 }

@@ -79,6 +79,7 @@ export const passkeyRoutes: FastifyPluginAsyncZod<PasskeyRouteOptions> = async (
       schema: {
         operationId: 'listPasskeys',
         summary: "The calling user's passkeys",
+        description: 'Name, creation time and last use of each; never a key or credential id.',
         tags: ['me'],
         response: {
           200: z.object({ passkeys: z.array(passkeySchema).max(1000) }),

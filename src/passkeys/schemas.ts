@@ -21,8 +21,10 @@ export const registrationOptionsSchema = z
     challenge: b64url(256).describe('Spent by POST /v1/me/passkeys; lives 5 minutes.'),
     rp: z.looseObject({ id: z.string().max(253).optional(), name: z.string().max(100) }),
     user: z.looseObject({ id: b64url(256), name: z.string().max(320), displayName: z.string().max(320) }),
-    pubKeyCredParams: z.array(z.looseObject({ type: z.literal('public-key'), alg: z.int() })).max(20),
-    timeout: z.int().min(0).optional(),
+    pubKeyCredParams: z
+      .array(z.looseObject({ type: z.literal('public-key'), alg: z.int().meta({ format: 'int32' }) }))
+      .max(20),
+    timeout: z.int().min(0).meta({ format: 'int32' }).optional(),
     excludeCredentials: z.array(credentialDescriptor).max(1000).optional(),
     authenticatorSelection: z.looseObject({}).optional(),
     attestation: z.string().max(32).optional(),
@@ -37,7 +39,7 @@ export const authenticationOptionsSchema = z
   .looseObject({
     challenge: b64url(256),
     rpId: z.string().max(253).optional(),
-    timeout: z.int().min(0).optional(),
+    timeout: z.int().min(0).meta({ format: 'int32' }).optional(),
     allowCredentials: z.array(credentialDescriptor).max(1000).optional(),
     userVerification: z.string().max(32).optional(),
   })
@@ -67,10 +69,10 @@ export const registrationResponseSchema = z
 
 export const passkeySchema = z
   .object({
-    id: z.uuid(),
+    id: z.uuid().max(36),
     name: z.string().max(100),
-    created_at: z.iso.datetime(),
-    last_used_at: z.iso.datetime().nullable().optional(),
+    created_at: z.iso.datetime().max(32),
+    last_used_at: z.iso.datetime().max(32).nullable().describe('The last login with it; null if never used.'),
   })
   .meta({
     id: 'Passkey',

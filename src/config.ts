@@ -92,7 +92,7 @@ const envSchema = z.object({
   AUDIT_LOGIN_FAILURES_BURST: count(1, 100000).default(20),
   // Issue 15: admin routes need a token from a login with a second factor (RFC 9470 step-up).
   ADMIN_REQUIRE_MFA: bool.default(false),
-  // Issue 15: passkeys (docs/mfa.md). Unset: ISSUER's host, and ISSUER's origin plus CORS_ORIGINS.
+  // Issue 15: passkeys (docs/contract.md §10). Unset: ISSUER's host, and ISSUER's origin plus CORS_ORIGINS.
   WEBAUTHN_RP_ID: z
     .string()
     .regex(/^[a-z0-9.-]{1,253}$/, 'must be a lowercase domain name such as example.com')
@@ -264,7 +264,7 @@ function toConfig(e: z.output<typeof envSchema>) {
     /** Failed logins per address and window written one by one before sampling starts. */
     auditLoginFailuresBurst: e.AUDIT_LOGIN_FAILURES_BURST,
     adminRequireMfa: e.ADMIN_REQUIRE_MFA,
-    /** docs/mfa.md, "Passkeys": the relying party (WebAuthn §5.1.4). */
+    /** docs/contract.md §10: the relying party (WebAuthn §5.1.4). */
     webauthn: Object.freeze({
       id: e.WEBAUTHN_RP_ID ?? new URL(issuer).hostname,
       origins: Object.freeze(

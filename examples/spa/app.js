@@ -136,7 +136,7 @@ async function logIn(email, password) {
   }
 }
 
-// Second factors and passkeys (Badge docs/mfa.md).
+// Second factors and passkeys (Badge docs/contract.md §10).
 
 /** @type {MfaRequiredError | null} */
 let pendingMfa = null

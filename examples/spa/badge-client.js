@@ -11,6 +11,11 @@
 //   const res = await badge.fetch('https://api.example.com/things')
 //   await badge.logout()
 //
+// Second factors and passkeys: login() throws MfaRequiredError for an account with a
+// second factor; finish with badge.completeMfa(error.mfaToken, { otp }) or
+// badge.completeMfaWithPasskey(error.mfaToken). badge.loginWithPasskey() logs in with a
+// passkey alone; badge.registerPasskey(name) adds one for the logged-in user.
+//
 // Refreshes are single-flight across tabs: a Web Lock (navigator.locks) or, where
 // that is missing, a BroadcastChannel lock makes tabs take turns, so two tabs never
 // send the same refresh-token cookie at once and a late response never puts a spent
@@ -252,7 +257,7 @@ export class BadgeClient {
     return new Request(request, toBadge ? { headers, credentials: 'include' } : { headers })
   }
 
-  // Second factors and passkeys (Badge docs/mfa.md). A password login of a user with a
+  // Second factors and passkeys (Badge docs/contract.md §10). A password login of a user with a
   // second factor throws MfaRequiredError; finish it with completeMfa() (a TOTP or
   // recovery code) or completeMfaWithPasskey(). loginWithPasskey() needs no password.
 

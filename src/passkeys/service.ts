@@ -24,7 +24,7 @@ import type { PasskeyRepository } from './passkey-repository.js'
 import { generateHandle, hashHandle, WEBAUTHN_CHALLENGE_TTL_MS } from './passkey-session.js'
 import type { WebauthnChallengeRepository } from './webauthn-challenge-repository.js'
 
-// Passkeys (docs/contract.md §10, docs/mfa.md "Passkeys"): registration by a signed-in
+// Passkeys (docs/contract.md §10): registration by a signed-in
 // user, and the assertion that logs in without a password (or finishes a password login
 // as its second factor). The WebAuthn checks themselves are @simplewebauthn/server's.
 

@@ -63,6 +63,13 @@ export interface PasskeyAssertion {
 
 const DEFAULT_NAME = 'Passkey'
 
+/**
+ * COSE algorithms accepted for new passkeys: EdDSA, ES256, RS256 (RFC 9053). Named here
+ * rather than the library's default, which probes the runtime for ML-DSA and so makes
+ * Node print an ExperimentalWarning on the first registration.
+ */
+const SUPPORTED_ALGORITHMS = [-8, -7, -257]
+
 export const toPasskeyView = (row: PasskeyRow): PasskeyView => ({
   id: row.id,
   name: row.name,
@@ -104,6 +111,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
       // Discoverable credentials: the passkey can log in without an email typed first.
       authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' },
       timeout: WEBAUTHN_CHALLENGE_TTL_MS,
+      supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
     })
     const now = clock()
     await challenges.insert({
@@ -142,6 +150,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
         expectedOrigin,
         expectedRPID: rp.id,
         requireUserVerification: false,
+        supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
       })
       info = result.registrationInfo
     } catch {

@@ -11,6 +11,7 @@ import {
   withClient,
 } from '../helpers/browser-stack.js'
 import { uniqueEmail } from '../helpers/flows.js'
+import { totpCode } from '../helpers/mfa.js'
 
 // Passkeys in a real Chromium (docs/contract.md §10) with the DevTools Protocol's virtual
 // authenticator (a platform authenticator with user verification): the demo registers a
@@ -112,5 +113,37 @@ t.test('passkeys in Chromium with a virtual authenticator', browserTest, async (
     await waitSignedOut(page)
     await logInInDemo(page, other)
     t.same((await session()).amr, ['pwd'])
+  })
+
+  await t.test('a TOTP user is asked for a code, and the code finishes the login', async (t) => {
+    const lin = uniqueEmail('totp')
+    await page.click('#logout')
+    await waitSignedOut(page)
+    await signUpInDemo(page, lin)
+    const call = (path: string, body: object) =>
+      withClient<Record<string, unknown>>(
+        page,
+        `(await badge.fetch(${JSON.stringify(`${stack.badgeUrl}${path}`)}, { method: 'POST',
+          headers: { 'content-type': 'application/json' }, body: ${JSON.stringify(JSON.stringify(body))} })).json()`,
+      )
+    const { secret } = (await call('/v1/me/mfa/totp', {
+      current_password: 'correct horse battery staple',
+    })) as {
+      secret: string
+    }
+    const now = () => Date.now()
+    await call('/v1/me/mfa/totp/confirm', { code: totpCode(secret, now) })
+    await page.click('#logout')
+    await waitSignedOut(page)
+    await page.fill('#login-email', lin)
+    await page.fill('#login-password', 'correct horse battery staple')
+    await page.click('#login-form button[type=submit]')
+    await page.waitForSelector('#mfa-form:not([hidden])')
+    t.equal(await page.isVisible('#mfa-passkey'), false, 'no passkey offered to a user without one')
+    // The confirmation spent this step's code: the next step's is accepted (one step of drift).
+    await page.fill('#mfa-code', totpCode(secret, now, 1))
+    await page.click('#mfa-form button[type=submit]')
+    await waitSignedIn(page, lin)
+    t.same((await session()).amr, ['pwd', 'otp', 'mfa'])
   })
 })

@@ -123,6 +123,8 @@ await eachDialect(t, async (t, dialect) => {
     t.type(claims.auth_time, 'number')
     const refreshed = await refreshGrant(app, res.json().refresh_token)
     t.same(claimsOf(refreshed.json().access_token).amr, ['hwk', 'user', 'mfa'])
+    const shown = (await get('/v1/me/claims', refreshed.json().access_token)).json()
+    t.same(shown.amr, ['hwk', 'user', 'mfa'], 'GET /v1/me/claims shows how the user logged in')
     const listed = (await get('/v1/me/passkeys', tokens.access_token)).json().passkeys
     t.not(listed[0].last_used_at, null, 'the use is recorded')
   })

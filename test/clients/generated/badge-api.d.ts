@@ -788,7 +788,7 @@ export interface components {
              * @description The session the token came from (user tokens only)
              */
             sid?: string;
-            /** @description RFC 8176 methods of the login (user tokens only): ["pwd"], or ["pwd","otp","mfa"] */
+            /** @description RFC 8176 methods of the login (user tokens only): ["pwd"], ["pwd","otp","mfa"], or with a passkey ["hwk","user","mfa"] (swk for a synced passkey) */
             amr?: string[];
             /**
              * Format: int64
@@ -967,7 +967,7 @@ export interface components {
              * @description The session (refresh-token family) the token belongs to
              */
             sid?: string;
-            /** @description RFC 8176 methods of the login the token comes from: ["pwd"], or ["pwd","otp","mfa"] */
+            /** @description RFC 8176 methods of the login the token comes from: ["pwd"], ["pwd","otp","mfa"], or with a passkey ["hwk","user","mfa"] (swk for a synced passkey) */
             amr?: string[];
             /**
              * Format: int64
@@ -1472,7 +1472,7 @@ export interface operations {
                         /** @enum {string} */
                         error: "mfa_required";
                         error_description: string;
-                        /** @description Send it with otp or recovery_code in the urn:badge:grant-type:mfa grant; 5 minutes, 5 attempts. */
+                        /** @description Send it with otp, recovery_code, or passkey_session and credential in the urn:badge:grant-type:mfa grant; 5 minutes, 5 attempts. */
                         mfa_token: string;
                         /** @description The second factors that can finish this login. */
                         mfa_methods: ("totp" | "recovery_code" | "passkey")[];

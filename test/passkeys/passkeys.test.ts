@@ -19,7 +19,7 @@ const authenticator = (opts: { backupEligible?: boolean; userVerified?: boolean;
   new SoftwareAuthenticator({ origin: ORIGIN, rpId: 'badge.test', ...opts })
 
 await eachDialect(t, async (t, dialect) => {
-  const { app, database } = await buildTestApp(t, ADMIN_ENV, dialect)
+  const { app, clock, database } = await buildTestApp(t, ADMIN_ENV, dialect)
   const get = (url: string, token: string) => app.inject({ method: 'GET', url, headers: bearer(token) })
 
   await t.test('a signed-in user registers a passkey, lists it, and sees it in the MFA status', async (t) => {
@@ -171,6 +171,33 @@ await eachDialect(t, async (t, dialect) => {
     t.equal(garbage.json().error, 'invalid_request')
     const missing = await passkeyGrant(app, { passkey_session })
     t.equal(missing.json().error, 'invalid_request')
+  })
+
+  await t.test('challenges live 5 minutes', async (t) => {
+    const { tokens } = await login(app)
+    const device = authenticator()
+    const creation = await app.inject({
+      method: 'POST',
+      url: '/v1/me/passkeys/options',
+      headers: bearer(tokens.access_token),
+    })
+    clock.advance(5 * 60_000 + 1000)
+    const late = await app.inject({
+      method: 'POST',
+      url: '/v1/me/passkeys',
+      headers: bearer(tokens.access_token),
+      payload: { response: device.create(creation.json()) },
+    })
+    t.equal(late.statusCode, 400, 'an expired registration challenge is refused')
+    t.equal((await registerPasskey(app, tokens.access_token, device)).statusCode, 201)
+    const { options, passkey_session } = await passkeyLoginOptions(app)
+    clock.advance(5 * 60_000 + 1000)
+    const stale = await passkeyGrant(app, {
+      passkey_session,
+      credential: JSON.stringify(device.get(options)),
+    })
+    t.equal(stale.statusCode, 400, 'an expired passkey_session is refused')
+    t.equal((await loginWithPasskey(app, device)).statusCode, 200)
   })
 
   await t.test('a disabled user cannot log in with a passkey', async (t) => {

@@ -28,6 +28,8 @@ import { introspectRoutes } from './oauth/introspect-routes.js'
 import { revokeRoutes } from './oauth/revoke-routes.js'
 import { tokenRoutes } from './oauth/token-routes.js'
 import { wellKnownRoutes } from './oauth/well-known-routes.js'
+import { passkeyLoginRoutes } from './passkeys/login-routes.js'
+import { passkeyRoutes } from './passkeys/routes.js'
 import { browserPlugin } from './plugins/browser.js'
 import { API_CSP_DIRECTIVES, docsRoutes } from './plugins/docs.js'
 import { errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
@@ -288,6 +290,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(auditRoutes, { audit: services.audit })
   await app.register(mfaRoutes, { mfa: services.mfa })
   await app.register(mfaAdminRoutes, { mfa: services.mfa, users })
+  await app.register(passkeyRoutes, { passkeys: services.passkeys })
+  await app.register(passkeyLoginRoutes, { passkeys: services.passkeys })
   await app.register(revocationRoutes, { clients, revocations: services.revocations })
   await app.register(docsRoutes)
   await app.register(rootRoutes)

@@ -92,6 +92,12 @@ const envSchema = z.object({
   AUDIT_LOGIN_FAILURES_BURST: count(1, 100000).default(20),
   // Issue 15: admin routes need a token from a login with a second factor (RFC 9470 step-up).
   ADMIN_REQUIRE_MFA: bool.default(false),
+  // Issue 15: passkeys (docs/contract.md §10). Unset: ISSUER's host, and ISSUER's origin plus CORS_ORIGINS.
+  WEBAUTHN_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]{1,253}$/, 'must be a lowercase domain name such as example.com')
+    .optional(),
+  WEBAUTHN_ORIGINS: origins.optional(),
   // Issue 16: the catch-up poll of the revocation feed (docs/revocation.md); the bus
   // (PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with REDIS_URL) carries events sooner.
   REVOCATION_POLL_SECONDS: count(1, 3600).default(10),
@@ -174,7 +180,28 @@ export function loadConfig(env: Env): Readonly<Config> {
   if (e.SHUTDOWN_DELAY_SECONDS >= e.SHUTDOWN_GRACE_SECONDS) {
     fail('SHUTDOWN_DELAY_SECONDS', 'must be less than SHUTDOWN_GRACE_SECONDS')
   }
-  return toConfig(e)
+  const config = toConfig(e)
+  // WebAuthn §5.1.4: a page may use an RP ID that is its own host or a registrable suffix
+  // of it. Checked when the operator set either variable; the defaults keep only the
+  // origins the default RP ID covers (toConfig), so an unrelated CORS_ORIGINS never stops a start.
+  if (e.WEBAUTHN_RP_ID !== undefined || e.WEBAUTHN_ORIGINS !== undefined) {
+    const { id: rpId, origins: rpOrigins } = config.webauthn
+    const uncovered = rpOrigins.find((o) => !isRpIdFor(rpId, o))
+    if (uncovered)
+      fail(
+        e.WEBAUTHN_RP_ID !== undefined ? 'WEBAUTHN_RP_ID' : 'WEBAUTHN_ORIGINS',
+        `must be a registrable suffix of every WebAuthn origin's host (${rpId} does not cover ${uncovered})`,
+      )
+    if (rpOrigins.length === 0) fail('WEBAUTHN_ORIGINS', 'must list at least one origin')
+  }
+  return config
+}
+
+/** WebAuthn §5.1.4: `rpId` is the origin's host or a parent domain of it (never a bare TLD). */
+function isRpIdFor(rpId: string, origin: string): boolean {
+  const host = new URL(origin).hostname
+  if (host === rpId) return true
+  return host.endsWith(`.${rpId}`) && (rpId.includes('.') || rpId === 'localhost')
 }
 
 /** The schema's output in the shape the code uses (camelCase, grouped, defaults resolved). */
@@ -238,6 +265,16 @@ function toConfig(e: z.output<typeof envSchema>) {
     /** Failed logins per address and window written one by one before sampling starts. */
     auditLoginFailuresBurst: e.AUDIT_LOGIN_FAILURES_BURST,
     adminRequireMfa: e.ADMIN_REQUIRE_MFA,
+    /** docs/contract.md §10: the relying party (WebAuthn §5.1.4). */
+    webauthn: Object.freeze({
+      id: e.WEBAUTHN_RP_ID ?? new URL(issuer).hostname,
+      origins: Object.freeze(
+        e.WEBAUTHN_ORIGINS ??
+          [new URL(issuer).origin, ...e.CORS_ORIGINS].filter((o) =>
+            isRpIdFor(e.WEBAUTHN_RP_ID ?? new URL(issuer).hostname, o),
+          ),
+      ),
+    }),
     revocationPollSeconds: e.REVOCATION_POLL_SECONDS,
     /** docs/contract.md §9: mail delivery and the account-lifecycle links. */
     mail: Object.freeze({

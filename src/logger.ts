@@ -18,6 +18,10 @@ const SENSITIVE_NAMES = new Set([
   'otp',
   'recovery_code',
   'current_password',
+  // Passkeys: a ceremony's handle, challenge and the authenticator's signed response.
+  'passkey_session',
+  'credential',
+  'challenge',
 ])
 
 /** A query parameter's name as a server would decode it (%5F is "_", + is a space). */
@@ -67,6 +71,9 @@ export function loggerOptions(level: string, stream?: DestinationStream): Fastif
         '*.mfa_token',
         '*.otp',
         '*.recovery_code',
+        '*.passkey_session',
+        '*.credential',
+        '*.challenge',
         '*.secret',
         '*.code',
       ],

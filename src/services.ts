@@ -26,6 +26,9 @@ import { type CounterStore, createMemoryCounterStore } from './oauth/counters.js
 import { createGrants } from './oauth/grants.js'
 import { createIntrospection } from './oauth/introspection.js'
 import { createLoginThrottle } from './oauth/login-throttle.js'
+import { createPasskeyRepository } from './passkeys/passkey-repository.js'
+import { createPasskeyService } from './passkeys/service.js'
+import { createWebauthnChallengeRepository } from './passkeys/webauthn-challenge-repository.js'
 import { purgeSessions } from './sessions/purge.js'
 import { createRefreshTokenRepository } from './sessions/refresh-token-repository.js'
 import { createSessionRepository } from './sessions/repository.js'
@@ -183,9 +186,23 @@ export function createServices({
     cacheSize: config.verifyCacheSize,
     revoked: revocations.set,
   })
+  const passkeyRepository = createPasskeyRepository(db)
+  const passkeys = createPasskeyService({
+    db,
+    passkeys: passkeyRepository,
+    challenges: createWebauthnChallengeRepository(db),
+    users,
+    rp: config.webauthn,
+    throttle: loginThrottle,
+    clock,
+    revocations,
+    audit,
+  })
   const mfa = createMfaService({
     db,
     users,
+    passkeys: passkeyRepository,
+    assertPasskey: passkeys.assert,
     totp: createTotpRepository(db),
     recoveryCodes: createRecoveryCodeRepository(db),
     mfaTokens: createMfaTokenRepository(db),
@@ -206,6 +223,7 @@ export function createServices({
     knownScopes: config.scopes,
     metrics,
     mfa,
+    passkeys,
     clock,
     requireVerifiedEmail: config.mail.verification === 'required',
   })
@@ -224,6 +242,7 @@ export function createServices({
     const purged = await purgeSessions(db, { now: clock(), idleTtlMs: config.refreshTokenIdleTtl * 1000 })
     // mfa_tokens past their 5 minutes, or spent, go with the ended sessions.
     await mfa.purgeEndedTokens()
+    await passkeys.purgeEndedChallenges()
     return purged
   }
   const keyMaintenance = createKeyMaintenance({
@@ -291,6 +310,7 @@ export function createServices({
     passwordCheck,
     grants,
     mfa,
+    passkeys,
     introspection,
     revocations,
     purgeSessions: purgeEndedSessions,

@@ -94,7 +94,43 @@ const bad: Array<[Record<string, string>, RegExp]> = [
   ],
   [{ CORS_ORIGINS: '*' }, /^Invalid configuration: CORS_ORIGINS must list exact origins/],
   [{ REFRESH_TOKEN_IDLE_TTL: '999999999' }, /^Invalid configuration: REFRESH_TOKEN_IDLE_TTL must not exceed/],
+  [
+    { ISSUER: 'https://id.example.com', WEBAUTHN_ORIGINS: 'https://app.other.org' },
+    /^Invalid configuration: WEBAUTHN_ORIGINS must be a registrable suffix of every WebAuthn origin's host \(id.example.com does not cover https:\/\/app.other.org\)$/,
+  ],
+  [
+    { WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://app.example.com,https://example.org' },
+    /^Invalid configuration: WEBAUTHN_RP_ID must be a registrable suffix/,
+  ],
+  [
+    { WEBAUTHN_RP_ID: 'com', WEBAUTHN_ORIGINS: 'https://example.com' },
+    /^Invalid configuration: WEBAUTHN_RP_ID must be a registrable suffix/,
+  ],
+  [{ WEBAUTHN_RP_ID: 'Example.COM' }, /^Invalid configuration: WEBAUTHN_RP_ID must be a lowercase domain/],
 ]
+
+t.test(
+  'WebAuthn relying party: defaults from ISSUER and CORS_ORIGINS, a parent domain allowed',
+  async (t) => {
+    t.same(loadConfig({ PORT: '4000' }).webauthn, { id: 'localhost', origins: ['http://localhost:4000'] })
+    t.same(
+      loadConfig({
+        ISSUER: 'https://id.example.com/',
+        CORS_ORIGINS: 'https://id.example.com:8443,https://app.example.com',
+      }).webauthn,
+      { id: 'id.example.com', origins: ['https://id.example.com', 'https://id.example.com:8443'] },
+      'default origins the default RP ID cannot serve are left out, not fatal',
+    )
+    t.same(
+      loadConfig({
+        ISSUER: 'https://id.example.com',
+        WEBAUTHN_RP_ID: 'example.com',
+        WEBAUTHN_ORIGINS: 'https://app.example.com,https://id.example.com',
+      }).webauthn,
+      { id: 'example.com', origins: ['https://app.example.com', 'https://id.example.com'] },
+    )
+  },
+)
 
 for (const [env, message] of bad) {
   t.test(`${Object.entries(env)[0]!.join('=')} is refused with one line naming the variable`, async (t) => {

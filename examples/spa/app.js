@@ -1,8 +1,9 @@
-// The demo app: sign up, log in, show the user and their sessions, revoke one, log out.
+// The demo app: sign up, log in (password, then a second factor when the account has
+// one, or a passkey alone), show the user, their sessions and passkeys, revoke one, log out.
 // Everything Badge-specific goes through badge-client.js; this file is only UI.
 // Text is always set with textContent, never innerHTML.
 
-import { BadgeClient, BadgeError } from './badge-client.js'
+import { BadgeClient, BadgeError, MfaRequiredError } from './badge-client.js'
 
 /** @type {{ badgeUrl: string }} */
 const config = await (await fetch('config.json')).json()
@@ -23,6 +24,8 @@ function say(text) {
 /** @param {unknown} error */
 function explain(error) {
   if (error instanceof BadgeError) return error.description
+  // navigator.credentials: the user closed the dialog, or the page's origin cannot use the RP ID.
+  if (error instanceof DOMException) return `The passkey was not used (${error.name}).`
   return 'Badge could not be reached.'
 }
 
@@ -43,6 +46,7 @@ async function showSignedIn() {
   $('profile-id').textContent = me.id
   $('profile-scopes').textContent = me.scopes.join(' ')
   await showSessions()
+  await showPasskeys()
 }
 
 /**
@@ -127,9 +131,90 @@ async function logIn(email, password) {
     await badge.login(email, password)
     say('')
   } catch (error) {
+    if (error instanceof MfaRequiredError) return askSecondFactor(error)
     say(explain(error))
   }
 }
+
+// Second factors and passkeys (Badge docs/contract.md §10).
+
+/** @type {MfaRequiredError | null} */
+let pendingMfa = null
+
+/** The password was right: ask for a code, or offer a passkey when the account has one. */
+function askSecondFactor(/** @type {MfaRequiredError} */ error) {
+  pendingMfa = error
+  $('login-form').hidden = true
+  $('signup-form').hidden = true
+  $('mfa-form').hidden = false
+  $('mfa-passkey').hidden = !error.mfaMethods.includes('passkey')
+  say('Enter the code from your authenticator app, or use a passkey.')
+}
+
+function endSecondFactor() {
+  pendingMfa = null
+  $('mfa-form').hidden = true
+  $('login-form').hidden = false
+  $('signup-form').hidden = false
+  const code = /** @type {HTMLInputElement} */ ($('mfa-code'))
+  code.value = ''
+}
+
+/** @param {() => Promise<unknown>} step */
+async function finishLogin(step) {
+  try {
+    await step()
+    endSecondFactor()
+    say('')
+  } catch (error) {
+    say(explain(error))
+    // invalid_grant: the mfa token is spent, expired or out of attempts; start over.
+    if (error instanceof BadgeError && error.error === 'invalid_grant') endSecondFactor()
+  }
+}
+
+$('mfa-form').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const code = input('mfa-code').trim()
+  if (!pendingMfa || !code) return
+  const token = pendingMfa.mfaToken
+  // TOTP codes are 6 digits; recovery codes look like abcd-efgh-ijkl.
+  const factor = /^[0-9]{6}$/.test(code) ? { otp: code } : { recoveryCode: code }
+  void finishLogin(() => badge.completeMfa(token, factor))
+})
+
+$('mfa-passkey').addEventListener('click', () => {
+  if (!pendingMfa) return
+  const token = pendingMfa.mfaToken
+  void finishLogin(() => badge.completeMfaWithPasskey(token))
+})
+
+$('passkey-login').addEventListener('click', () => void finishLogin(() => badge.loginWithPasskey()))
+
+async function showPasskeys() {
+  const res = await api('/v1/me/passkeys')
+  if (!res.ok) return say('Could not load your passkeys.')
+  /** @type {{ passkeys: { id: string, name: string, created_at: string }[] }} */
+  const { passkeys } = await res.json()
+  $('passkeys').replaceChildren(
+    ...passkeys.map((passkey) => {
+      const item = document.createElement('li')
+      item.dataset.passkeyId = passkey.id
+      item.textContent = `${passkey.name} (added ${when(passkey.created_at)})`
+      return item
+    }),
+  )
+}
+
+$('passkey-add').addEventListener('click', async () => {
+  try {
+    await badge.registerPasskey(input('passkey-name').trim() || undefined)
+    say('Passkey added: you can now log in with it.')
+    await showPasskeys()
+  } catch (error) {
+    say(explain(error))
+  }
+})
 
 $('login-form').addEventListener('submit', (event) => {
   event.preventDefault()

@@ -11,6 +11,11 @@
 //   const res = await badge.fetch('https://api.example.com/things')
 //   await badge.logout()
 //
+// Second factors and passkeys: login() throws MfaRequiredError for an account with a
+// second factor; finish with badge.completeMfa(error.mfaToken, { otp }) or
+// badge.completeMfaWithPasskey(error.mfaToken). badge.loginWithPasskey() logs in with a
+// passkey alone; badge.registerPasskey(name) adds one for the logged-in user.
+//
 // Refreshes are single-flight across tabs: a Web Lock (navigator.locks) or, where
 // that is missing, a BroadcastChannel lock makes tabs take turns, so two tabs never
 // send the same refresh-token cookie at once and a late response never puts a spent
@@ -33,6 +38,7 @@
  * @property {string | undefined} sid The session's id (as in GET /v1/me/sessions).
  * @property {string} scope Space-separated scopes of the access token.
  * @property {string} clientId
+ * @property {string[]} amr How the user logged in (RFC 8176): ["pwd"], ["pwd","otp","mfa"], ["hwk","user","mfa"]…
  * @property {number} expiresAt When the access token expires, epoch milliseconds (local clock).
  */
 
@@ -54,7 +60,24 @@ export class BadgeError extends Error {
   }
 }
 
+/**
+ * A correct password for a user with a second factor: finish the login with
+ * BadgeClient.completeMfa() or completeMfaWithPasskey() before the mfa token expires (5 minutes).
+ */
+export class MfaRequiredError extends BadgeError {
+  /** @param {{ error_description?: string, mfa_token: string, mfa_methods: string[] }} body */
+  constructor(body) {
+    super(400, 'mfa_required', body.error_description ?? 'A second factor is required.')
+    this.name = 'MfaRequiredError'
+    this.mfaToken = body.mfa_token
+    /** @type {string[]} "totp", "recovery_code", "passkey" */
+    this.mfaMethods = body.mfa_methods
+  }
+}
+
 const FORM = 'application/x-www-form-urlencoded'
+const MFA_GRANT = 'urn:badge:grant-type:mfa'
+const PASSKEY_GRANT = 'urn:badge:grant-type:passkey'
 const LOCK_NAME = 'badge-refresh'
 
 export class BadgeClient {
@@ -234,6 +257,103 @@ export class BadgeClient {
     return new Request(request, toBadge ? { headers, credentials: 'include' } : { headers })
   }
 
+  // Second factors and passkeys (Badge docs/contract.md §10). A password login of a user with a
+  // second factor throws MfaRequiredError; finish it with completeMfa() (a TOTP or
+  // recovery code) or completeMfaWithPasskey(). loginWithPasskey() needs no password.
+
+  /**
+   * Finishes a login that threw MfaRequiredError with a TOTP code or a recovery code.
+   * @param {string} mfaToken The error's `mfaToken`.
+   * @param {{ otp: string } | { recoveryCode: string }} factor
+   * @returns {Promise<Session>}
+   */
+  async completeMfa(mfaToken, factor) {
+    /** @type {Record<string, string>} */
+    const fields = { grant_type: MFA_GRANT, mfa_token: mfaToken, refresh_token_delivery: 'cookie' }
+    if ('otp' in factor) fields.otp = factor.otp
+    else fields.recovery_code = factor.recoveryCode
+    return this.#startSession(fields)
+  }
+
+  /**
+   * Finishes a login that threw MfaRequiredError with one of the user's passkeys.
+   * @param {string} mfaToken
+   * @returns {Promise<Session>}
+   */
+  async completeMfaWithPasskey(mfaToken) {
+    const { passkey_session, credential } = await this.#passkeyAssertion()
+    return this.#startSession({
+      grant_type: MFA_GRANT,
+      mfa_token: mfaToken,
+      passkey_session,
+      credential,
+      refresh_token_delivery: 'cookie',
+    })
+  }
+
+  /**
+   * Logs in with a passkey alone: the browser asks which of the user's passkeys for
+   * this site to use, and to verify the user (PIN, fingerprint, face).
+   * @returns {Promise<Session>}
+   */
+  async loginWithPasskey() {
+    const { passkey_session, credential } = await this.#passkeyAssertion()
+    /** @type {Record<string, string>} */
+    const fields = {
+      grant_type: PASSKEY_GRANT,
+      passkey_session,
+      credential,
+      refresh_token_delivery: 'cookie',
+    }
+    if (this.#scope) fields.scope = this.#scope
+    return this.#startSession(fields)
+  }
+
+  /**
+   * Registers a new passkey for the logged-in user (POST /v1/me/passkeys).
+   * @param {string} [name] A label for it, e.g. "Laptop".
+   * @returns {Promise<{ id: string, name: string, created_at: string }>}
+   */
+  async registerPasskey(name) {
+    const start = await this.fetch(`${this.#issuer}/v1/me/passkeys/options`, { method: 'POST' })
+    if (!start.ok) throw await toError(start)
+    const publicKey = creationOptionsFromJSON(await start.json())
+    const created = /** @type {PublicKeyCredential | null} */ (
+      await navigator.credentials.create({ publicKey })
+    )
+    if (!created) throw new BadgeError(0, 'passkey_cancelled', 'No passkey was created.')
+    const res = await this.fetch(`${this.#issuer}/v1/me/passkeys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(
+        name ? { response: credentialToJSON(created), name } : { response: credentialToJSON(created) },
+      ),
+    })
+    if (!res.ok) throw await toError(res)
+    return res.json()
+  }
+
+  /** Options from Badge, the browser's signature, as the token endpoint wants them. */
+  async #passkeyAssertion() {
+    const res = await this.#fetch(`${this.#issuer}/oauth/passkey/options`, { method: 'POST' })
+    if (!res.ok) throw await toError(res)
+    /** @type {{ options: any, passkey_session: string }} */
+    const { options, passkey_session } = await res.json()
+    const publicKey = requestOptionsFromJSON(options)
+    const assertion = /** @type {PublicKeyCredential | null} */ (
+      await navigator.credentials.get({ publicKey })
+    )
+    if (!assertion) throw new BadgeError(0, 'passkey_cancelled', 'No passkey was used.')
+    return { passkey_session, credential: JSON.stringify(credentialToJSON(assertion)) }
+  }
+
+  /** @param {Record<string, string>} fields */
+  async #startSession(fields) {
+    const session = await this.#lock(async () => this.#accept(await this.#tokenRequest(fields)))
+    this.#post({ type: 'login' })
+    return /** @type {Session} */ (session)
+  }
+
   /** @param {Record<string, string>} fields */
   async #tokenRequest(fields) {
     if (this.#clientId) fields.client_id = this.#clientId
@@ -257,6 +377,7 @@ export class BadgeClient {
       sid: claims.sid,
       scope: body.scope,
       clientId: claims.client_id,
+      amr: claims.amr ?? [],
       expiresAt: Date.now() + body.expires_in * 1000,
     }
     this.#emit()
@@ -300,6 +421,7 @@ function decodeClaims(jwt) {
 /** @param {Response} res */
 async function toError(res) {
   const body = await res.json().catch(() => ({}))
+  if (body.error === 'mfa_required') return new MfaRequiredError(body)
   return new BadgeError(
     res.status,
     body.error ?? 'http_error',
@@ -383,5 +505,83 @@ function broadcastLock(name) {
       () => {},
     )
     return run
+  }
+}
+
+// WebAuthn's JSON forms (Badge sends and takes base64url strings) to and from the
+// ArrayBuffers navigator.credentials uses. Written out here so the client stays one
+// file with no dependency; newer browsers also have PublicKeyCredential.parse*FromJSON.
+
+/** @param {string} text base64url */
+function fromBase64url(text) {
+  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0)).buffer
+}
+
+/** @param {ArrayBuffer | ArrayBufferView | null} bytes */
+function toBase64url(bytes) {
+  if (bytes === null) return undefined
+  const view =
+    bytes instanceof ArrayBuffer
+      ? new Uint8Array(bytes)
+      : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return btoa(String.fromCharCode(...view))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
+}
+
+/** @param {{ id: string, type: string, transports?: string[] }} descriptor */
+const descriptorFromJSON = (descriptor) =>
+  /** @type {PublicKeyCredentialDescriptor} */ ({ ...descriptor, id: fromBase64url(descriptor.id) })
+
+/**
+ * @param {any} json PublicKeyCredentialCreationOptionsJSON
+ * @returns {PublicKeyCredentialCreationOptions}
+ */
+function creationOptionsFromJSON(json) {
+  return {
+    ...json,
+    challenge: fromBase64url(json.challenge),
+    user: { ...json.user, id: fromBase64url(json.user.id) },
+    excludeCredentials: (json.excludeCredentials ?? []).map(descriptorFromJSON),
+  }
+}
+
+/**
+ * @param {any} json PublicKeyCredentialRequestOptionsJSON
+ * @returns {PublicKeyCredentialRequestOptions}
+ */
+function requestOptionsFromJSON(json) {
+  return {
+    ...json,
+    challenge: fromBase64url(json.challenge),
+    allowCredentials: (json.allowCredentials ?? []).map(descriptorFromJSON),
+  }
+}
+
+/**
+ * A new credential or an assertion as RegistrationResponseJSON / AuthenticationResponseJSON.
+ * @param {PublicKeyCredential} credential
+ */
+function credentialToJSON(credential) {
+  const response = /** @type {any} */ (credential.response)
+  /** @type {Record<string, unknown>} */
+  const json = { clientDataJSON: toBase64url(response.clientDataJSON) }
+  if ('attestationObject' in response) {
+    json.attestationObject = toBase64url(response.attestationObject)
+    json.transports = typeof response.getTransports === 'function' ? response.getTransports() : []
+  } else {
+    json.authenticatorData = toBase64url(response.authenticatorData)
+    json.signature = toBase64url(response.signature)
+    json.userHandle = toBase64url(response.userHandle)
+  }
+  return {
+    id: credential.id,
+    rawId: toBase64url(credential.rawId),
+    type: credential.type,
+    response: json,
+    clientExtensionResults: credential.getClientExtensionResults(),
+    authenticatorAttachment: credential.authenticatorAttachment ?? undefined,
   }
 }

@@ -7,6 +7,10 @@ import { startDemoServer } from './serve.js'
 // http://localhost:5173, listed in CORS_ORIGINS so the app may use the refresh cookie.
 // Both are "localhost", so they are the same site and COOKIE_SAMESITE=Strict works;
 // localhost is a secure context, so the Secure cookie works over plain HTTP.
+// Passkeys work as well: the default WEBAUTHN_RP_ID (localhost) covers both origins, and
+// WebAuthn, too, accepts localhost over plain HTTP (no authenticator at hand? Chrome's
+// DevTools → More tools → WebAuthn adds a virtual one). The demo asks for a TOTP code or a
+// passkey when an account has a second factor.
 
 if (existsSync('.env')) process.loadEnvFile('.env')
 const env = process.env

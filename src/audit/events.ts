@@ -13,6 +13,8 @@ export const AUDIT_EVENT_TYPES = [
   'email.changed',
   'mfa.enabled',
   'mfa.disabled',
+  'passkey.added',
+  'passkey.removed',
   'user.created',
   'user.updated',
   'user.disabled',
@@ -37,6 +39,8 @@ export const OWN_EVENT_TYPES: readonly AuditEventType[] = [
   'email.changed',
   'mfa.enabled',
   'mfa.disabled',
+  'passkey.added',
+  'passkey.removed',
 ]
 
 /**

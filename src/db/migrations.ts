@@ -226,6 +226,36 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('link_tokens').addColumn('new_email', 'varchar(320)').execute()
     },
   },
+  // Issue 15: passkeys (WebAuthn, passkeys/) and their one-use ceremony challenges.
+  '0008_passkeys': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('passkeys')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('credential_id', 'varchar(1400)', (c) => c.notNull().unique())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addColumn('device_type', 'varchar(16)', (c) => c.notNull())
+        .addColumn('backed_up', 'integer', (c) => c.notNull())
+        .addColumn('transports', 'varchar(256)')
+        .addColumn('name', 'varchar(100)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('passkeys_user_id').on('passkeys').column('user_id').execute()
+      await db.schema
+        .createTable('webauthn_challenges')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('handle_hash', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('purpose', 'varchar(16)', (c) => c.notNull())
+        .addColumn('user_id', 'varchar(36)', (c) => c.references('users.id').onDelete('cascade'))
+        .addColumn('challenge', 'varchar(128)', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute()
+    },
+  },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

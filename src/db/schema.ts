@@ -143,6 +143,40 @@ export interface LinkTokensTable {
   new_email: string | null
 }
 
+/** A registered passkey (WebAuthn credential, passkeys/). */
+export interface PasskeysTable {
+  id: string
+  user_id: string
+  /** The credential ID, base64url, as the authenticator returns it. */
+  credential_id: string
+  /** The COSE public key, base64url. */
+  public_key: string
+  /** The signature counter last seen: a lower one is refused (cloned authenticator). */
+  counter: number
+  /** 'singleDevice' or 'multiDevice' (backup eligible): fixed for a credential's life. */
+  device_type: string
+  /** 1 when the authenticator last said the credential is backed up (synced). */
+  backed_up: number
+  /** Space-separated WebAuthn transports, a hint for the browser. */
+  transports: string | null
+  name: string
+  created_at: number
+  last_used_at: number | null
+}
+
+/** A WebAuthn ceremony's challenge: one use, short-lived (passkeys/passkey-session.ts). */
+export interface WebauthnChallengesTable {
+  id: string
+  /** SHA-256 of the registration challenge, or of the login's passkey_session. */
+  handle_hash: string
+  purpose: 'registration' | 'login'
+  /** The registering user; null for a discoverable-credential login. */
+  user_id: string | null
+  challenge: string
+  expires_at: number
+  used_at: number | null
+}
+
 /** The revocation feed (docs/contract.md §11): kept until no access token it concerns can be unexpired. */
 export interface RevocationsTable {
   seq: Generated<number>
@@ -186,6 +220,8 @@ export interface Database {
   revocations: RevocationsTable
   link_tokens: LinkTokensTable
   mail_outbox: MailOutboxTable
+  passkeys: PasskeysTable
+  webauthn_challenges: WebauthnChallengesTable
 }
 
 export type UserRow = Selectable<UsersTable>
@@ -200,6 +236,8 @@ export type UserTotpRow = Selectable<UserTotpTable>
 export type MfaTokenRow = Selectable<MfaTokensTable>
 export type LinkTokenRow = Selectable<LinkTokensTable>
 export type MailOutboxRow = Selectable<MailOutboxTable>
+export type PasskeyRow = Selectable<PasskeysTable>
+export type WebauthnChallengeRow = Selectable<WebauthnChallengesTable>
 
 /** A connection or an open transaction: repositories take either. */
 export type Db = Kysely<Database> | Transaction<Database>

@@ -3,7 +3,7 @@
 // and the calls cost a no-op function call. Every label value is from a closed set
 // (a grant type, an error code, a limit name), never a user id, email or URL.
 
-export type GrantType = 'password' | 'refresh_token' | 'client_credentials'
+export type GrantType = 'password' | 'refresh_token' | 'client_credentials' | 'passkey'
 
 export interface MetricsRecorder {
   tokenIssued(grant: GrantType): void

@@ -7,6 +7,8 @@ import type { Clock } from '../clock.js'
 import type { Database } from '../db/schema.js'
 import { conflict, invalidGrant, notFound } from '../errors.js'
 import type { LoginThrottle } from '../oauth/login-throttle.js'
+import type { PasskeyRepository } from '../passkeys/passkey-repository.js'
+import type { PasskeyService } from '../passkeys/service.js'
 import type { RevocationRecorder } from '../sessions/repository.js'
 import { bumpCredentialVersion } from '../users/credential-fence.js'
 import { isUniqueViolation } from '../users/repository.js'
@@ -23,10 +25,13 @@ import type { TotpRepository } from './totp-repository.js'
 // login waiting for its second factor, and the check of a code. Shared by the HTTP API,
 // the token endpoint's MFA grant and the CLI.
 
-export type MfaMethod = 'totp' | 'recovery_code'
+export type MfaMethod = 'totp' | 'recovery_code' | 'passkey'
 
-/** What completes a login: a TOTP code or a recovery code. */
-export type SecondFactor = { otp: string } | { recoveryCode: string }
+/** What completes a login: a TOTP code, a recovery code or a passkey assertion. */
+export type SecondFactor =
+  | { otp: string }
+  | { recoveryCode: string }
+  | { passkeySession: string; credential: string }
 
 export interface MfaServiceDeps {
   db: Kysely<Database>
@@ -34,6 +39,9 @@ export interface MfaServiceDeps {
   totp: TotpRepository
   recoveryCodes: RecoveryCodeRepository
   mfaTokens: MfaTokenRepository
+  /** Passkeys count as a second factor (docs/contract.md §10). */
+  passkeys: Pick<PasskeyRepository, 'countFor' | 'deleteAll'>
+  assertPasskey: PasskeyService['assert']
   /** The password throttle's counters: failed codes count in the same limits (docs/contract.md §7). */
   throttle: LoginThrottle
   clock: Clock
@@ -69,7 +77,8 @@ export interface PendingLogin {
 }
 
 export function createMfaService(deps: MfaServiceDeps) {
-  const { db, users, totp, recoveryCodes, mfaTokens, throttle, clock, revocations, audit } = deps
+  const { assertPasskey } = deps
+  const { db, users, totp, recoveryCodes, mfaTokens, passkeys, throttle, clock, revocations, audit } = deps
   const label = new URL(deps.issuer).host
 
   /**
@@ -106,7 +115,7 @@ export function createMfaService(deps: MfaServiceDeps) {
     const confirmed = row?.confirmed_at != null
     return {
       totp: confirmed,
-      passkeys: 0,
+      passkeys: await passkeys.countFor(userId),
       recovery_codes_left: confirmed ? await recoveryCodes.countUnused(userId) : 0,
     }
   }
@@ -114,8 +123,13 @@ export function createMfaService(deps: MfaServiceDeps) {
   /** Which second factors can finish a login of `userId`; empty when the user has none. */
   async function methodsFor(userId: string): Promise<MfaMethod[]> {
     const row = await totp.find(userId)
-    if (row?.confirmed_at == null) return []
-    return (await recoveryCodes.countUnused(userId)) > 0 ? ['totp', 'recovery_code'] : ['totp']
+    const methods: MfaMethod[] = []
+    if (row?.confirmed_at != null) {
+      methods.push('totp')
+      if ((await recoveryCodes.countUnused(userId)) > 0) methods.push('recovery_code')
+    }
+    if ((await passkeys.countFor(userId)) > 0) methods.push('passkey')
+    return methods
   }
 
   /** POST /v1/me/mfa/totp: a new pending authenticator, after the current password. */
@@ -182,32 +196,40 @@ export function createMfaService(deps: MfaServiceDeps) {
     who: AuditContext,
   ): Promise<void> {
     await users.verifyCurrentPassword(userId, currentPassword, address)
-    if (!(await removeSecondFactors(userId, who, sessionId))) throw notFound('TOTP is not enabled.')
+    if (!(await removeSecondFactors(userId, who, sessionId, { passkeys: false })))
+      throw notFound('TOTP is not enabled.')
   }
 
   /**
-   * Removes every second factor of the user and bumps the credential fence (every session
-   * but `keepSessionId` ends). False when the user had none. DELETE /v1/me/mfa/totp and the
-   * admin reset (HTTP and CLI).
+   * Removes the user's TOTP and recovery codes, and their passkeys too unless told not to,
+   * and bumps the credential fence (every session but `keepSessionId` ends). False when
+   * there was nothing to remove. DELETE /v1/me/mfa/totp (TOTP only) and the admin reset
+   * (HTTP and CLI: everything).
    */
   async function removeSecondFactors(
     userId: string,
     who: AuditContext,
     keepSessionId?: string,
+    what: { passkeys: boolean } = { passkeys: true },
   ): Promise<boolean> {
     const now = clock()
     return db.transaction().execute(async (trx) => {
-      const removed = await totp.delete(userId, trx)
+      const removedTotp = await totp.delete(userId, trx)
       await recoveryCodes.deleteAll(userId, trx)
-      if (removed) {
-        const ended = await bumpCredentialVersion(trx, revocations, userId, now, keepSessionId)
-        await audit.record(trx, who, {
-          type: 'mfa.disabled',
-          userId,
-          details: { method: 'totp', sessions_revoked: ended },
-        })
-      }
-      return removed
+      const removedPasskeys = what.passkeys ? await passkeys.deleteAll(userId, trx) : 0
+      if (!removedTotp && removedPasskeys === 0) return false
+      const ended = await bumpCredentialVersion(trx, revocations, userId, now, keepSessionId)
+      const methods = [...(removedTotp ? ['totp'] : []), ...(removedPasskeys > 0 ? ['passkey'] : [])]
+      await audit.record(trx, who, {
+        type: 'mfa.disabled',
+        userId,
+        details: {
+          method: methods.join(' '),
+          passkeys_removed: removedPasskeys,
+          sessions_revoked: ended,
+        },
+      })
+      return true
     })
   }
 
@@ -246,11 +268,21 @@ export function createMfaService(deps: MfaServiceDeps) {
     // Another client cannot finish this login: refused before any code is checked or spent.
     if (!row || row.client_id !== clientId) return undefined
     const userId = row.user_id
-    const ok = await throttled(userId, address, () =>
-      'otp' in factor
-        ? acceptTotp(userId, factor.otp, true)
-        : recoveryCodes.spend(userId, hashRecoveryCode(userId, factor.recoveryCode), clock()),
-    )
+    let amr = ['pwd', 'otp', 'mfa']
+    let ok: boolean
+    if ('passkeySession' in factor) {
+      // Throttled inside assertPasskey, like a passwordless passkey login.
+      const assertion = await assertPasskey(factor.passkeySession, factor.credential, address, false)
+      ok = assertion?.userId === userId
+      // RFC 8176: a password plus a key is multi-factor whether or not the user was verified.
+      if (assertion) amr = ['pwd', ...assertion.amr.filter((m) => m !== 'mfa'), 'mfa']
+    } else {
+      ok = await throttled(userId, address, () =>
+        'otp' in factor
+          ? acceptTotp(userId, factor.otp, true)
+          : recoveryCodes.spend(userId, hashRecoveryCode(userId, factor.recoveryCode), clock()),
+      )
+    }
     if (!ok || !(await mfaTokens.spend(row.id, clock()))) return undefined
     return {
       userId,
@@ -259,7 +291,7 @@ export function createMfaService(deps: MfaServiceDeps) {
       scope: row.scope,
       authTime: Number(row.auth_time),
       // RFC 8176: a password plus a one-time code (TOTP or a recovery code) is multi-factor.
-      amr: ['pwd', 'otp', 'mfa'],
+      amr,
     }
   }
 

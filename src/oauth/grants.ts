@@ -16,6 +16,7 @@ import {
 } from '../errors.js'
 import { type MetricsRecorder, noMetrics } from '../metrics/recorder.js'
 import type { MfaService } from '../mfa/service.js'
+import type { PasskeyService } from '../passkeys/service.js'
 import { effectiveSessionScope, grantableUserScopes, intersectScopes, resolveScope } from '../scopes.js'
 import type { IssueAccessToken } from '../tokens/access-token.js'
 import { RefreshTokenReused, type RefreshTokens } from '../tokens/refresh-token.js'
@@ -44,6 +45,7 @@ export interface GrantDeps {
   knownScopes: readonly string[]
   metrics?: MetricsRecorder
   mfa: Pick<MfaService, 'methodsFor' | 'startPendingLogin' | 'completePendingLogin'>
+  passkeys: Pick<PasskeyService, 'assert'>
   clock: Clock
   /** EMAIL_VERIFICATION=required: the password grant refuses unverified emails (docs/contract.md §9). */
   requireVerifiedEmail?: boolean
@@ -69,12 +71,28 @@ export interface MfaGrantInput {
   mfaToken: string
   otp?: string
   recoveryCode?: string
+  /** A passkey as the second factor: the handle of POST /oauth/passkey/options and the response. */
+  passkeySession?: string
+  credential?: string
   clientId: string
   client?: AuthenticatedClient
   userAgent: string | null
   delivery: 'body' | 'cookie'
   address: string
   /** Who asked, for the audit log (audit/). */
+  who: AuditContext
+}
+
+/** docs/contract.md §10: urn:badge:grant-type:passkey, a login with a passkey alone. */
+export interface PasskeyGrantInput {
+  passkeySession: string
+  credential: string
+  scope?: string
+  clientId: string
+  client?: AuthenticatedClient
+  userAgent: string | null
+  delivery: 'body' | 'cookie'
+  address: string
   who: AuditContext
 }
 
@@ -104,6 +122,7 @@ export function createGrants({
   knownScopes,
   metrics = noMetrics,
   mfa,
+  passkeys,
   clock,
   requireVerifiedEmail = false,
 }: GrantDeps) {
@@ -198,9 +217,14 @@ export function createGrants({
     }
   }
 
+  /**
+   * The session of a login whose first step held: `passkey` when it was a passkey login,
+   * which satisfies MFA on its own and carries its own methods (docs/contract.md §10).
+   */
   async function openSession(
-    input: PasswordGrantInput,
+    input: Omit<PasswordGrantInput, 'username' | 'password'>,
     user: UserRow,
+    passkey?: { amr: string[] },
   ): Promise<{ response: TokenResponse; session: SessionRow }> {
     // Only after a correct password: a guesser learns nothing from email_not_verified.
     if (requireVerifiedEmail && user.email_verified_at === null) throw emailNotVerified()
@@ -212,7 +236,7 @@ export function createGrants({
       input.client ? intersectScopes(held, clients.grantableScopes(input.client.client)) : held,
     )
     // A user with a second factor gets an mfa_token instead of a session (docs/contract.md §10).
-    const methods = await mfa.methodsFor(user.id)
+    const methods = passkey ? [] : await mfa.methodsFor(user.id)
     if (methods.length > 0) {
       const mfaToken = await mfa.startPendingLogin({
         userId: user.id,
@@ -235,7 +259,7 @@ export function createGrants({
         delivery: input.delivery,
         credentialVersion: user.credential_version,
         registeredClient: input.client !== undefined,
-        amr: ['pwd'],
+        amr: passkey?.amr ?? ['pwd'],
       },
       input.who,
     )
@@ -249,10 +273,18 @@ export function createGrants({
    * factor added or removed, or a disable since then leaves nothing to finish.
    */
   async function mfaGrant(input: MfaGrantInput): Promise<{ response: TokenResponse; session: SessionRow }> {
-    if ((input.otp === undefined) === (input.recoveryCode === undefined))
-      throw invalidRequest('The mfa grant needs exactly one of otp and recovery_code.')
+    const given = [input.otp, input.recoveryCode, input.credential].filter((f) => f !== undefined)
+    if (given.length !== 1 || (input.credential === undefined) !== (input.passkeySession === undefined))
+      throw invalidRequest(
+        'The mfa grant needs exactly one of otp, recovery_code, or passkey_session with credential.',
+      )
     await requireClientAuthentication(input.clientId, input.client)
-    const factor = input.otp !== undefined ? { otp: input.otp } : { recoveryCode: input.recoveryCode! }
+    const factor =
+      input.otp !== undefined
+        ? { otp: input.otp }
+        : input.recoveryCode !== undefined
+          ? { recoveryCode: input.recoveryCode }
+          : { passkeySession: input.passkeySession!, credential: input.credential! }
     const login = await mfa.completePendingLogin(input.mfaToken, factor, input.address, input.clientId)
     if (!login) {
       await audit.recordLoginFailure(input.who, {
@@ -282,6 +314,35 @@ export function createGrants({
       input.who,
     )
     return { response: respond(session, scope, refreshToken), session }
+  }
+
+  /**
+   * docs/contract.md §10: a login with a passkey alone. The assertion must verify the user
+   * (PIN or biometric), so it is two factors by itself; then the session opens as a
+   * password login's does (client, scopes, verified email, the credential fence).
+   */
+  async function passkeyGrant(
+    input: PasskeyGrantInput,
+  ): Promise<{ response: TokenResponse; session: SessionRow }> {
+    try {
+      const assertion = await passkeys.assert(input.passkeySession, input.credential, input.address, true)
+      const user = assertion && (await users.findById(assertion.userId))
+      if (!assertion || !isUserUsable(user)) {
+        await audit.recordLoginFailure(input.who, {
+          userId: null,
+          clientId: input.clientId,
+          reason: 'invalid_passkey',
+          address: input.address,
+        })
+        throw invalidGrant('The passkey_session or the credential is invalid, expired or used.')
+      }
+      const result = await openSession(input, user, assertion)
+      metrics.tokenIssued('passkey')
+      return result
+    } catch (error) {
+      metrics.loginFailed(error instanceof BadgeError ? error.code : 'server_error')
+      throw error
+    }
   }
 
   /** RFC 6749 §6, with rotation and reuse detection (docs/contract.md §4). */
@@ -344,7 +405,7 @@ export function createGrants({
     return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope }
   }
 
-  return { passwordGrant, mfaGrant, refreshTokenGrant, clientCredentialsGrant }
+  return { passwordGrant, mfaGrant, passkeyGrant, refreshTokenGrant, clientCredentialsGrant }
 }
 
 export type Grants = ReturnType<typeof createGrants>

@@ -38,7 +38,9 @@ const introspectionResponseSchema = z
       .array(z.string().max(16))
       .max(10)
       .optional()
-      .describe('RFC 8176 methods of the login the token comes from: ["pwd"], or ["pwd","otp","mfa"]'),
+      .describe(
+        'RFC 8176 methods of the login the token comes from: ["pwd"], ["pwd","otp","mfa"], or with a passkey ["hwk","user","mfa"] (swk for a synced passkey)',
+      ),
     auth_time: z
       .int()
       .min(0)

@@ -19,10 +19,14 @@ import { DEFAULT_CLIENT_ID, type Grants } from './grants.js'
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/
 /** docs/contract.md §10: the second step of a login with a second factor (RFC 6749 §4.5). */
 export const MFA_GRANT = 'urn:badge:grant-type:mfa'
+/** docs/contract.md §10: a login with a passkey alone (RFC 6749 §4.5). */
+export const PASSKEY_GRANT = 'urn:badge:grant-type:passkey'
 
 export const tokenRequestSchema = z
   .object({
-    grant_type: param(64).describe(`password, refresh_token, client_credentials or ${MFA_GRANT}`),
+    grant_type: param(64).describe(
+      `password, refresh_token, client_credentials, ${MFA_GRANT} or ${PASSKEY_GRANT}`,
+    ),
     username: param(320).optional().describe('password grant: the email'),
     password: param(1024).optional().meta({ format: 'password' }).describe('password grant'),
     // Bounded only by the body limit: any string Badge did not issue is invalid_grant, never
@@ -34,6 +38,14 @@ export const tokenRequestSchema = z
       .optional()
       .meta({ format: 'password' })
       .describe(`${MFA_GRANT}: a recovery code, instead of otp`),
+    passkey_session: param(512)
+      .optional()
+      .describe(`${PASSKEY_GRANT} (or ${MFA_GRANT}): the handle from POST /oauth/passkey/options`),
+    credential: param(65_536)
+      .optional()
+      .describe(
+        `${PASSKEY_GRANT} (or ${MFA_GRANT}): the JSON of the authenticator's response (PublicKeyCredential.toJSON())`,
+      ),
     scope: param(2000).optional().describe('space-separated subset of the scopes held'),
     client_id: param(64).optional().describe('public app name (default "badge"), or a registered client'),
     client_secret: param(512).optional().describe('client_secret_post authentication'),
@@ -58,6 +70,15 @@ export const tokenRequestSchema = z
       refresh_token: {
         summary: 'Refresh (the refresh token is spent)',
         value: { grant_type: 'refresh_token', refresh_token: 'q8Pz3v4bT0c6XhYlW1yqK0p9mV7sJ2fA5dR8uN3eG6k' },
+      },
+      passkey: {
+        summary: 'Log in with a passkey',
+        value: {
+          grant_type: PASSKEY_GRANT,
+          passkey_session: 'Hh2k0t9pA2mV7sJ2fA5dR8uN3eG6kq8Pz3v4bT0c6X',
+          credential:
+            '{"id":"…","rawId":"…","type":"public-key","response":{"clientDataJSON":"…","authenticatorData":"…","signature":"…","userHandle":"…"},"clientExtensionResults":{}}',
+        },
       },
       mfa: {
         summary: 'Finish a login with a TOTP code (after mfa_required)',
@@ -128,8 +149,9 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
       config: { limit: 'token' },
       schema: {
         operationId: 'requestToken',
-        summary: 'Token endpoint (RFC 6749): password, MFA, refresh_token and client_credentials grants',
-        description: `Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; for a user with a second factor a correct password answers 400 mfa_required with an mfa_token (5 minutes, 5 attempts), and the ${MFA_GRANT} grant with that mfa_token and otp or recovery_code finishes the login (a TOTP code is accepted once; failed codes count in the failed-sign-in limits); the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.\n\n${BROWSER_MODE} With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant). With EMAIL_VERIFICATION=required, a correct password for an unverified email is 400 email_not_verified.`,
+        summary:
+          'Token endpoint (RFC 6749): password, MFA, passkey, refresh_token and client_credentials grants',
+        description: `Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; for a user with a second factor a correct password answers 400 mfa_required with an mfa_token (5 minutes, 5 attempts), and the ${MFA_GRANT} grant with that mfa_token and otp, recovery_code, or passkey_session with credential finishes the login (a TOTP code is accepted once; failed codes count in the failed-sign-in limits); the ${PASSKEY_GRANT} grant logs in with a passkey alone: passkey_session from POST /oauth/passkey/options (5 minutes, one use) and credential, the JSON of the authenticator's response, which must verify the user (amr ["hwk" or "swk", "user", "mfa"]; failures count in the failed-sign-in limits); the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.\n\n${BROWSER_MODE} With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant). With EMAIL_VERIFICATION=required, a correct password for an unverified email is 400 email_not_verified.`,
         tags: ['oauth'],
         consumes: FORM_AND_JSON,
         security: OPTIONAL_CLIENT_AUTH,
@@ -192,6 +214,26 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
             mfaToken: body.mfa_token,
             otp: body.otp,
             recoveryCode: body.recovery_code,
+            passkeySession: body.passkey_session,
+            credential: body.credential,
+            clientId,
+            client,
+            userAgent: request.headers['user-agent'] ?? null,
+            delivery,
+            address: clientAddress(request),
+            who: requestAuditContext(request),
+          })
+          return delivery === 'cookie' ? deliverByCookie(reply, result, clock()) : result.response
+        }
+        case PASSKEY_GRANT: {
+          if (body.passkey_session === undefined || body.credential === undefined)
+            throw invalidRequest('The passkey grant needs passkey_session and credential.')
+          const delivery = body.refresh_token_delivery ?? 'body'
+          if (delivery === 'cookie') app.checkCsrf(request)
+          const result = await grants.passkeyGrant({
+            passkeySession: body.passkey_session,
+            credential: body.credential,
+            scope: body.scope,
             clientId,
             client,
             userAgent: request.headers['user-agent'] ?? null,

@@ -37,8 +37,16 @@ export const metadataSchema = z
     revocation_endpoint: url,
     introspection_endpoint: url,
     grant_types_supported: z
-      .array(z.enum(['password', 'refresh_token', 'client_credentials', 'urn:badge:grant-type:mfa']))
-      .max(4),
+      .array(
+        z.enum([
+          'password',
+          'refresh_token',
+          'client_credentials',
+          'urn:badge:grant-type:mfa',
+          'urn:badge:grant-type:passkey',
+        ]),
+      )
+      .max(5),
     response_types_supported: z
       .array(z.string().max(64))
       .max(0)
@@ -109,7 +117,13 @@ export const wellKnownRoutes: FastifyPluginAsyncZod<WellKnownRouteOptions> = asy
     jwks_uri: `${base}/.well-known/jwks.json`,
     revocation_endpoint: `${base}/oauth/revoke`,
     introspection_endpoint: `${base}/oauth/introspect`,
-    grant_types_supported: ['password', 'refresh_token', 'client_credentials', 'urn:badge:grant-type:mfa'],
+    grant_types_supported: [
+      'password',
+      'refresh_token',
+      'client_credentials',
+      'urn:badge:grant-type:mfa',
+      'urn:badge:grant-type:passkey',
+    ],
     response_types_supported: [],
     scopes_supported: [...scopes],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],

@@ -56,7 +56,7 @@ const MFA_REQUIRED_BODY = {
       maxLength: 64,
       pattern: '^[A-Za-z0-9_-]+$',
       description:
-        'Send it with otp or recovery_code in the urn:badge:grant-type:mfa grant; 5 minutes, 5 attempts.',
+        'Send it with otp, recovery_code, or passkey_session and credential in the urn:badge:grant-type:mfa grant; 5 minutes, 5 attempts.',
     },
     mfa_methods: {
       type: 'array',

@@ -33,7 +33,9 @@ const claimsSchema = z
       .array(z.string().max(16))
       .max(10)
       .optional()
-      .describe('RFC 8176 methods of the login (user tokens only): ["pwd"], or ["pwd","otp","mfa"]'),
+      .describe(
+        'RFC 8176 methods of the login (user tokens only): ["pwd"], ["pwd","otp","mfa"], or with a passkey ["hwk","user","mfa"] (swk for a synced passkey)',
+      ),
     auth_time: epochSeconds
       .optional()
       .describe('When the user logged in (user tokens only); refreshes keep it'),

@@ -22,7 +22,7 @@ export interface AccessTokenClaims {
   scope: string
   client_id: string
   sid?: string
-  /** RFC 8176 authentication methods of the login (user tokens): "pwd", "otp", "mfa". */
+  /** RFC 8176 authentication methods of the login (user tokens): "pwd", "otp", "hwk", "swk", "user", "mfa". */
   amr?: string[]
   /** When the user logged in, epoch seconds (user tokens); refreshes keep it. */
   auth_time?: number

@@ -59,7 +59,11 @@ export interface BrowserStack {
   newPage(context?: BrowserContext): Promise<Page>
 }
 
-export async function startBrowserStack(t: Test, env: Env = {}): Promise<BrowserStack> {
+/** `env` overrides the test environment; as a function it is given the demo's URL. */
+export async function startBrowserStack(
+  t: Test,
+  env: Env | ((demoUrl: string) => Env) = {},
+): Promise<BrowserStack> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: .ci/run must install chromium`)
   let badgeUrl = ''
   const demo = await startDemoServer({ badgeUrl: () => badgeUrl })
@@ -70,7 +74,7 @@ export async function startBrowserStack(t: Test, env: Env = {}): Promise<Browser
     ...TEST_ENV,
     ISSUER: 'http://localhost',
     CORS_ORIGINS: demo.url,
-    ...env,
+    ...(typeof env === 'function' ? env(demo.url) : env),
     DATABASE_URL: database.url,
   })
   const badge = await buildApp(config, { database })

@@ -61,6 +61,7 @@ t.test('RFC 8414 metadata names every endpoint under the issuer', async (t) => {
     'refresh_token',
     'client_credentials',
     'urn:badge:grant-type:mfa',
+    'urn:badge:grant-type:passkey',
   ])
   t.same(meta.scopes_supported, ['profile:read', 'profile:write', 'admin', 'notes:read'])
   t.ok(meta.token_endpoint_auth_methods_supported.includes('client_secret_basic'))

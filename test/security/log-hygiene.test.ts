@@ -10,6 +10,7 @@ import { openTestDatabase } from '../helpers/databases.js'
 import { bearer, type TokenBody, uniqueEmail } from '../helpers/flows.js'
 import { tamper } from '../helpers/forge.js'
 import { MFA_GRANT, totpCode } from '../helpers/mfa.js'
+import { PASSKEY_GRANT, SoftwareAuthenticator } from '../helpers/webauthn.js'
 
 // Secret hygiene: every flow, at LOG_LEVEL=trace, with every log line captured. No
 // password, access token, refresh token, Authorization or Cookie value may appear in
@@ -294,6 +295,59 @@ await eachDialect(t, async (t, dialect) => {
     payload: { current_password: password },
   })
   t.equal(disabled.statusCode, 204)
+
+  // Passkeys: registration options (challenge), registration (the attestation), login
+  // options (passkey_session, challenge), a login, a refused one, and both in a query string.
+  const device = new SoftwareAuthenticator({ origin: 'http://badge.test', rpId: 'badge.test' })
+  const creation = await send({
+    method: 'POST',
+    url: '/v1/me/passkeys/options',
+    headers: bearer(mfaTokens.access_token),
+  })
+  secret('registration challenge', creation.json().challenge)
+  const attestation = device.create(creation.json())
+  secret('attestation object', attestation.response.attestationObject)
+  secret('registration clientDataJSON', attestation.response.clientDataJSON)
+  const registered = await send({
+    method: 'POST',
+    url: '/v1/me/passkeys',
+    headers: bearer(mfaTokens.access_token),
+    payload: { response: attestation, name: 'Hygiene key' },
+  })
+  t.equal(registered.statusCode, 201)
+  const passkeyOptions = async () => {
+    const res = (await send({ method: 'POST', url: '/oauth/passkey/options' })).json()
+    secret(`login challenge ${secrets.size}`, res.options.challenge)
+    secret(`passkey_session ${secrets.size}`, res.passkey_session)
+    return res as { options: { challenge: string }; passkey_session: string }
+  }
+  const assertion = (options: { challenge: string }, origin?: string) => {
+    const response = device.get(options, origin ? { origin } : {})
+    secret(`assertion signature ${secrets.size}`, response.response.signature)
+    secret(`assertion clientDataJSON ${secrets.size}`, response.response.clientDataJSON)
+    return JSON.stringify(response)
+  }
+  const good = await passkeyOptions()
+  const passkeyLogin = await send({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: FORM,
+    payload: form({
+      grant_type: PASSKEY_GRANT,
+      passkey_session: good.passkey_session,
+      credential: assertion(good.options),
+    }),
+  })
+  t.equal(passkeyLogin.statusCode, 200)
+  tokenSecrets(passkeyLogin.json(), 'passkey login')
+  const bad = await passkeyOptions()
+  const badCredential = assertion(bad.options, 'http://evil.test')
+  const refusedPasskey = await send({
+    method: 'POST',
+    url: `/oauth/token?passkey_session=${bad.passkey_session}&credential=${encodeURIComponent(badCredential)}`,
+    payload: { grant_type: PASSKEY_GRANT, passkey_session: bad.passkey_session, credential: badCredential },
+  })
+  t.equal(refusedPasskey.statusCode, 400)
 
   // Malformed bodies that carry secrets.
   await send({

@@ -18,6 +18,8 @@ export interface paths {
          * @description Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; for a user with a second factor a correct password answers 400 mfa_required with an mfa_token (5 minutes, 5 attempts), and the urn:badge:grant-type:mfa grant with that mfa_token and otp or recovery_code finishes the login (a TOTP code is accepted once; failed codes count in the failed-sign-in limits); the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.
          *
          *     Browser mode: the refresh token lives in the cookie __Secure-badge_rt (HttpOnly; Secure; SameSite=COOKIE_SAMESITE; Path=/oauth; Max-Age = the session's remaining life). Requests that set or use it must send an Origin that is Badge's own or in CORS_ORIGINS and the header X-Badge-CSRF: 1, or get 403 csrf_rejected. With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant). With EMAIL_VERIFICATION=required, a correct password for an unverified email is 400 email_not_verified.
+         *
+         *     DPoP (RFC 9449): with a valid DPoP header proof (htm POST, htu this endpoint's URI) the access token is bound to the proof's key (cnf.jkt, token_type DPoP), and so is a public client's session: refreshing it needs a proof by the same key (none: invalid_dpop_proof; another key: invalid_grant). An invalid proof is 400 invalid_dpop_proof; with DPOP_NONCE=true a proof without the current nonce is 400 use_dpop_nonce with the nonce in DPoP-Nonce. Without a DPoP header nothing changes.
          */
         post: operations["requestToken"];
         delete?: never;
@@ -780,6 +782,8 @@ export interface components {
             introspection_endpoint_auth_methods_supported: ("client_secret_basic" | "client_secret_post" | "none")[];
             /** Format: uri */
             service_documentation: string;
+            /** @description RFC 9449 §5.1: the JWS algorithms Badge accepts in DPoP proofs */
+            dpop_signing_alg_values_supported: ("ES256" | "EdDSA" | "RS256" | "PS256")[];
         };
         Client: {
             client_id: string;
@@ -831,10 +835,12 @@ export interface components {
              *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
              *     - `mfa_required`: The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.
              *     - `insufficient_user_authentication`: The access token comes from a login too weak or too old for this route: log in again with a second factor (RFC 9470).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              *     - `server_error`: An unexpected error; details are in the server log under the request id, never in the body.
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "signup_disabled" | "csrf_rejected" | "invalid_link" | "email_not_verified" | "not_found" | "method_not_allowed" | "email_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "mfa_required" | "insufficient_user_authentication" | "server_error";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "signup_disabled" | "csrf_rejected" | "invalid_link" | "email_not_verified" | "not_found" | "method_not_allowed" | "email_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "mfa_required" | "insufficient_user_authentication" | "invalid_dpop_proof" | "use_dpop_nonce" | "server_error";
             /** @description A sentence for people; never contains secrets, stack traces or internals. */
             error_description: string;
         };
@@ -887,10 +893,15 @@ export interface components {
              */
             auth_time?: number;
             /**
-             * @description Access tokens only (RFC 7662 §2.2)
-             * @constant
+             * @description Access tokens only (RFC 7662 §2.2): DPoP for a DPoP-bound token (RFC 9449 §6.2)
+             * @enum {string}
              */
-            token_type?: "Bearer";
+            token_type?: "Bearer" | "DPoP";
+            /** @description RFC 9449 §6.2: the DPoP key the access token is bound to */
+            cnf?: {
+                /** @description RFC 7638 SHA-256 thumbprint of the bound key */
+                jkt: string;
+            };
             /**
              * @description Which kind of token it is
              * @enum {string}
@@ -1134,10 +1145,13 @@ export interface components {
          *     }
          */
         TokenResponse: {
-            /** @description RFC 9068 JWT; send as Authorization: Bearer */
+            /** @description RFC 9068 JWT; send as Authorization: Bearer, or as Authorization: DPoP with a DPoP proof when token_type is DPoP */
             access_token: string;
-            /** @constant */
-            token_type: "Bearer";
+            /**
+             * @description DPoP when the request carried a valid DPoP proof: the access token is bound to its key (RFC 9449 §5)
+             * @enum {string}
+             */
+            token_type: "Bearer" | "DPoP";
             /**
              * Format: int64
              * @description Seconds until the access token expires
@@ -1260,6 +1274,8 @@ export interface operations {
              *     - `unsupported_grant_type`: The grant_type is not one Badge supports (RFC 6749 §5.2).
              *     - `email_not_verified`: EMAIL_VERIFICATION=required and the password was right, but the email is not verified yet.
              *     - `mfa_required`: The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             400: {
                 headers: {
@@ -1272,7 +1288,7 @@ export interface operations {
                 content: {
                     "application/json": (components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "invalid_request" | "invalid_grant" | "invalid_scope" | "unsupported_grant_type" | "email_not_verified";
+                        error: "invalid_request" | "invalid_grant" | "invalid_scope" | "unsupported_grant_type" | "email_not_verified" | "invalid_dpop_proof" | "use_dpop_nonce";
                     }) | {
                         /** @enum {string} */
                         error: "mfa_required";

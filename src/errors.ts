@@ -14,6 +14,8 @@ export interface ErrorCodeEntry {
   meaning: string
   /** A typical error_description, used as the example. */
   example: string
+  /** The other status the same code is sent with elsewhere (DPoP: 400 at the token endpoint, 401 on protected routes). */
+  alsoStatus?: number
 }
 
 export const ERROR_CATALOG = {
@@ -128,12 +130,14 @@ export const ERROR_CATALOG = {
   },
   invalid_dpop_proof: {
     status: 400,
+    alsoStatus: 401,
     meaning:
       'The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.',
     example: 'The DPoP proof was already used.',
   },
   use_dpop_nonce: {
     status: 400,
+    alsoStatus: 401,
     meaning:
       'DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.',
     example: 'Authorization server requires nonce in DPoP proof.',

@@ -1225,7 +1225,7 @@ export interface components {
         "Cache-Control-No-Store": "no-store";
         /** @description HTTP/1.0 caches: see Cache-Control. */
         Pragma: "no-cache";
-        /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. */
+        /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. */
         "WWW-Authenticate": string;
         /** @description Requests allowed per window on this rate-limited operation (sent when RATE_LIMIT_ENABLED=true). */
         "X-RateLimit-Limit": number;
@@ -2008,7 +2008,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -2023,6 +2023,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2033,7 +2035,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -2123,7 +2125,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -2141,6 +2143,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2154,7 +2158,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -2310,7 +2314,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -2325,6 +2329,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2335,7 +2341,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -2462,7 +2468,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -2480,6 +2486,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2493,7 +2501,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -2642,7 +2650,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -2657,6 +2665,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2667,7 +2677,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -2702,7 +2712,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -2720,6 +2730,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2733,7 +2745,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3236,7 +3248,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -3251,6 +3263,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3261,7 +3275,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3328,7 +3342,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -3343,6 +3357,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3353,7 +3369,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3420,7 +3436,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -3435,6 +3451,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3445,7 +3463,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3532,7 +3550,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -3547,6 +3565,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3557,7 +3577,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3626,7 +3646,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -3641,6 +3661,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3651,7 +3673,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3734,7 +3756,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -3749,6 +3771,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3759,7 +3783,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3854,7 +3878,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -3869,6 +3893,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3879,7 +3905,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4009,7 +4035,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4024,6 +4050,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4034,7 +4062,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4110,7 +4138,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4125,6 +4153,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4135,7 +4165,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4234,7 +4264,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4249,6 +4279,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4259,7 +4291,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4442,7 +4474,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4457,6 +4489,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4467,7 +4501,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4581,7 +4615,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4596,6 +4630,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4606,7 +4642,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4685,7 +4721,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4700,6 +4736,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4710,7 +4748,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4781,7 +4819,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4796,6 +4834,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4806,7 +4846,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4872,7 +4912,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4887,6 +4927,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4897,7 +4939,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4974,7 +5016,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -4992,6 +5034,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -5005,7 +5049,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -5182,7 +5226,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -5200,6 +5244,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              *     - `insufficient_user_authentication`: The access token comes from a login too weak or too old for this route: log in again with a second factor (RFC 9470).
              */
             401: {
@@ -5214,7 +5260,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token" | "insufficient_user_authentication";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce" | "insufficient_user_authentication";
                     };
                 };
             };
@@ -5374,7 +5420,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -5392,6 +5438,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -5405,7 +5453,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -5576,7 +5624,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -5591,6 +5639,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -5601,7 +5651,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -5684,7 +5734,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -5699,6 +5749,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -5709,7 +5761,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };

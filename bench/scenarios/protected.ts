@@ -6,8 +6,13 @@ import { median, pairedRatio } from '../lib/stats.js'
 
 // protected/bare: the same no-I/O route with and without authenticate + requireScopes,
 // in one Badge process (EdDSA, the default), rounds interleaved so drift hits both.
+// `revoked`: the one-token request against a verifier whose in-memory revoked set holds
+// REVOKED_SESSIONS ended sessions (issue 16); the token measured is not among them.
 
-export type Variant = 'bare' | 'oneToken' | 'rotation' | 'cacheOff'
+export type Variant = 'bare' | 'oneToken' | 'rotation' | 'cacheOff' | 'revoked'
+
+/** Sessions in the revoked set of the `revoked` variant. */
+export const REVOKED_SESSIONS = 10_000
 
 export interface ProtectedResult {
   rps: Record<Variant, number>
@@ -20,6 +25,8 @@ export interface ProtectedResult {
   cpuRatio: Record<Exclude<Variant, 'bare'>, number>
   peakRssMb: Record<Variant, number>
   rotationTokens: number
+  /** Size of the revoked set the `revoked` variant ran against. */
+  revokedSessions: number
   non2xx: number
 }
 
@@ -44,6 +51,8 @@ export async function protectedVsBare(s: Settings): Promise<ProtectedResult> {
     // all misses, which is how any LRU answers a loop one larger than itself.
     const tokens = await server.call<string[]>('tokens', { count: s.rotation })
     const auth = { authorization: `Bearer ${tokens[0]}` }
+    // Loaded before any measuring: the set is full for every round of the variant.
+    const revokedSessions = await server.call<number>('revoke', { count: REVOKED_SESSIONS })
     const runs: Record<Variant, () => Promise<LoadResult>> = {
       // The bare route gets the same request, token included: only the check differs.
       bare: () =>
@@ -74,6 +83,13 @@ export async function protectedVsBare(s: Settings): Promise<ProtectedResult> {
           connections: s.connections,
           headers: auth,
         }),
+      revoked: () =>
+        load({
+          url: `${server.url}/bench/protected-revoked`,
+          seconds: s.seconds,
+          connections: s.connections,
+          headers: auth,
+        }),
     }
     // Warm up: JIT, connections, and every rotating token verified once into the cache.
     await load({
@@ -89,16 +105,28 @@ export async function protectedVsBare(s: Settings): Promise<ProtectedResult> {
       headers: auth,
     })
     await load({
+      url: `${server.url}/bench/protected-revoked`,
+      seconds: s.warmup,
+      connections: s.connections,
+      headers: auth,
+    })
+    await load({
       url: `${server.url}/bench/protected`,
       seconds: 60,
       amount: tokens.length,
       connections: s.connections,
       requests: rotatingBearer(tokens),
     })
-    const variants: Variant[] = ['bare', 'oneToken', 'rotation', 'cacheOff']
-    const rounds = { bare: [], oneToken: [], rotation: [], cacheOff: [] } as Record<Variant, number[]>
-    const cpu = { bare: [], oneToken: [], rotation: [], cacheOff: [] } as Record<Variant, number[]>
-    const peak = { bare: 0, oneToken: 0, rotation: 0, cacheOff: 0 } as Record<Variant, number>
+    const variants: Variant[] = ['bare', 'oneToken', 'rotation', 'cacheOff', 'revoked']
+    const rounds = { bare: [], oneToken: [], rotation: [], cacheOff: [], revoked: [] } as Record<
+      Variant,
+      number[]
+    >
+    const cpu = { bare: [], oneToken: [], rotation: [], cacheOff: [], revoked: [] } as Record<
+      Variant,
+      number[]
+    >
+    const peak = { bare: 0, oneToken: 0, rotation: 0, cacheOff: 0, revoked: 0 } as Record<Variant, number>
     let non2xx = 0
     for (let round = 0; round < s.rounds; round++) {
       // Rotate the order each round so no variant always runs first or last.
@@ -121,6 +149,7 @@ export async function protectedVsBare(s: Settings): Promise<ProtectedResult> {
         oneToken: pairedRatio(rounds.oneToken, rounds.bare),
         rotation: pairedRatio(rounds.rotation, rounds.bare),
         cacheOff: pairedRatio(rounds.cacheOff, rounds.bare),
+        revoked: pairedRatio(rounds.revoked, rounds.bare),
       },
       rounds,
       cpuUsPerRequest: cpuUs,
@@ -128,9 +157,11 @@ export async function protectedVsBare(s: Settings): Promise<ProtectedResult> {
         oneToken: cpuUs.bare / cpuUs.oneToken,
         rotation: cpuUs.bare / cpuUs.rotation,
         cacheOff: cpuUs.bare / cpuUs.cacheOff,
+        revoked: cpuUs.bare / cpuUs.revoked,
       },
       peakRssMb: peak,
       rotationTokens: tokens.length,
+      revokedSessions,
       non2xx,
     }
   } finally {

@@ -1273,9 +1273,9 @@ export interface operations {
              *     - `invalid_scope`: A requested scope is unknown or not held (RFC 6749 §5.2).
              *     - `unsupported_grant_type`: The grant_type is not one Badge supports (RFC 6749 §5.2).
              *     - `email_not_verified`: EMAIL_VERIFICATION=required and the password was right, but the email is not verified yet.
-             *     - `mfa_required`: The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.
              *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
              *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
+             *     - `mfa_required`: The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.
              */
             400: {
                 headers: {

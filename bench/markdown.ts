@@ -166,6 +166,11 @@ ${m.note ? `| conditions | ${m.note} |\n` : ''}`)
           : [
               `| cache on, one token, ${int(p.revokedSessions)} revoked sessions in the in-memory revoked set | **${x(p.ratio.revoked)}** | ${x(p.cpuRatio.revoked)} | [${int(p.rps.revoked)}] | [${p.cpuUsPerRequest.revoked.toFixed(1)}] | ${int(p.peakRssMb.revoked)} MiB |`,
             ]),
+        ...(p.ratio.dpop === undefined
+          ? []
+          : [
+              `| DPoP: one bound token (cached), a new ES256 proof verified per request | **${x(p.ratio.dpop)}** | ${x(p.cpuRatio.dpop)} | [${int(p.rps.dpop)}] | [${p.cpuUsPerRequest.dpop.toFixed(1)}] | ${int(p.peakRssMb.dpop)} MiB |`,
+            ]),
       ]),
     )
   }

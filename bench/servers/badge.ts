@@ -63,7 +63,7 @@ await app.listen({ port: 0, host: '127.0.0.1' })
 const address = app.server.address()
 serveCommands(typeof address === 'object' && address ? address.port : 0, {
   /** Distinct access tokens, as Badge issues them to distinct sessions. */
-  tokens: ({ count }: { count: number }) =>
+  tokens: ({ count, jkt }: { count: number; jkt?: string }) =>
     Array.from(
       { length: count },
       (_, i) =>
@@ -72,6 +72,7 @@ serveCommands(typeof address === 'object' && address ? address.port : 0, {
           scope: 'profile:read profile:write',
           clientId: 'badge',
           sid: randomUUID(),
+          jkt,
         }).token,
     ),
   jwks: () => services.keys.jwks(),

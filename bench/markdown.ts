@@ -103,10 +103,7 @@ ${m.note ? `| conditions | ${m.note} |\n` : ''}`)
           .join(', ')}.`,
         ...beforeAfter(f),
         '',
-        // Issue 16 (revocation of access tokens by session) is not on main yet: the scenario
-        // "protected/bare with 10,000 revoked sessions in the in-memory revoked set" belongs here.
-        'Not measured yet: protected/bare with 10,000 revoked sessions in the in-memory revoked set',
-        '(hook: `bench/scenarios/floor.ts`, TODO(issue 16), once session revocation of access tokens is on main).',
+        'protected/bare with 10,000 revoked sessions in the in-memory revoked set is in the protected/bare section.',
       ]),
     )
   }
@@ -164,6 +161,16 @@ ${m.note ? `| conditions | ${m.note} |\n` : ''}`)
         `| cache on, one token | **${x(p.ratio.oneToken)}** | ${x(p.cpuRatio.oneToken)} | [${int(p.rps.oneToken)}] | [${p.cpuUsPerRequest.oneToken.toFixed(1)}] | ${int(p.peakRssMb.oneToken)} MiB |`,
         `| cache on, ${int(p.rotationTokens)} distinct tokens in rotation | **${x(p.ratio.rotation)}** | ${x(p.cpuRatio.rotation)} | [${int(p.rps.rotation)}] | [${p.cpuUsPerRequest.rotation.toFixed(1)}] | ${int(p.peakRssMb.rotation)} MiB |`,
         `| cache off (every request verifies a signature) | **${x(p.ratio.cacheOff)}** | ${x(p.cpuRatio.cacheOff)} | [${int(p.rps.cacheOff)}] | [${p.cpuUsPerRequest.cacheOff.toFixed(1)}] | ${int(p.peakRssMb.cacheOff)} MiB |`,
+        ...(p.ratio.revoked === undefined
+          ? []
+          : [
+              `| cache on, one token, ${int(p.revokedSessions)} revoked sessions in the in-memory revoked set | **${x(p.ratio.revoked)}** | ${x(p.cpuRatio.revoked)} | [${int(p.rps.revoked)}] | [${p.cpuUsPerRequest.revoked.toFixed(1)}] | ${int(p.peakRssMb.revoked)} MiB |`,
+            ]),
+        ...(p.ratio.dpop === undefined
+          ? []
+          : [
+              `| DPoP: one bound token (cached), a new ES256 proof verified per request | **${x(p.ratio.dpop)}** | ${x(p.cpuRatio.dpop)} | [${int(p.rps.dpop)}] | [${p.cpuUsPerRequest.dpop.toFixed(1)}] | ${int(p.peakRssMb.dpop)} MiB |`,
+            ]),
       ]),
     )
   }

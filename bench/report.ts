@@ -139,6 +139,17 @@ export function targetsOf(r: Results): Target[] {
         'higher',
       ),
     )
+    // Issue 16: a full revoked set costs at most 0.02 of the ratio without revocations.
+    if (r.protected.ratio.revoked !== undefined)
+      out.push(
+        target(
+          'protected-revoked',
+          `protected/bare, one token, ${int(r.protected.revokedSessions)} revoked sessions (vs. none − 0.02)`,
+          r.protected.ratio.revoked,
+          r.protected.ratio.oneToken - 0.02,
+          'higher',
+        ),
+      )
   }
   if (r.verify)
     for (const [alg, ratio] of Object.entries(r.verify.ratio))

@@ -14,6 +14,8 @@ import { badgeVerify, requireAuthentication, requireScopes } from '../src/verify
 // With a registered client's credentials it also follows Badge's revocation feed, and
 // refuses tokens of logged-out sessions and cut-off users within seconds:
 //   BADGE_CLIENT_ID=… BADGE_CLIENT_SECRET=… ISSUER=… npx tsx examples/resource-server.ts
+// DPoP-bound tokens (RFC 9449, docs/dpop.md) are accepted with `Authorization: DPoP` and a
+// proof, and refused as Bearer; PUBLIC_URL is this API's own base URL, which proofs name.
 
 export interface NotesApiOptions {
   /** Badge's ISSUER. */
@@ -30,6 +32,8 @@ export interface NotesApiOptions {
     pollIntervalSeconds?: number
     stream?: boolean
   }
+  /** This API's public base URL, e.g. https://notes.example.com (DPoP proofs' htu); default: the Host header. */
+  publicUrl?: string
   logger?: boolean
   /** Tests move time by hand. */
   clock?: () => number
@@ -48,6 +52,7 @@ export async function buildNotesApi(options: NotesApiOptions): Promise<FastifyIn
     audience: options.audience,
     jwksUrl: options.jwksUrl,
     revocations: options.revocations,
+    dpop: { url: options.publicUrl },
     clock: options.clock,
   })
 
@@ -89,6 +94,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     issuer: process.env.ISSUER ?? 'http://localhost:3000',
     audience: process.env.AUDIENCE,
     jwksUrl: process.env.JWKS_URL,
+    publicUrl: process.env.PUBLIC_URL,
     revocations: process.env.BADGE_CLIENT_ID
       ? {
           url: process.env.BADGE_URL,

@@ -53,6 +53,7 @@ import { adminUserRoutes } from './users/admin-routes.js'
 import { bootstrapAdmin } from './users/bootstrap.js'
 import { userRoutes } from './users/routes.js'
 import { bearerAuthPlugin } from './verify/authenticate.js'
+import { requestUri } from './verify/dpop/resource-request.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -258,7 +259,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   await app.register(securityHeadersPlugin, { directives: API_CSP_DIRECTIVES })
   await app.register(browserPlugin, { config })
   await app.register(openapiPlugin, { scopes: config.scopes })
-  await app.register(bearerAuthPlugin, { verifier: services.verifier })
+  // RFC 9449 §4.3: a proof's htu names the URI the client called: ISSUER and the path.
+  const issuerBase = config.issuer.replace(/\/+$/, '')
+  const dpop = { proofs: services.dpopProofs, issuer: issuerBase }
+  await app.register(bearerAuthPlugin, {
+    verifier: services.verifier,
+    dpop: { proofs: services.dpopProofs, requestUrl: (request) => requestUri(issuerBase, request) },
+  })
   await app.register(routeSecurityPlugin, { adminRequireMfa: config.adminRequireMfa })
   if (config.rateLimitEnabled) {
     await app.register(rateLimitPlugin, {
@@ -271,7 +278,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
 
   // Each route plugin gets exactly the services it uses (docs/architecture.md).
   const { grants, clients, refreshTokens, verifier, keys, users } = services
-  await app.register(tokenRoutes, { grants, clients, clock })
+  await app.register(tokenRoutes, { grants, clients, clock, dpop })
   await app.register(revokeRoutes, { refreshTokens, verifier, clients, clock })
   await app.register(wellKnownRoutes, { keys, issuer: config.issuer, scopes: config.scopes })
   await app.register(introspectRoutes, { clients, introspection: services.introspection })

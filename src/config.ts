@@ -101,6 +101,11 @@ const envSchema = z.object({
   // Issue 16: the catch-up poll of the revocation feed (docs/revocation.md); the bus
   // (PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with REDIS_URL) carries events sooner.
   REVOCATION_POLL_SECONDS: count(1, 3600).default(10),
+  // Issue 16: DPoP (RFC 9449, docs/dpop.md). A proof is accepted this long after its iat,
+  // and its jti is remembered (per instance, up to DPOP_REPLAY_CACHE_SIZE proofs) as long.
+  DPOP_PROOF_MAX_AGE_SECONDS: count(5, 600).default(60),
+  DPOP_REPLAY_CACHE_SIZE: count(1000, 10_000_000).default(100_000),
+  DPOP_NONCE: bool.default(false),
   // Account lifecycle (docs/contract.md §9, docs/account.md).
   MAIL_URL: z
     .string()
@@ -276,6 +281,12 @@ function toConfig(e: z.output<typeof envSchema>) {
       ),
     }),
     revocationPollSeconds: e.REVOCATION_POLL_SECONDS,
+    /** RFC 9449 proofs at the token endpoint and on protected routes (docs/dpop.md). */
+    dpop: Object.freeze({
+      proofMaxAgeSeconds: e.DPOP_PROOF_MAX_AGE_SECONDS,
+      replayCacheSize: e.DPOP_REPLAY_CACHE_SIZE,
+      nonce: e.DPOP_NONCE,
+    }),
     /** docs/contract.md §9: mail delivery and the account-lifecycle links. */
     mail: Object.freeze({
       url: e.MAIL_URL,

@@ -14,6 +14,8 @@ export interface ErrorCodeEntry {
   meaning: string
   /** A typical error_description, used as the example. */
   example: string
+  /** The other status the same code is sent with elsewhere (DPoP: 400 at the token endpoint, 401 on protected routes). */
+  alsoStatus?: number
 }
 
 export const ERROR_CATALOG = {
@@ -126,6 +128,20 @@ export const ERROR_CATALOG = {
       'The access token comes from a login too weak or too old for this route: log in again with a second factor (RFC 9470).',
     example: 'This request needs a login with a second factor.',
   },
+  invalid_dpop_proof: {
+    status: 400,
+    alsoStatus: 401,
+    meaning:
+      'The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.',
+    example: 'The DPoP proof was already used.',
+  },
+  use_dpop_nonce: {
+    status: 400,
+    alsoStatus: 401,
+    meaning:
+      'DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.',
+    example: 'Authorization server requires nonce in DPoP proof.',
+  },
   server_error: {
     status: 500,
     meaning: 'An unexpected error; details are in the server log under the request id, never in the body.',
@@ -145,6 +161,8 @@ const _bearerCodesAreCatalogued: Record<BearerErrorCode, ErrorCode> = {
   invalid_request: 'invalid_request',
   insufficient_scope: 'insufficient_scope',
   insufficient_user_authentication: 'insufficient_user_authentication',
+  invalid_dpop_proof: 'invalid_dpop_proof',
+  use_dpop_nonce: 'use_dpop_nonce',
 }
 void _bearerCodesAreCatalogued
 
@@ -234,3 +252,12 @@ export const invalidLink = () =>
 /** docs/contract.md §9: only after a correct password, so it reveals nothing to a guesser. */
 export const emailNotVerified = () =>
   new OAuthError('email_not_verified', 'Verify your email address before signing in.')
+
+/** RFC 9449 §5: the token endpoint refuses a DPoP proof (400, as RFC 6749 §5.2 errors are). */
+export const invalidDpopProof = (description: string) => new OAuthError('invalid_dpop_proof', description)
+
+/** RFC 9449 §8: retry with the nonce in DPoP-Nonce. */
+export const useDpopNonce = (nonce: string) =>
+  new OAuthError('use_dpop_nonce', 'Authorization server requires nonce in DPoP proof.', {
+    'dpop-nonce': nonce,
+  })

@@ -60,6 +60,8 @@ export function loggerOptions(level: string, stream?: DestinationStream): Fastif
         'req.headers.authorization',
         'req.headers.cookie',
         'req.headers["x-badge-csrf"]',
+        // A DPoP proof (RFC 9449) can be replayed to another instance within its lifetime.
+        'req.headers.dpop',
         'res.headers["set-cookie"]',
         '*.password',
         '*.current_password',

@@ -42,6 +42,8 @@ import { createPasswordCheck } from './users/password-check.js'
 import { createPasswordHasher } from './users/passwords.js'
 import { createUserRepository } from './users/repository.js'
 import { createUserService } from './users/service.js'
+import { createNonceSource } from './verify/dpop/nonce.js'
+import { createDpopProofVerifier } from './verify/dpop/proof.js'
 import { RevokedSet } from './verify/revoked-set.js'
 import { createAccessTokenVerifier } from './verify/verifier.js'
 
@@ -61,6 +63,9 @@ export interface ServiceDeps {
 }
 
 /** Wires the domain services over explicit dependencies; shared by the HTTP app and the CLI. */
+/** RFC 9449 §8: server nonces rotate this often (the previous one stays good). */
+const DPOP_NONCE_WINDOW_SECONDS = 300
+
 export function createServices({
   config,
   database,
@@ -198,6 +203,14 @@ export function createServices({
     revocations,
     audit,
   })
+  // RFC 9449: one proof checker (and so one replay cache) for the token endpoint and the
+  // protected routes of this instance.
+  const dpopProofs = createDpopProofVerifier({
+    clock,
+    maxAgeSeconds: config.dpop.proofMaxAgeSeconds,
+    replayCacheSize: config.dpop.replayCacheSize,
+    nonces: config.dpop.nonce ? createNonceSource(DPOP_NONCE_WINDOW_SECONDS) : undefined,
+  })
   const mfa = createMfaService({
     db,
     users,
@@ -306,6 +319,7 @@ export function createServices({
     refreshTokens,
     issueAccessToken,
     verifier,
+    dpopProofs,
     loginThrottle,
     passwordCheck,
     grants,

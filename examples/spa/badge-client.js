@@ -28,6 +28,9 @@
  * @property {string} [scope] Space-separated scopes to ask for at login (default: all the user holds).
  * @property {number} [refreshLeeway] Seconds before expiry at which `fetch` refreshes first (default 30).
  * @property {typeof globalThis.fetch} [fetch] The fetch to use (default: the global one).
+ * @property {boolean} [dpop] Sender-constrained tokens (RFC 9449, Badge docs/dpop.md): a
+ *   non-extractable ES256 key, kept in IndexedDB, signs a DPoP proof for every token request
+ *   and API call, so a stolen access token or refresh cookie is useless without it (default false).
  */
 
 /**
@@ -40,6 +43,7 @@
  * @property {string} clientId
  * @property {string[]} amr How the user logged in (RFC 8176): ["pwd"], ["pwd","otp","mfa"], ["hwk","user","mfa"]…
  * @property {number} expiresAt When the access token expires, epoch milliseconds (local clock).
+ * @property {string | undefined} jkt With `dpop`: the thumbprint of the key the token is bound to.
  */
 
 /** @typedef {(session: Session | null) => void} SessionListener */
@@ -94,6 +98,7 @@ export class BadgeClient {
   #leewayMs
   #fetch
   #lock
+  /** @type {DpopSigner | null} */ #dpop = null
 
   /** @param {BadgeClientOptions} options */
   constructor(options) {
@@ -103,6 +108,7 @@ export class BadgeClient {
     this.#leewayMs = (options.refreshLeeway ?? 30) * 1000
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis)
     this.#lock = crossTabLock(`${LOCK_NAME} ${this.#issuer}`)
+    if (options.dpop) this.#dpop = createDpopSigner(this.#issuer)
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(`badge-session ${this.#issuer}`)
       this.#channel.onmessage = (event) => this.#onOtherTab(event.data)
@@ -237,23 +243,42 @@ export class BadgeClient {
     const expiring = Date.now() >= (this.#session?.expiresAt ?? 0) - this.#leewayMs
     if (!this.#loggedOut && expiring) await this.refresh()
     const sentWith = this.#accessToken
-    const res = await this.#fetch(this.#prepare(request.clone(), sentWith))
+    const res = await this.#send(request.clone(), sentWith)
     if (res.status !== 401 || sentWith === null) return res
     // Another call (or tab) may have refreshed meanwhile; otherwise refresh now.
     if (this.#accessToken === sentWith) await this.refresh()
     if (this.#accessToken === null || this.#accessToken === sentWith) return res
-    return this.#fetch(this.#prepare(request, this.#accessToken))
+    return this.#send(request, this.#accessToken)
   }
 
   /**
    * @param {Request} request
    * @param {string | null} token
    */
-  #prepare(request, token) {
+  async #send(request, token) {
+    if (token === null || this.#dpop === null) return this.#fetch(this.#prepare(request, token))
+    return this.#dpop.send(
+      this.#fetch,
+      request.clone(),
+      (proof) => {
+        const prepared = this.#prepare(request.clone(), token, 'DPoP')
+        prepared.headers.set('dpop', proof)
+        return prepared
+      },
+      token,
+    )
+  }
+
+  /**
+   * @param {Request} request
+   * @param {string | null} token
+   * @param {'Bearer' | 'DPoP'} [scheme]
+   */
+  #prepare(request, token, scheme = 'Bearer') {
     const toBadge = new URL(request.url).origin === new URL(this.#issuer).origin
     if (token === null && !toBadge) return request
     const headers = new Headers(request.headers)
-    if (token !== null) headers.set('authorization', `Bearer ${token}`)
+    if (token !== null) headers.set('authorization', `${scheme} ${token}`)
     return new Request(request, toBadge ? { headers, credentials: 'include' } : { headers })
   }
 
@@ -357,12 +382,19 @@ export class BadgeClient {
   /** @param {Record<string, string>} fields */
   async #tokenRequest(fields) {
     if (this.#clientId) fields.client_id = this.#clientId
-    const res = await this.#fetch(`${this.#issuer}/oauth/token`, {
-      method: 'POST',
-      credentials: 'include', // the cookie goes out and comes back; nothing else does
-      headers: { 'content-type': FORM, 'x-badge-csrf': '1' },
-      body: new URLSearchParams(fields),
-    })
+    const url = `${this.#issuer}/oauth/token`
+    /** @param {Record<string, string>} [extra] */
+    const request = (extra) =>
+      new Request(url, {
+        method: 'POST',
+        credentials: 'include', // the cookie goes out and comes back; nothing else does
+        headers: { 'content-type': FORM, 'x-badge-csrf': '1', ...extra },
+        body: new URLSearchParams(fields),
+      })
+    const res =
+      this.#dpop === null
+        ? await this.#fetch(request())
+        : await this.#dpop.send(this.#fetch, request(), (proof) => request({ dpop: proof }))
     if (!res.ok) throw await toError(res)
     return /** @type {Promise<{ access_token: string, expires_in: number, scope: string }>} */ (res.json())
   }
@@ -379,6 +411,7 @@ export class BadgeClient {
       clientId: claims.client_id,
       amr: claims.amr ?? [],
       expiresAt: Date.now() + body.expires_in * 1000,
+      jkt: claims.cnf?.jkt,
     }
     this.#emit()
     return this.#session
@@ -416,6 +449,159 @@ function decodeClaims(jwt) {
   const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'))
   const bytes = Uint8Array.from(json, (c) => c.charCodeAt(0))
   return JSON.parse(new TextDecoder().decode(bytes))
+}
+
+// DPoP (RFC 9449), opt-in with `dpop: true`. The key pair is made by WebCrypto with
+// extractable: false, so no script (this one included) can ever read the private key;
+// IndexedDB stores the CryptoKey objects themselves (structured clone), so the same key
+// survives reloads and is shared by the tabs of this origin, as the refresh cookie is.
+
+const DPOP_DB = 'badge-dpop'
+const DPOP_STORE = 'keys'
+
+/**
+ * @typedef {object} DpopSigner
+ * @property {(fetch: typeof globalThis.fetch, probe: Request, withProof: (proof: string) => Request, accessToken?: string) => Promise<Response>} send
+ *   Sends the request with a fresh proof; once more with Badge's nonce if it asks for one.
+ */
+
+/**
+ * Opens (or creates) the IndexedDB store of DPoP keys.
+ * @returns {Promise<IDBDatabase>}
+ */
+function openDpopDatabase() {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(DPOP_DB, 1)
+    open.onupgradeneeded = () => open.result.createObjectStore(DPOP_STORE)
+    open.onsuccess = () => resolve(open.result)
+    open.onerror = () => reject(open.error)
+  })
+}
+
+/**
+ * The DPoP key pair for `issuer`: the stored one, or a new non-extractable ES256 pair.
+ * Exported so an app (or a test) can check that the private key is not extractable.
+ * @param {string} issuer
+ * @returns {Promise<CryptoKeyPair>}
+ */
+export async function loadDpopKey(issuer) {
+  const db = await openDpopDatabase()
+  try {
+    /** @type {(mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest) => Promise<any>} */
+    const request = (mode, run) =>
+      new Promise((resolve, reject) => {
+        const req = run(db.transaction(DPOP_STORE, mode).objectStore(DPOP_STORE))
+        req.onsuccess = () => resolve(req.result)
+        req.onerror = () => reject(req.error)
+      })
+    const stored = await request('readonly', (store) => store.get(issuer))
+    if (stored) return stored
+    const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
+      'sign',
+      'verify',
+    ])
+    // add(), not put(): if another tab stored a key meanwhile, use that one.
+    try {
+      await request('readwrite', (store) => store.add(pair, issuer))
+      return pair
+    } catch {
+      return request('readonly', (store) => store.get(issuer))
+    }
+  } finally {
+    db.close()
+  }
+}
+
+/** @param {ArrayBuffer | Uint8Array} bytes */
+function base64url(bytes) {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)
+  let binary = ''
+  for (const byte of view) binary += String.fromCharCode(byte)
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+/** @param {unknown} value */
+const encodeJson = (value) => base64url(new TextEncoder().encode(JSON.stringify(value)))
+
+/**
+ * A DPoP proof (RFC 9449 §4.2) for one request, signed with the pair's private key.
+ * @param {CryptoKeyPair} pair
+ * @param {string} method
+ * @param {string} url
+ * @param {string | undefined} accessToken
+ * @param {string | undefined} nonce
+ */
+async function signDpopProof(pair, method, url, accessToken, nonce) {
+  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey)
+  const target = new URL(url)
+  /** @type {Record<string, unknown>} */
+  const claims = {
+    jti: crypto.randomUUID(),
+    htm: method,
+    htu: `${target.origin}${target.pathname}`, // no query, no fragment (§4.2)
+    iat: Math.floor(Date.now() / 1000),
+  }
+  if (accessToken !== undefined)
+    claims.ath = base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken)))
+  if (nonce !== undefined) claims.nonce = nonce
+  const input = `${encodeJson({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } })}.${encodeJson(claims)}`
+  // WebCrypto's ECDSA signature is r || s, exactly JWS's form (RFC 7518 §3.4).
+  const signature = await crypto.subtle.sign(
+    { name: 'ECDSA', hash: 'SHA-256' },
+    pair.privateKey,
+    new TextEncoder().encode(input),
+  )
+  return `${input}.${base64url(signature)}`
+}
+
+/**
+ * True when Badge asks for a (new) server nonce: 400 at the token endpoint, 401 with a
+ * DPoP challenge on protected routes (RFC 9449 §8, §9).
+ * @param {Response} res
+ */
+async function wantsDpopNonce(res) {
+  if (!res.headers.get('dpop-nonce')) return false
+  if (res.status === 401) return /error="use_dpop_nonce"/.test(res.headers.get('www-authenticate') ?? '')
+  if (res.status !== 400) return false
+  const body = await res
+    .clone()
+    .json()
+    .catch(() => ({}))
+  return body.error === 'use_dpop_nonce'
+}
+
+/**
+ * The DPoP signer of one BadgeClient: the key (loaded once), and the last nonce each
+ * origin sent.
+ * @param {string} issuer
+ * @returns {DpopSigner}
+ */
+function createDpopSigner(issuer) {
+  /** @type {Promise<CryptoKeyPair> | null} */
+  let pair = null
+  /** @type {Map<string, string>} */
+  const nonces = new Map()
+  return {
+    async send(fetch, probe, withProof, accessToken) {
+      pair ??= loadDpopKey(issuer)
+      const origin = new URL(probe.url).origin
+      const attempt = async () => {
+        const proof = await signDpopProof(
+          await /** @type {Promise<CryptoKeyPair>} */ (pair),
+          probe.method,
+          probe.url,
+          accessToken,
+          nonces.get(origin),
+        )
+        const res = await fetch(withProof(proof))
+        const nonce = res.headers.get('dpop-nonce')
+        if (nonce) nonces.set(origin, nonce)
+        return res
+      }
+      const res = await attempt()
+      return (await wantsDpopNonce(res)) ? attempt() : res
+    },
+  }
 }
 
 /** @param {Response} res */

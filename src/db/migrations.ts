@@ -256,6 +256,13 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  // Issue 16: DPoP (RFC 9449 §5, docs/dpop.md). A public client's session bound to the
+  // thumbprint of its DPoP key: refreshing it needs a proof by that key.
+  '0009_dpop': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('sessions').addColumn('dpop_jkt', 'varchar(64)').execute()
+    },
+  },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -37,6 +37,8 @@ export interface SessionsTable {
   amr: string | null
   /** When the user authenticated (epoch ms); refreshes keep it (null: before issue 15, created_at). */
   auth_time: number | null
+  /** RFC 9449 §5: a public client's session bound to this DPoP key thumbprint (null: not bound). */
+  dpop_jkt: string | null
 }
 
 export interface RefreshTokensTable {

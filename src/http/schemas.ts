@@ -87,7 +87,8 @@ export const ERROR_CODES_KEYWORD = 'x-badge-error-codes'
 /** The error statuses Badge answers with, and the codes a bare status stands for. */
 export const STANDARD_ERROR_CODES = {
   400: ['invalid_request'],
-  401: ['unauthorized', 'invalid_token'],
+  // RFC 9449 §7.1: the DPoP scheme's failures on protected routes.
+  401: ['unauthorized', 'invalid_token', 'invalid_dpop_proof', 'use_dpop_nonce'],
   403: ['insufficient_scope'],
   404: ['not_found'],
   413: ['payload_too_large'],
@@ -98,8 +99,15 @@ export const STANDARD_ERROR_CODES = {
 
 export type ErrorStatus = keyof typeof STANDARD_ERROR_CODES
 type CatalogStatus = (typeof ERROR_CATALOG)[ErrorCode]['status']
+type AlsoStatus<C extends ErrorCode> = (typeof ERROR_CATALOG)[C] extends { alsoStatus: infer A } ? A : never
 type CodesWithStatus<S> = {
-  [C in ErrorCode]: (typeof ERROR_CATALOG)[C]['status'] extends S ? C : never
+  [C in ErrorCode]: (typeof ERROR_CATALOG)[C]['status'] extends S
+    ? C
+    : [AlsoStatus<C>] extends [never]
+      ? never
+      : AlsoStatus<C> extends S
+        ? C
+        : never
 }[ErrorCode]
 /** Codes listed under a status must have that status in the catalog (checked when compiling). */
 export type ErrorCodesByStatus = { readonly [S in CatalogStatus]?: readonly CodesWithStatus<S>[] }

@@ -10,6 +10,7 @@ import {
   BadgeError,
   emailNotVerified,
   invalidClient,
+  invalidDpopProof,
   invalidGrant,
   invalidRequest,
   mfaRequired,
@@ -26,13 +27,33 @@ import { isUserUsable } from '../users/user-usable.js'
 /** RFC 6749 §5.1 successful response. */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer'
+  /** RFC 9449 §5: "DPoP" when the access token is bound to the request's DPoP key. */
+  token_type: 'Bearer' | 'DPoP'
   expires_in: number
   refresh_token?: string
   scope: string
 }
 
 export const DEFAULT_CLIENT_ID = 'badge'
+
+const tokenType = (jkt: string | undefined) => (jkt === undefined ? 'Bearer' : 'DPoP')
+
+/**
+ * RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key, so a stolen
+ * refresh token is useless without the key. A confidential client's are already bound to
+ * its credentials and stay unbound.
+ */
+function sessionBinding(input: { jkt?: string; client?: AuthenticatedClient }): string | undefined {
+  return input.client === undefined ? input.jkt : undefined
+}
+
+/** RFC 9449 §5: refreshing a DPoP-bound session needs a proof by the key it is bound to. */
+function checkSessionKeyBinding(session: SessionRow, jkt: string | undefined): void {
+  if (session.dpop_jkt === null) return
+  if (jkt === undefined)
+    throw invalidDpopProof('This refresh token is DPoP-bound: send a DPoP proof by its key.')
+  if (jkt !== session.dpop_jkt) throw invalidGrant('The refresh token is bound to another DPoP key.')
+}
 
 export interface GrantDeps {
   users: UserService
@@ -64,6 +85,8 @@ export interface PasswordGrantInput {
   address: string
   /** Who asks, for the audit log (audit/request-context.ts). */
   who: AuditContext
+  /** RFC 9449: the thumbprint of the request's verified DPoP proof key, if it sent one. */
+  jkt?: string
 }
 
 /** docs/contract.md §10: urn:badge:grant-type:mfa, the second step of a login. */
@@ -81,6 +104,7 @@ export interface MfaGrantInput {
   address: string
   /** Who asked, for the audit log (audit/). */
   who: AuditContext
+  jkt?: string
 }
 
 /** docs/contract.md §10: urn:badge:grant-type:passkey, a login with a passkey alone. */
@@ -94,6 +118,8 @@ export interface PasskeyGrantInput {
   delivery: 'body' | 'cookie'
   address: string
   who: AuditContext
+  /** RFC 9449: the thumbprint of the request's verified DPoP proof key, if it sent one. */
+  jkt?: string
 }
 
 export interface RefreshGrantInput {
@@ -105,11 +131,13 @@ export interface RefreshGrantInput {
   /** How the token arrived; it must match how its session was started (docs/contract.md §8). */
   delivery: 'body' | 'cookie'
   who: AuditContext
+  jkt?: string
 }
 
 export interface ClientCredentialsGrantInput {
   client?: AuthenticatedClient
   scope?: string
+  jkt?: string
 }
 
 export function createGrants({
@@ -154,8 +182,14 @@ export function createGrants({
     refuseUnauthenticatedRegisteredClient(clientId, rowExists, client)
   }
 
-  function respond(session: SessionRow, scope: string[], refreshToken: string): TokenResponse {
+  function respond(
+    session: SessionRow,
+    scope: string[],
+    refreshToken: string,
+    jkt: string | undefined,
+  ): TokenResponse {
     const access = issueAccessToken({
+      jkt,
       sub: session.user_id,
       scope: scope.join(' '),
       clientId: session.client_id,
@@ -167,7 +201,7 @@ export function createGrants({
     })
     return {
       access_token: access.token,
-      token_type: 'Bearer',
+      token_type: tokenType(jkt),
       expires_in: access.expiresIn,
       refresh_token: refreshToken,
       scope: scope.join(' '),
@@ -260,10 +294,11 @@ export function createGrants({
         credentialVersion: user.credential_version,
         registeredClient: input.client !== undefined,
         amr: passkey?.amr ?? ['pwd'],
+        dpopJkt: sessionBinding(input),
       },
       input.who,
     )
-    return { response: respond(session, scope, refreshToken), session }
+    return { response: respond(session, scope, refreshToken, input.jkt), session }
   }
 
   /**
@@ -310,10 +345,11 @@ export function createGrants({
         registeredClient: input.client !== undefined,
         amr: login.amr,
         authTime: login.authTime,
+        dpopJkt: sessionBinding(input),
       },
       input.who,
     )
-    return { response: respond(session, scope, refreshToken), session }
+    return { response: respond(session, scope, refreshToken, input.jkt), session }
   }
 
   /**
@@ -363,6 +399,7 @@ export function createGrants({
       if (input.clientId !== undefined && input.clientId !== session.client_id)
         throw invalidGrant('The refresh token was issued to another client.')
       refuseUnauthenticatedRegisteredClient(session.client_id, clientRegistered, input.client)
+      checkSessionKeyBinding(session, input.jkt)
     }
     let rotation: Awaited<ReturnType<RefreshTokens['rotateRefreshToken']>>
     try {
@@ -387,7 +424,7 @@ export function createGrants({
     // (RFC 6749 §6). Scopes an admin has since taken away are gone from both.
     const sessionScope = effectiveSessionScope(session.scope, user.scopes, knownScopes)
     const scope = resolveScope(input.scope, sessionScope)
-    const response = respond(session, scope, refreshToken)
+    const response = respond(session, scope, refreshToken, input.jkt)
     metrics.tokenIssued('refresh_token')
     return { response, session }
   }
@@ -400,9 +437,19 @@ export function createGrants({
     if (!input.client) throw invalidClient('The client_credentials grant needs client authentication.')
     const { client } = input.client
     const scope = resolveScope(input.scope, clients.grantableScopes(client)).join(' ')
-    const access = issueAccessToken({ sub: client.client_id, scope, clientId: client.client_id })
+    const access = issueAccessToken({
+      sub: client.client_id,
+      scope,
+      clientId: client.client_id,
+      jkt: input.jkt,
+    })
     metrics.tokenIssued('client_credentials')
-    return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope }
+    return {
+      access_token: access.token,
+      token_type: tokenType(input.jkt),
+      expires_in: access.expiresIn,
+      scope,
+    }
   }
 
   return { passwordGrant, mfaGrant, passkeyGrant, refreshTokenGrant, clientCredentialsGrant }

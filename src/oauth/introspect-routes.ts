@@ -47,7 +47,14 @@ const introspectionResponseSchema = z
       .meta({ format: 'int64' })
       .optional()
       .describe('When the user logged in (epoch seconds); refreshes keep it'),
-    token_type: z.literal('Bearer').optional().describe('Access tokens only (RFC 7662 §2.2)'),
+    token_type: z
+      .enum(['Bearer', 'DPoP'])
+      .optional()
+      .describe('Access tokens only (RFC 7662 §2.2): DPoP for a DPoP-bound token (RFC 9449 §6.2)'),
+    cnf: z
+      .object({ jkt: z.string().length(43).describe('RFC 7638 SHA-256 thumbprint of the bound key') })
+      .optional()
+      .describe('RFC 9449 §6.2: the DPoP key the access token is bound to'),
     token_use: z.enum(['access_token', 'refresh_token']).optional().describe('Which kind of token it is'),
   })
   .meta({

@@ -31,7 +31,9 @@ export interface ActiveToken {
   amr?: string[]
   auth_time?: number
   /** RFC 7662 §2.2: the access token type of RFC 6749 §5.1. Access tokens only. */
-  token_type?: 'Bearer'
+  token_type?: 'Bearer' | 'DPoP'
+  /** RFC 9449 §6.2: the key a DPoP-bound access token is bound to. */
+  cnf?: { jkt: string }
   /** Which kind of token this is (as Ory Hydra reports it); not in RFC 7662 but unambiguous. */
   token_use: 'access_token' | 'refresh_token'
 }
@@ -98,7 +100,8 @@ export function createIntrospection(deps: IntrospectionDeps) {
       ...(claims.sid !== undefined ? { sid: claims.sid } : {}),
       ...(claims.amr !== undefined ? { amr: claims.amr } : {}),
       ...(claims.auth_time !== undefined ? { auth_time: claims.auth_time } : {}),
-      token_type: 'Bearer',
+      ...(claims.cnf !== undefined ? { cnf: { jkt: claims.cnf.jkt } } : {}),
+      token_type: claims.cnf !== undefined ? 'DPoP' : 'Bearer',
       token_use: 'access_token',
     }
   }

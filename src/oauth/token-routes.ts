@@ -8,7 +8,9 @@ import type { Clock } from '../clock.js'
 import { invalidRequest, unsupportedGrantType } from '../errors.js'
 import { clientAddress } from '../http/client-address.js'
 import { errorResponses, scopeStringSchema } from '../http/schemas.js'
+import type { DpopProofVerifier } from '../verify/dpop/proof.js'
 import { deliverByCookie, REFRESH_COOKIE, refreshWithCookie } from './cookie.js'
+import { tokenRequestKey } from './dpop-proof-key.js'
 import { BROWSER_MODE, FORM_AND_JSON, OPTIONAL_CLIENT_AUTH, param } from './form-endpoints.js'
 import { DEFAULT_CLIENT_ID, type Grants } from './grants.js'
 
@@ -106,8 +108,14 @@ export const tokenResponseSchema = z
       .string()
       .max(8192)
       .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
-      .describe('RFC 9068 JWT; send as Authorization: Bearer'),
-    token_type: z.literal('Bearer'),
+      .describe(
+        'RFC 9068 JWT; send as Authorization: Bearer, or as Authorization: DPoP with a DPoP proof when token_type is DPoP',
+      ),
+    token_type: z
+      .enum(['Bearer', 'DPoP'])
+      .describe(
+        'DPoP when the request carried a valid DPoP proof: the access token is bound to its key (RFC 9449 §5)',
+      ),
     expires_in: z.int().min(1).meta({ format: 'int64' }).describe('Seconds until the access token expires'),
     refresh_token: z
       .string()
@@ -134,11 +142,13 @@ export interface TokenRouteOptions {
   grants: Grants
   clients: ClientService
   clock: Clock
+  /** RFC 9449 proofs; the token endpoint's URI is ISSUER + its path. */
+  dpop: { proofs: DpopProofVerifier; issuer: string }
 }
 
 export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
   app,
-  { grants, clients, clock },
+  { grants, clients, clock, dpop },
 ) => {
   const browser = { checkCsrf: app.checkCsrf, now: clock }
   await app.register(formbody, { bodyLimit: 65536 })
@@ -151,7 +161,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
         operationId: 'requestToken',
         summary:
           'Token endpoint (RFC 6749): password, MFA, passkey, refresh_token and client_credentials grants',
-        description: `Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; for a user with a second factor a correct password answers 400 mfa_required with an mfa_token (5 minutes, 5 attempts), and the ${MFA_GRANT} grant with that mfa_token and otp, recovery_code, or passkey_session with credential finishes the login (a TOTP code is accepted once; failed codes count in the failed-sign-in limits); the ${PASSKEY_GRANT} grant logs in with a passkey alone: passkey_session from POST /oauth/passkey/options (5 minutes, one use) and credential, the JSON of the authenticator's response, which must verify the user (amr ["hwk" or "swk", "user", "mfa"]; failures count in the failed-sign-in limits); the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.\n\n${BROWSER_MODE} With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant). With EMAIL_VERIFICATION=required, a correct password for an unverified email is 400 email_not_verified.`,
+        description: `Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; for a user with a second factor a correct password answers 400 mfa_required with an mfa_token (5 minutes, 5 attempts), and the ${MFA_GRANT} grant with that mfa_token and otp, recovery_code, or passkey_session with credential finishes the login (a TOTP code is accepted once; failed codes count in the failed-sign-in limits); the ${PASSKEY_GRANT} grant logs in with a passkey alone: passkey_session from POST /oauth/passkey/options (5 minutes, one use) and credential, the JSON of the authenticator's response, which must verify the user (amr ["hwk" or "swk", "user", "mfa"]; failures count in the failed-sign-in limits); the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.\n\n${BROWSER_MODE} With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant). With EMAIL_VERIFICATION=required, a correct password for an unverified email is 400 email_not_verified.\n\nDPoP (RFC 9449): with a valid DPoP header proof (htm POST, htu this endpoint's URI) the access token is bound to the proof's key (cnf.jkt, token_type DPoP), and so is a public client's session: refreshing it needs a proof by the same key (none: invalid_dpop_proof; another key: invalid_grant). An invalid proof is 400 invalid_dpop_proof; with DPOP_NONCE=true a proof without the current nonce is 400 use_dpop_nonce with the nonce in DPoP-Nonce. Without a DPoP header nothing changes.`,
         tags: ['oauth'],
         consumes: FORM_AND_JSON,
         security: OPTIONAL_CLIENT_AUTH,
@@ -166,6 +176,8 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
                 'invalid_scope',
                 'unsupported_grant_type',
                 'email_not_verified',
+                'invalid_dpop_proof',
+                'use_dpop_nonce',
                 'mfa_required',
               ],
               401: ['invalid_client'],
@@ -185,6 +197,9 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
       const clientId = client?.client.client_id ?? body.client_id ?? DEFAULT_CLIENT_ID
       if (!CLIENT_ID.test(clientId)) throw invalidRequest('client_id must match ^[A-Za-z0-9._:-]{1,64}$.')
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+      // RFC 9449 §5: a valid DPoP proof binds the tokens issued to its key.
+      const jkt = tokenRequestKey(request, dpop.proofs, dpop.issuer)
+      if (dpop.proofs.currentNonce) reply.header('dpop-nonce', dpop.proofs.currentNonce())
       switch (body.grant_type) {
         case 'password': {
           if (body.username === undefined || body.password === undefined) {
@@ -203,6 +218,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
             delivery,
             address: clientAddress(request),
             who: requestAuditContext(request),
+            jkt,
           })
           return delivery === 'cookie' ? deliverByCookie(reply, result, clock()) : result.response
         }
@@ -222,6 +238,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
             delivery,
             address: clientAddress(request),
             who: requestAuditContext(request),
+            jkt,
           })
           return delivery === 'cookie' ? deliverByCookie(reply, result, clock()) : result.response
         }
@@ -240,6 +257,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
             delivery,
             address: clientAddress(request),
             who: requestAuditContext(request),
+            jkt,
           })
           return delivery === 'cookie' ? deliverByCookie(reply, result, clock()) : result.response
         }
@@ -252,6 +270,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
               client,
               delivery,
               who: requestAuditContext(request),
+              jkt,
             })
           if (body.refresh_token === undefined) {
             if (body.refresh_token_delivery === 'body')
@@ -265,7 +284,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
           return (await refresh(body.refresh_token, 'body')).response
         }
         case 'client_credentials':
-          return grants.clientCredentialsGrant({ client, scope: body.scope })
+          return grants.clientCredentialsGrant({ client, scope: body.scope, jkt })
         default:
           throw unsupportedGrantType(`The grant type "${body.grant_type.slice(0, 64)}" is not supported.`)
       }

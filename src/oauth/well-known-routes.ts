@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { scopeListSchema } from '../http/schemas.js'
 import type { KeyStore } from '../keys/key-store.js'
+import { DPOP_ALGS } from '../verify/dpop/proof-key.js'
 
 // Served from memory only, so both keep answering while the database is down.
 
@@ -56,6 +57,10 @@ export const metadataSchema = z
     revocation_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_methods_supported: authMethods,
     service_documentation: url,
+    dpop_signing_alg_values_supported: z
+      .array(z.enum(DPOP_ALGS))
+      .max(DPOP_ALGS.length)
+      .describe('RFC 9449 §5.1: the JWS algorithms Badge accepts in DPoP proofs'),
   })
   .meta({ id: 'AuthorizationServerMetadata' })
 
@@ -130,6 +135,7 @@ export const wellKnownRoutes: FastifyPluginAsyncZod<WellKnownRouteOptions> = asy
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     service_documentation: `${base}/docs`,
+    dpop_signing_alg_values_supported: [...DPOP_ALGS],
   }
 
   app.get(

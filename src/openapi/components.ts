@@ -63,9 +63,11 @@ export const HEADERS = {
   'WWW-Authenticate': {
     description:
       'The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 ' +
-      'describes for access tokens, or `Basic realm="badge"` for client authentication.',
+      'describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) ' +
+      'for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` ' +
+      'for client authentication.',
     required: true,
-    schema: { type: 'string', maxLength: 2048, pattern: '^(Bearer|Basic) ' },
+    schema: { type: 'string', maxLength: 2048, pattern: '^(Bearer|Basic|DPoP) ' },
   },
   'X-RateLimit-Limit': integerHeader(
     'Requests allowed per window on this rate-limited operation (sent when RATE_LIMIT_ENABLED=true).',

@@ -53,9 +53,10 @@ function corsDelegator(corsOrigins: readonly string[]) {
     origin, // echoed only after an exact match
     credentials: true,
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Badge-CSRF'],
-    // So the app can read RFC 6750 challenges and rate-limit hints.
-    exposedHeaders: ['WWW-Authenticate', 'Retry-After'],
+    // DPoP (RFC 9449): the proof header, and the server nonce the app must read.
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Badge-CSRF', 'DPoP'],
+    // So the app can read RFC 6750 / RFC 9449 challenges, nonces and rate-limit hints.
+    exposedHeaders: ['WWW-Authenticate', 'Retry-After', 'DPoP-Nonce'],
     maxAge: 600,
   })
   return (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) => {

@@ -52,7 +52,13 @@ async function routeSecurity(app: FastifyInstance, options: RouteSecurityOptions
         guards.push(mfaStep)
         const response = (route.schema?.response ?? {}) as Record<number, unknown>
         const challenge = errorResponses({
-          401: ['unauthorized', 'invalid_token', 'insufficient_user_authentication'],
+          401: [
+            'unauthorized',
+            'invalid_token',
+            'invalid_dpop_proof',
+            'use_dpop_nonce',
+            'insufficient_user_authentication',
+          ],
         })
         route.schema = { ...route.schema, response: { ...response, ...challenge } }
       }

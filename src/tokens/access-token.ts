@@ -22,6 +22,8 @@ export interface IssueInput {
   /** RFC 8176 methods and the time (epoch seconds) of the user's login: user tokens only. */
   amr?: readonly string[]
   authTime?: number
+  /** RFC 9449 §6.1: bind the token to the DPoP key with this thumbprint (cnf.jkt). */
+  jkt?: string
 }
 
 export function createAccessTokenIssuer({ keys, clock, issuer, audience, ttl }: AccessTokenIssuerOptions) {
@@ -44,6 +46,7 @@ export function createAccessTokenIssuer({ keys, clock, issuer, audience, ttl }: 
       ...(input.sid ? { sid: input.sid } : {}),
       ...(input.amr ? { amr: [...input.amr] } : {}),
       ...(input.authTime !== undefined ? { auth_time: input.authTime } : {}),
+      ...(input.jkt !== undefined ? { cnf: { jkt: input.jkt } } : {}),
     }
     return { token: key.sign({ ...claims }), expiresIn: ttl, claims }
   }

@@ -75,6 +75,8 @@ export interface NewSession {
   amr: readonly string[]
   /** When the user authenticated (epoch ms); default now. */
   authTime?: number
+  /** RFC 9449 §5: bind the session's refresh tokens to this DPoP key thumbprint. */
+  dpopJkt?: string
 }
 
 export interface Rotation {
@@ -127,6 +129,7 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
       revoked_at: null,
       amr: input.amr.join(' '),
       auth_time: input.authTime ?? now,
+      dpop_jkt: input.dpopJkt ?? null,
     }
     const refused = await db.transaction().execute(async (trx) => {
       // The credential fence: the password, the account state and the client checked

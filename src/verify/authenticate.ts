@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin'
 import { countAuthorizationHeaders } from './authorization-header.js'
 import { BearerError } from './bearer-error.js'
+import { DPOP_ALGS } from './dpop/proof-key.js'
+import { boundTokenAsBearer, checkDpopRequest, type DpopResourceCheck } from './dpop/resource-request.js'
 import { sendError } from './send-error.js'
 import {
   type AccessTokenVerifier,
@@ -33,6 +35,9 @@ declare module 'fastify' {
 // a whole — no credential, several, repeated headers — is invalid_request.
 const BEARER = /^Bearer +(\S+) *$/i
 const BEARER_SCHEME = /^Bearer(?: |$)/i
+// RFC 9449 §7.1: Authorization: DPoP <token>, the same token68 shape.
+const DPOP = /^DPoP +(\S+) *$/i
+const DPOP_SCHEME = /^DPoP(?: |$)/i
 
 /** The bearer token of a request, or a BearerError describing why there is none. */
 export function extractBearerToken(request: FastifyRequest): string | BearerError {
@@ -46,10 +51,6 @@ export function extractBearerToken(request: FastifyRequest): string | BearerErro
   if (BEARER_SCHEME.test(header))
     return BearerError.malformed('The Authorization header must be Bearer followed by one token.')
   return BearerError.missing()
-}
-
-export interface BearerAuthOptions {
-  verifier: AccessTokenVerifier
 }
 
 /**
@@ -73,39 +74,102 @@ function verify(verifier: AccessTokenVerifier, token: string): VerifiedAccessTok
   }
 }
 
+/** The verified token, refused if DPoP-bound: such a token is only good with its proof. */
+function acceptBearer(result: VerifiedAccessToken | BearerError, algs: readonly string[]) {
+  if (result instanceof BearerError || result.claims.cnf === undefined) return result
+  return boundTokenAsBearer(algs)
+}
+
+/** Verifies `token`, reloading the key set once for an unknown kid (the source throttles reloads). */
+function verifyWithReload(
+  verifier: AccessTokenVerifier,
+  token: string,
+  then: (result: VerifiedAccessToken | BearerError) => void,
+): void {
+  let result: VerifiedAccessToken | BearerError | undefined
+  try {
+    result = verifier.verifyAccessToken(token)
+  } catch (error) {
+    if (!(error instanceof UnknownKeyId)) result = toBearerError(error)
+  }
+  if (result !== undefined) {
+    then(result)
+    return
+  }
+  // A kid we do not know may come from a key rotated on another instance (or a new
+  // key in the issuer's JWKS): reload the key set and try once more.
+  verifier.keys.reloadForUnknownKid().then(
+    () => then(verify(verifier, token)),
+    () => then(BearerError.invalid('The access token was signed by an unknown key.')),
+  )
+}
+
 /**
  * The `authenticate` hook over one verifier. Exported so a service can protect routes
  * with a second verifier (another issuer, or the benchmark's cache-off variant);
- * most code uses `app.authenticate`.
+ * most code uses `app.authenticate`. With `dpop`, requests may also use RFC 9449's DPoP
+ * scheme; a DPoP-bound token sent as Bearer is refused either way.
  */
-export function createAuthenticateHook(verifier: AccessTokenVerifier) {
+export function createAuthenticateHook(verifier: AccessTokenVerifier, dpop?: DpopResourceCheck) {
+  const algs = dpop?.proofs.algs ?? DPOP_ALGS
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const token = extractBearerToken(request)
-    if (token instanceof BearerError) return sendBearerError(reply, token)
+    if (token instanceof BearerError) {
+      if (token.code === 'unauthorized' && DPOP_SCHEME.test(request.headers.authorization ?? ''))
+        return authenticateDpop(request, reply, done)
+      return sendBearerError(reply, token)
+    }
     try {
-      request.auth = verifier.verifyAccessToken(token)
+      const verified = verifier.verifyAccessToken(token)
+      // The one check DPoP adds to the Bearer path.
+      if (verified.claims.cnf !== undefined) return sendBearerError(reply, boundTokenAsBearer(algs))
+      request.auth = verified
       return done()
     } catch (error) {
       if (!(error instanceof UnknownKeyId)) return sendBearerError(reply, toBearerError(error))
     }
-    // A kid we do not know may come from a key rotated on another instance (or a new
-    // key in the issuer's JWKS): reload the key set (the source throttles this) and
-    // try once more.
-    verifier.keys.reloadForUnknownKid().then(
-      () => {
-        const result = verify(verifier, token)
-        if (result instanceof BearerError) return sendBearerError(reply, result)
-        request.auth = result
-        done()
-      },
-      () => sendBearerError(reply, BearerError.invalid('The access token was signed by an unknown key.')),
-    )
+    verifyWithReload(verifier, token, (result) => {
+      const accepted = acceptBearer(result, algs)
+      if (accepted instanceof BearerError) return sendBearerError(reply, accepted)
+      request.auth = accepted
+      done()
+    })
+  }
+
+  function authenticateDpop(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    if (dpop === undefined)
+      return sendBearerError(reply, BearerError.dpop('invalid_request', 'DPoP is not supported here.', algs))
+    const match = DPOP.exec(request.headers.authorization!)
+    if (match === null || countAuthorizationHeaders(request) > 1)
+      return sendBearerError(
+        reply,
+        BearerError.dpop(
+          'invalid_request',
+          'The Authorization header must be DPoP followed by one token.',
+          algs,
+        ),
+      )
+    const token = match[1]!
+    verifyWithReload(verifier, token, (result) => {
+      if (result instanceof BearerError)
+        return sendBearerError(reply, BearerError.dpop('invalid_token', result.description, algs))
+      const refused = checkDpopRequest(dpop, request, token, result)
+      if (refused !== undefined) return sendBearerError(reply, refused)
+      request.auth = result
+      done()
+    })
   }
 }
 
-async function bearerAuth(app: FastifyInstance, { verifier }: BearerAuthOptions) {
+export interface BearerAuthOptions {
+  verifier: AccessTokenVerifier
+  /** RFC 9449: accept the DPoP scheme on protected routes. */
+  dpop?: DpopResourceCheck
+}
+
+async function bearerAuth(app: FastifyInstance, { verifier, dpop }: BearerAuthOptions) {
   app.decorateRequest('auth', null)
-  app.decorate('authenticate', createAuthenticateHook(verifier))
+  app.decorate('authenticate', createAuthenticateHook(verifier, dpop))
 }
 
 export const bearerAuthPlugin = fp(bearerAuth, { name: 'badge-bearer-auth', fastify: '5.x' })

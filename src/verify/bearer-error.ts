@@ -9,6 +9,8 @@ export type BearerErrorCode =
   | 'invalid_request'
   | 'insufficient_scope'
   | 'insufficient_user_authentication'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
 
 /**
  * RFC 6750 §3: error_description in a challenge may hold only %x20-21 / %x23-5B /
@@ -69,5 +71,23 @@ export class BearerError extends Error {
     return new BearerError(401, 'insufficient_user_authentication', description, {
       'www-authenticate': `Bearer realm="badge", error="insufficient_user_authentication", error_description="${challengeText(description)}"${age}`,
     })
+  }
+
+  /**
+   * RFC 9449 §7.1: a failure of a request using the DPoP scheme (or of a DPoP-bound token
+   * sent as Bearer), with the DPoP challenge naming the accepted algorithms. `nonce` goes
+   * in DPoP-Nonce (use_dpop_nonce, RFC 9449 §9).
+   */
+  static dpop(
+    code: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_request',
+    description: string,
+    algs: readonly string[],
+    nonce?: string,
+  ): BearerError {
+    const headers: Record<string, string> = {
+      'www-authenticate': `DPoP algs="${algs.join(' ')}", error="${code}", error_description="${challengeText(description)}"`,
+    }
+    if (nonce !== undefined) headers['dpop-nonce'] = nonce
+    return new BearerError(code === 'invalid_request' ? 400 : 401, code, description, headers)
   }
 }

@@ -3,8 +3,19 @@
 
 export { createAuthenticateHook, extractBearerToken, requireScopes, sendBearerError } from './authenticate.js'
 export { BearerError, type BearerErrorCode } from './bearer-error.js'
+export { accessTokenHash } from './dpop/access-token-hash.js'
+export { jwkThumbprint } from './dpop/jwk-thumbprint.js'
+export { createNonceSource, type NonceSource } from './dpop/nonce.js'
+export {
+  createDpopProofVerifier,
+  type DpopProofVerifier,
+  type DpopProofVerifierOptions,
+} from './dpop/proof.js'
+export { DpopProofRejected } from './dpop/proof-error.js'
+export { DPOP_ALGS, type DpopAlg } from './dpop/proof-key.js'
+export { type DpopResourceCheck, requestUri } from './dpop/resource-request.js'
 export { verificationKeyFromJwk } from './jwk.js'
-export { type BadgeVerifyOptions, badgeVerify, badgeVerify as default } from './plugin.js'
+export { type BadgeVerifyOptions, badgeVerify, badgeVerify as default, type DpopOptions } from './plugin.js'
 export { freshnessSeconds, JwksFetchError, RemoteJwks, type RemoteJwksOptions } from './remote-jwks.js'
 export {
   type AuthenticationRequirement,

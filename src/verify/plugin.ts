@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { type Clock, systemClock } from '../clock.js'
 import { bearerAuthPlugin } from './authenticate.js'
+import { createNonceSource } from './dpop/nonce.js'
+import { createDpopProofVerifier } from './dpop/proof.js'
+import { requestUri } from './dpop/resource-request.js'
 import { RemoteJwks } from './remote-jwks.js'
 import { RevocationFeed, type RevocationFeedOptions } from './revocation-feed.js'
 import { type AccessTokenVerifier, createAccessTokenVerifier, type KeySource } from './verifier.js'
@@ -44,7 +47,27 @@ export interface BadgeVerifyOptions {
    * invalid_token. `url` defaults to `issuer`.
    */
   revocations?: Omit<RevocationFeedOptions, 'url' | 'clock' | 'log'> & { url?: string }
+  /**
+   * DPoP (RFC 9449, docs/dpop.md): requests with `Authorization: DPoP` and a proof are
+   * always accepted, and a DPoP-bound token sent as Bearer is always refused. These tune it.
+   */
+  dpop?: DpopOptions
   clock?: Clock
+}
+
+export interface DpopOptions {
+  /**
+   * This service's public base URL (e.g. "https://api.example.com"), which a proof's htu
+   * must start with. Defaults to the request's protocol and Host header: set it behind a
+   * proxy that does not forward them (see Fastify's trustProxy).
+   */
+  url?: string
+  /** Seconds a proof is accepted after its iat (and its jti remembered). Default 60. */
+  proofMaxAgeSeconds?: number
+  /** Proofs remembered against replay. Default 100000. */
+  replayCacheSize?: number
+  /** Require server nonces (RFC 9449 §9). Default false. */
+  nonce?: boolean
 }
 
 async function badgeVerifyPlugin(app: FastifyInstance, options: BadgeVerifyOptions) {
@@ -88,9 +111,23 @@ async function badgeVerifyPlugin(app: FastifyInstance, options: BadgeVerifyOptio
     cacheSize: options.cacheSize ?? 10_000,
     revoked: revocations ?? undefined,
   })
+  const dpop = options.dpop ?? {}
+  const proofs = createDpopProofVerifier({
+    clock,
+    maxAgeSeconds: dpop.proofMaxAgeSeconds ?? 60,
+    replayCacheSize: dpop.replayCacheSize ?? 100_000,
+    nonces: dpop.nonce ? createNonceSource(300) : undefined,
+  })
+  const base = dpop.url?.replace(/\/+$/, '')
   app.decorate('badgeVerifier', verifier)
   app.decorate('badgeRevocations', revocations)
-  await app.register(bearerAuthPlugin, { verifier })
+  await app.register(bearerAuthPlugin, {
+    verifier,
+    dpop: {
+      proofs,
+      requestUrl: (request) => requestUri(base ?? `${request.protocol}://${request.host}`, request),
+    },
+  })
 }
 
 export const badgeVerify = fp(badgeVerifyPlugin, { name: 'badge-verify', fastify: '5.x' })

@@ -26,6 +26,8 @@ export interface AccessTokenClaims {
   amr?: string[]
   /** When the user logged in, epoch seconds (user tokens); refreshes keep it. */
   auth_time?: number
+  /** RFC 9449 §6.1: the token is DPoP-bound to the key with this RFC 7638 thumbprint. */
+  cnf?: { jkt: string }
 }
 
 export interface VerifiedAccessToken {
@@ -124,6 +126,13 @@ function createHeaderParser() {
   }
 }
 
+/** RFC 9449 §6.1: `cnf` names the bound key's thumbprint; a cnf of another kind cannot be honoured. */
+function isKeyBinding(cnf: unknown): boolean {
+  if (typeof cnf !== 'object' || cnf === null) return false
+  const { jkt } = cnf as Record<string, unknown>
+  return typeof jkt === 'string' && jkt.length === 43
+}
+
 function audienceMatches(aud: unknown, audience: string): boolean {
   // An array naming other audiences too is refused: a token for several services
   // could be replayed from one of them against another.
@@ -159,6 +168,7 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
       reject('The access token amr is malformed.')
     if (c.auth_time !== undefined && !Number.isSafeInteger(c.auth_time))
       reject('The access token auth_time is malformed.')
+    if (c.cnf !== undefined && !isKeyBinding(c.cnf)) reject('The access token cnf is malformed.')
     // The parsed payload is ours alone: normalize it in place rather than copy it.
     c.aud = audience
     c.scope ??= ''

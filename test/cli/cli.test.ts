@@ -27,7 +27,7 @@ await eachDialect(t, async (t, dialect) => {
     t.same(await badge(['migrate']), {
       code: 0,
       stdout:
-        'Applied migrations: 0001_core, 0002_security, 0003_account, 0004_mfa, 0005_revocations, 0006_audit, 0007_email_change, 0008_passkeys.\n',
+        'Applied migrations: 0001_core, 0002_security, 0003_account, 0004_mfa, 0005_revocations, 0006_audit, 0007_email_change, 0008_passkeys, 0009_dpop.\n',
       stderr: '',
     })
   })

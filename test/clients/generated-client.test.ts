@@ -116,6 +116,8 @@ t.test(
       too_many_requests: true,
       temporarily_unavailable: true,
       mfa_required: true,
+      invalid_dpop_proof: true,
+      use_dpop_nonce: true,
       server_error: true,
     }
     t.ok(tokenErrors.invalid_grant)

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { buildNotesApi } from '../../examples/resource-server.js'
 import { buildTestApp } from '../helpers/app.js'
+import { type DpopKey, dpopAuth, dpopKey, proof } from '../helpers/dpop.js'
 import { PASSWORD, passwordGrant, signUp, uniqueEmail } from '../helpers/flows.js'
 import { enableTotp, loginWithMfa, totpCode } from '../helpers/mfa.js'
 
@@ -150,4 +151,33 @@ t.test('the export needs a login with a second factor: RFC 9470 challenge, then 
   const res = await fetch(`${notesUrl}/notes/export`, { headers: auth(strong.access_token) })
   t.equal(res.status, 200)
   t.same(await res.json(), { items: [] })
+})
+
+t.test('a DPoP-bound token works at the notes API only with a proof by its key', async (t) => {
+  const key = await dpopKey()
+  const email = uniqueEmail('dpop')
+  await signUp(badge, email)
+  const login = await badge.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      dpop: await proof(key, { htm: 'POST', htu: 'http://badge.test/oauth/token', now: clock() }),
+    },
+    payload: new URLSearchParams({ grant_type: 'password', username: email, password: PASSWORD }).toString(),
+  })
+  t.equal(login.json().token_type, 'DPoP')
+  const token = login.json().access_token as string
+  const call = async (k: DpopKey) =>
+    fetch(`${notesUrl}/notes`, {
+      headers: dpopAuth(
+        token,
+        await proof(k, { htm: 'GET', htu: `${notesUrl}/notes`, now: Date.now(), accessToken: token }),
+      ),
+    })
+  t.equal((await call(key)).status, 200, 'with a proof by the bound key')
+  t.equal((await call(await dpopKey())).status, 401, 'a stolen token with another key')
+  const asBearer = await fetch(`${notesUrl}/notes`, { headers: auth(token) })
+  t.equal(asBearer.status, 401, 'a bound token sent as Bearer')
+  t.match(asBearer.headers.get('www-authenticate'), /^DPoP algs=/)
 })

@@ -102,7 +102,8 @@ export async function startBrowserStack(
   badge.addHook('onResponse', async (request) => {
     if (request.method === 'POST' && isToken(request.url)) inFlight--
   })
-  await badge.listen({ port: 0, host: '127.0.0.1' })
+  // An ISSUER with a port (DPoP proofs name Badge's URI exactly) is where Badge listens.
+  await badge.listen({ port: Number(new URL(config.issuer).port || 0), host: '127.0.0.1' })
   badgeUrl = `http://localhost:${(badge.server.address() as AddressInfo).port}`
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })

@@ -140,7 +140,11 @@ await t.test('CORS preflight', async (t) => {
       t.equal(res.headers['access-control-allow-origin'], APP_ORIGIN, url)
       t.equal(res.headers['access-control-allow-credentials'], 'true', url)
       t.equal(res.headers['access-control-allow-methods'], 'GET, HEAD, POST, PATCH, DELETE', url)
-      t.equal(res.headers['access-control-allow-headers'], 'Authorization, Content-Type, X-Badge-CSRF', url)
+      t.equal(
+        res.headers['access-control-allow-headers'],
+        'Authorization, Content-Type, X-Badge-CSRF, DPoP',
+        url,
+      )
       t.equal(res.headers['access-control-max-age'], '600', url)
       t.match(res.headers.vary, /Origin/, url)
     }
@@ -175,7 +179,7 @@ await t.test('CORS preflight', async (t) => {
     t.equal(listed.statusCode, 200)
     t.equal(listed.headers['access-control-allow-origin'], APP_ORIGIN)
     t.equal(listed.headers['access-control-allow-credentials'], 'true')
-    t.equal(listed.headers['access-control-expose-headers'], 'WWW-Authenticate, Retry-After')
+    t.equal(listed.headers['access-control-expose-headers'], 'WWW-Authenticate, Retry-After, DPoP-Nonce')
     const hostile = await app.inject({ url: '/v1/me', headers: { ...bearer(accessToken), origin: HOSTILE } })
     t.equal(hostile.statusCode, 200)
     t.equal(hostile.headers['access-control-allow-origin'], undefined)

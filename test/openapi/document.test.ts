@@ -118,8 +118,14 @@ t.test('operations declare the errors their inputs and credentials can cause', a
     t.same(
       errorCodes(responses['401']),
       STEP_UP.has(name(o))
-        ? ['unauthorized', 'invalid_token', 'insufficient_user_authentication']
-        : ['unauthorized', 'invalid_token'],
+        ? [
+            'unauthorized',
+            'invalid_token',
+            'invalid_dpop_proof',
+            'use_dpop_nonce',
+            'insufficient_user_authentication',
+          ]
+        : ['unauthorized', 'invalid_token', 'invalid_dpop_proof', 'use_dpop_nonce'],
       `${name(o)} 401`,
     )
     if (bearer.bearerAuth.length > 0) t.ok(errorCodes(responses['403']).includes('insufficient_scope'))

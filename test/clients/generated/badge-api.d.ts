@@ -18,6 +18,8 @@ export interface paths {
          * @description Form-encoded (the OAuth standard) or JSON. The password grant logs a user in and starts a session; for a user with a second factor a correct password answers 400 mfa_required with an mfa_token (5 minutes, 5 attempts), and the urn:badge:grant-type:mfa grant with that mfa_token and otp, recovery_code, or passkey_session with credential finishes the login (a TOTP code is accepted once; failed codes count in the failed-sign-in limits); the urn:badge:grant-type:passkey grant logs in with a passkey alone: passkey_session from POST /oauth/passkey/options (5 minutes, one use) and credential, the JSON of the authenticator's response, which must verify the user (amr ["hwk" or "swk", "user", "mfa"]; failures count in the failed-sign-in limits); the refresh_token grant rotates its refresh token (the old one is spent; presenting it again later revokes the whole session); client_credentials issues an access token to a registered client. Omitting scope grants everything held. Responses are never cacheable.
          *
          *     Browser mode: the refresh token lives in the cookie __Secure-badge_rt (HttpOnly; Secure; SameSite=COOKIE_SAMESITE; Path=/oauth; Max-Age = the session's remaining life). Requests that set or use it must send an Origin that is Badge's own or in CORS_ORIGINS and the header X-Badge-CSRF: 1, or get 403 csrf_rejected. With refresh_token_delivery=cookie the response body has no refresh_token. A refresh_token grant without refresh_token reads the cookie and sets its successor as the cookie; a refused cookie refresh clears the cookie. A session never mixes modes: its refresh token is accepted only the way it was issued (else invalid_grant). With EMAIL_VERIFICATION=required, a correct password for an unverified email is 400 email_not_verified.
+         *
+         *     DPoP (RFC 9449): with a valid DPoP header proof (htm POST, htu this endpoint's URI) the access token is bound to the proof's key (cnf.jkt, token_type DPoP), and so is a public client's session: refreshing it needs a proof by the same key (none: invalid_dpop_proof; another key: invalid_grant). An invalid proof is 400 invalid_dpop_proof; with DPOP_NONCE=true a proof without the current nonce is 400 use_dpop_nonce with the nonce in DPoP-Nonce. Without a DPoP header nothing changes.
          */
         post: operations["requestToken"];
         delete?: never;
@@ -888,6 +890,8 @@ export interface components {
             introspection_endpoint_auth_methods_supported: ("client_secret_basic" | "client_secret_post" | "none")[];
             /** Format: uri */
             service_documentation: string;
+            /** @description RFC 9449 §5.1: the JWS algorithms Badge accepts in DPoP proofs */
+            dpop_signing_alg_values_supported: ("ES256" | "EdDSA" | "RS256" | "PS256")[];
         };
         Client: {
             client_id: string;
@@ -939,10 +943,12 @@ export interface components {
              *     - `temporarily_unavailable`: The database cannot be reached; retry after the seconds in Retry-After.
              *     - `mfa_required`: The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.
              *     - `insufficient_user_authentication`: The access token comes from a login too weak or too old for this route: log in again with a second factor (RFC 9470).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              *     - `server_error`: An unexpected error; details are in the server log under the request id, never in the body.
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "signup_disabled" | "csrf_rejected" | "invalid_link" | "email_not_verified" | "not_found" | "method_not_allowed" | "email_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "mfa_required" | "insufficient_user_authentication" | "server_error";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized" | "invalid_token" | "insufficient_scope" | "signup_disabled" | "csrf_rejected" | "invalid_link" | "email_not_verified" | "not_found" | "method_not_allowed" | "email_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "temporarily_unavailable" | "mfa_required" | "insufficient_user_authentication" | "invalid_dpop_proof" | "use_dpop_nonce" | "server_error";
             /** @description A sentence for people; never contains secrets, stack traces or internals. */
             error_description: string;
         };
@@ -995,10 +1001,15 @@ export interface components {
              */
             auth_time?: number;
             /**
-             * @description Access tokens only (RFC 7662 §2.2)
-             * @constant
+             * @description Access tokens only (RFC 7662 §2.2): DPoP for a DPoP-bound token (RFC 9449 §6.2)
+             * @enum {string}
              */
-            token_type?: "Bearer";
+            token_type?: "Bearer" | "DPoP";
+            /** @description RFC 9449 §6.2: the DPoP key the access token is bound to */
+            cnf?: {
+                /** @description RFC 7638 SHA-256 thumbprint of the bound key */
+                jkt: string;
+            };
             /**
              * @description Which kind of token it is
              * @enum {string}
@@ -1349,10 +1360,13 @@ export interface components {
          *     }
          */
         TokenResponse: {
-            /** @description RFC 9068 JWT; send as Authorization: Bearer */
+            /** @description RFC 9068 JWT; send as Authorization: Bearer, or as Authorization: DPoP with a DPoP proof when token_type is DPoP */
             access_token: string;
-            /** @constant */
-            token_type: "Bearer";
+            /**
+             * @description DPoP when the request carried a valid DPoP proof: the access token is bound to its key (RFC 9449 §5)
+             * @enum {string}
+             */
+            token_type: "Bearer" | "DPoP";
             /**
              * Format: int64
              * @description Seconds until the access token expires
@@ -1426,7 +1440,7 @@ export interface components {
         "Cache-Control-No-Store": "no-store";
         /** @description HTTP/1.0 caches: see Cache-Control. */
         Pragma: "no-cache";
-        /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. */
+        /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. */
         "WWW-Authenticate": string;
         /** @description Requests allowed per window on this rate-limited operation (sent when RATE_LIMIT_ENABLED=true). */
         "X-RateLimit-Limit": number;
@@ -1474,6 +1488,8 @@ export interface operations {
              *     - `invalid_scope`: A requested scope is unknown or not held (RFC 6749 §5.2).
              *     - `unsupported_grant_type`: The grant_type is not one Badge supports (RFC 6749 §5.2).
              *     - `email_not_verified`: EMAIL_VERIFICATION=required and the password was right, but the email is not verified yet.
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              *     - `mfa_required`: The password was right and the user has a second factor: finish with the urn:badge:grant-type:mfa grant and the mfa_token in this body.
              */
             400: {
@@ -1487,7 +1503,7 @@ export interface operations {
                 content: {
                     "application/json": (components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "invalid_request" | "invalid_grant" | "invalid_scope" | "unsupported_grant_type" | "email_not_verified";
+                        error: "invalid_request" | "invalid_grant" | "invalid_scope" | "unsupported_grant_type" | "email_not_verified" | "invalid_dpop_proof" | "use_dpop_nonce";
                     }) | {
                         /** @enum {string} */
                         error: "mfa_required";
@@ -2207,7 +2223,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -2222,6 +2238,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2232,7 +2250,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -2322,7 +2340,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -2340,6 +2358,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2353,7 +2373,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -2509,7 +2529,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -2524,6 +2544,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2534,7 +2556,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -2661,7 +2683,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -2679,6 +2701,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2692,7 +2716,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -2841,7 +2865,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -2856,6 +2880,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2866,7 +2892,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -2901,7 +2927,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -2919,6 +2945,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -2932,7 +2960,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3206,7 +3234,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -3224,6 +3252,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3237,7 +3267,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3668,7 +3698,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -3683,6 +3713,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3693,7 +3725,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3760,7 +3792,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -3775,6 +3807,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3785,7 +3819,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3852,7 +3886,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -3867,6 +3901,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3877,7 +3913,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -3964,7 +4000,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -3979,6 +4015,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -3989,7 +4027,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4058,7 +4096,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4073,6 +4111,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4083,7 +4123,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4166,7 +4206,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4181,6 +4221,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4191,7 +4233,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4286,7 +4328,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4301,6 +4343,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4311,7 +4355,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4441,7 +4485,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4456,6 +4500,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4466,7 +4512,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4542,7 +4588,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4557,6 +4603,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4567,7 +4615,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4666,7 +4714,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4681,6 +4729,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4691,7 +4741,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -4874,7 +4924,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4889,6 +4939,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -4899,7 +4951,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -5013,7 +5065,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -5028,6 +5080,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -5038,7 +5092,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -5117,7 +5171,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -5132,6 +5186,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -5142,7 +5198,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -5213,7 +5269,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -5228,6 +5284,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -5238,7 +5296,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -5304,7 +5362,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -5319,6 +5377,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -5329,7 +5389,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -5406,7 +5466,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -5424,6 +5484,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -5437,7 +5499,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -5614,7 +5676,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -5632,6 +5694,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              *     - `insufficient_user_authentication`: The access token comes from a login too weak or too old for this route: log in again with a second factor (RFC 9470).
              */
             401: {
@@ -5646,7 +5710,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token" | "insufficient_user_authentication";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce" | "insufficient_user_authentication";
                     };
                 };
             };
@@ -5806,7 +5870,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -5824,6 +5888,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -5837,7 +5903,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -6008,7 +6074,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -6023,6 +6089,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -6033,7 +6101,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -6116,7 +6184,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -6131,6 +6199,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -6141,7 +6211,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -6223,7 +6293,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -6238,6 +6308,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -6248,7 +6320,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -6332,7 +6404,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -6347,6 +6419,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -6357,7 +6431,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -6432,7 +6506,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -6447,6 +6521,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -6457,7 +6533,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -6556,7 +6632,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -6571,6 +6647,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -6581,7 +6659,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };
@@ -6673,7 +6751,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control-No-Store"];
-                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
+                    /** @description The challenge: `Bearer realm="badge"` with `error`, `error_description` and `scope` as RFC 6750 §3 describes for access tokens, `DPoP algs="…"` with `error` and `error_description` (RFC 9449 §7.1) for requests using the DPoP scheme or a DPoP-bound token sent as Bearer, or `Basic realm="badge"` for client authentication. Sent with `invalid_request` from the bearer check. */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -6688,6 +6766,8 @@ export interface operations {
              * @description Unauthorized. `error` is one of:
              *     - `unauthorized`: No access token was sent (RFC 6750 §3.1).
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
+             *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
+             *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
              */
             401: {
                 headers: {
@@ -6698,7 +6778,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
                     };
                 };
             };

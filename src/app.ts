@@ -287,7 +287,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
     signUp: services.account.signUp,
     signupEnabled: config.signupEnabled,
   })
-  await app.register(accountRoutes, { account: services.account })
+  await app.register(accountRoutes, { account: services.account, mfa: services.mfa })
   await app.register(accountPageRoutes)
   await app.register(sessionRoutes, { sessionService: services.sessionService })
   await app.register(adminUserRoutes, { adminUsers: services.adminUsers })

@@ -3,6 +3,8 @@ import { z } from 'zod'
 import { requestAuditContext } from '../audit/request-context.js'
 import { clientAddress } from '../http/client-address.js'
 import { emailSchema, errorResponses, passwordSchema, userSchema } from '../http/schemas.js'
+import { requireEnrolledSecondFactor } from '../mfa/require-enrolled-second-factor.js'
+import type { MfaService } from '../mfa/service.js'
 import { toPublicUser } from '../users/service.js'
 import type { AccountService } from './service.js'
 
@@ -27,9 +29,11 @@ export interface AccountRouteOptions {
     | 'resetPassword'
     | 'deleteOwnAccount'
   >
+  /** Which second factors a user has: with one, email change and deletion need a login that used it. */
+  mfa: Pick<MfaService, 'methodsFor'>
 }
 
-export const accountRoutes: FastifyPluginAsyncZod<AccountRouteOptions> = async (app, { account }) => {
+export const accountRoutes: FastifyPluginAsyncZod<AccountRouteOptions> = async (app, { account, mfa }) => {
   app.post(
     '/v1/me/email/verification',
     {
@@ -78,7 +82,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRouteOptions> = async (
         operationId: 'changeMyEmail',
         summary: 'Change the email address, confirmed by a mailed link',
         description:
-          'Checks current_password, then mails a confirmation link to new_email (EMAIL_VERIFY_URL, valid for EMAIL_VERIFY_TTL seconds; a newer request replaces it) and a notice without a link to the current address. The email changes only when the link is used (POST /v1/email/verify). A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429); new_email equal to the current email is 400 invalid_request; an address another account has is 409 email_taken. Limited per recipient (RATE_LIMIT_MAIL) and per client address.',
+          'Checks current_password, then mails a confirmation link to new_email (EMAIL_VERIFY_URL, valid for EMAIL_VERIFY_TTL seconds; a newer request replaces it) and a notice without a link to the current address. The email changes only when the link is used (POST /v1/email/verify). A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429); new_email equal to the current email is 400 invalid_request; an address another account has is 409 email_taken. Once the user has a second factor, the access token must come from a login that used it (amr holds mfa), else 401 insufficient_user_authentication (RFC 9470): log in again with the second factor and retry. Limited per recipient (RATE_LIMIT_MAIL) and per client address.',
         tags: ['me'],
         body: z.object({ new_email: emailSchema, current_password: z.string().max(1024) }),
         response: {
@@ -87,6 +91,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRouteOptions> = async (
             400,
             { 400: ['invalid_grant'], 409: ['email_taken'] },
             401,
+            { 401: ['insufficient_user_authentication'] },
             403,
             404,
             413,
@@ -98,6 +103,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRouteOptions> = async (
       },
     },
     async (request, reply) => {
+      await requireEnrolledSecondFactor(mfa, request.auth!)
       await account.requestEmailChange(
         request.auth!.claims.sub,
         { newEmail: request.body.new_email, currentPassword: request.body.current_password },
@@ -158,16 +164,28 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRouteOptions> = async (
         operationId: 'deleteMe',
         summary: 'Delete the calling user',
         description:
-          'Checks current_password, then deletes the account: every session ends, a notice (no link) is mailed to the address, and the address can sign up again. A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429). Access tokens already issued to the user are refused from then on (revocation feed, GET /v1/revocations).',
+          'Checks current_password, then deletes the account: every session ends, a notice (no link) is mailed to the address, and the address can sign up again. A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429). Once the user has a second factor, the access token must come from a login that used it (amr holds mfa), else 401 insufficient_user_authentication (RFC 9470): log in again with the second factor and retry. Access tokens already issued to the user are refused from then on (revocation feed, GET /v1/revocations).',
         tags: ['me'],
         body: z.object({ current_password: z.string().max(1024) }),
         response: {
           204: z.null().describe('Deleted'),
-          ...errorResponses(400, { 400: ['invalid_grant'] }, 401, 403, 404, 413, 415, 429, 503),
+          ...errorResponses(
+            400,
+            { 400: ['invalid_grant'] },
+            401,
+            { 401: ['insufficient_user_authentication'] },
+            403,
+            404,
+            413,
+            415,
+            429,
+            503,
+          ),
         },
       },
     },
     async (request, reply) => {
+      await requireEnrolledSecondFactor(mfa, request.auth!)
       await account.deleteOwnAccount(
         request.auth!.claims.sub,
         request.body.current_password,

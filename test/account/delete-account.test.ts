@@ -1,6 +1,7 @@
 import t from 'tap'
 import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { bearer, login, PASSWORD, passwordGrant, refreshGrant, signUp } from '../helpers/flows.js'
+import { enableTotp, loginWithMfa, totpCode } from '../helpers/mfa.js'
 import { deliverMail, startSmtpServer } from '../helpers/smtp.js'
 
 // docs/contract.md §9: DELETE /v1/me with the current password ends the account and its
@@ -8,7 +9,7 @@ import { deliverMail, startSmtpServer } from '../helpers/smtp.js'
 
 await eachDialect(t, async (t, dialect) => {
   const smtp = await startSmtpServer(t)
-  const { app } = await buildTestApp(t, { MAIL_URL: smtp.url, EMAIL_VERIFICATION: 'off' }, dialect)
+  const { app, clock } = await buildTestApp(t, { MAIL_URL: smtp.url, EMAIL_VERIFICATION: 'off' }, dialect)
   const deleteMe = (token: string, current_password: string) =>
     app.inject({ method: 'DELETE', url: '/v1/me', headers: bearer(token), payload: { current_password } })
 
@@ -60,6 +61,33 @@ await eachDialect(t, async (t, dialect) => {
         payload: { token, new_password: 'taking over the new account' },
       })
       t.equal(reset.json().error, 'invalid_link', "the old account's link cannot reach the new one")
+    },
+  )
+
+  await t.test(
+    'with a second factor enrolled, a password-only token gets the RFC 9470 challenge; a login with the factor deletes',
+    async (t) => {
+      // The token from before enrolment survives it (enrolling keeps the caller's session).
+      const { user, tokens } = await login(app)
+      const { secret } = await enableTotp(app, tokens.access_token, clock)
+      const refused = await deleteMe(tokens.access_token, PASSWORD)
+      t.equal(refused.statusCode, 401)
+      t.equal(refused.json().error, 'insufficient_user_authentication')
+      t.match(refused.headers['www-authenticate'], /error="insufficient_user_authentication"/)
+      t.equal(
+        (await app.inject({ url: '/v1/me', headers: bearer(tokens.access_token) })).statusCode,
+        200,
+        'still there',
+      )
+
+      clock.advance(30_000) // the enrolment's confirming code is spent: the next step's code
+      const strong = await loginWithMfa(app, user.email, { otp: totpCode(secret, clock) })
+      t.equal(
+        (await deleteMe(strong.access_token, 'not my password')).json().error,
+        'invalid_grant',
+        'the password still counts',
+      )
+      t.equal((await deleteMe(strong.access_token, PASSWORD)).statusCode, 204)
     },
   )
 

@@ -2,6 +2,7 @@ import t from 'tap'
 import { ADMIN_ENV, adminToken } from '../helpers/admin.js'
 import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { bearer, login, PASSWORD, passwordGrant, signUp, uniqueEmail } from '../helpers/flows.js'
+import { enableTotp, loginWithMfa, totpCode } from '../helpers/mfa.js'
 import { deliverMail, linkToken, startSmtpServer } from '../helpers/smtp.js'
 
 // docs/contract.md §9, docs/account.md "Email change": POST /v1/me/email mails a link to
@@ -10,7 +11,7 @@ import { deliverMail, linkToken, startSmtpServer } from '../helpers/smtp.js'
 
 await eachDialect(t, async (t, dialect) => {
   const smtp = await startSmtpServer(t)
-  const { app } = await buildTestApp(
+  const { app, clock } = await buildTestApp(
     t,
     { MAIL_URL: smtp.url, EMAIL_VERIFICATION: 'off', ...ADMIN_ENV },
     dialect,
@@ -34,6 +35,25 @@ await eachDialect(t, async (t, dialect) => {
     const mails = smtp.mailsTo(newEmail)
     return linkToken(mails[mails.length - 1]!)
   }
+
+  await t.test(
+    'with a second factor enrolled, a password-only token gets the RFC 9470 challenge and nothing is mailed',
+    async (t) => {
+      const { user, tokens } = await login(app)
+      const { secret } = await enableTotp(app, tokens.access_token, clock)
+      const newEmail = uniqueEmail('stepup')
+      const refused = await requestChange(tokens.access_token, newEmail)
+      t.equal(refused.statusCode, 401)
+      t.equal(refused.json().error, 'insufficient_user_authentication')
+      t.match(refused.headers['www-authenticate'], /error="insufficient_user_authentication"/)
+      await deliverMail(app)
+      t.same(smtp.mailsTo(newEmail), [], 'no link went out')
+
+      clock.advance(30_000)
+      const strong = await loginWithMfa(app, user.email, { otp: totpCode(secret, clock) })
+      t.ok(await changeLink(strong.access_token, newEmail), 'a login with the second factor may')
+    },
+  )
 
   await t.test('the link goes to the new address, a notice without a link to the old one', async (t) => {
     const { user, tokens } = await login(app)

@@ -144,7 +144,7 @@ export interface paths {
         post?: never;
         /**
          * Delete the calling user
-         * @description Checks current_password, then deletes the account: every session ends, a notice (no link) is mailed to the address, and the address can sign up again. A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429). Access tokens already issued to the user are refused from then on (revocation feed, GET /v1/revocations).
+         * @description Checks current_password, then deletes the account: every session ends, a notice (no link) is mailed to the address, and the address can sign up again. A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429). Once the user has a second factor, the access token must come from a login that used it (amr holds mfa), else 401 insufficient_user_authentication (RFC 9470): log in again with the second factor and retry. Access tokens already issued to the user are refused from then on (revocation feed, GET /v1/revocations).
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -247,7 +247,7 @@ export interface paths {
         put?: never;
         /**
          * Change the email address, confirmed by a mailed link
-         * @description Checks current_password, then mails a confirmation link to new_email (EMAIL_VERIFY_URL, valid for EMAIL_VERIFY_TTL seconds; a newer request replaces it) and a notice without a link to the current address. The email changes only when the link is used (POST /v1/email/verify). A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429); new_email equal to the current email is 400 invalid_request; an address another account has is 409 email_taken. Limited per recipient (RATE_LIMIT_MAIL) and per client address.
+         * @description Checks current_password, then mails a confirmation link to new_email (EMAIL_VERIFY_URL, valid for EMAIL_VERIFY_TTL seconds; a newer request replaces it) and a notice without a link to the current address. The email changes only when the link is used (POST /v1/email/verify). A wrong current_password is 400 invalid_grant and counts toward the failed-sign-in limits (429); new_email equal to the current email is 400 invalid_request; an address another account has is 409 email_taken. Once the user has a second factor, the access token must come from a login that used it (amr holds mfa), else 401 insufficient_user_authentication (RFC 9470): log in again with the second factor and retry. Limited per recipient (RATE_LIMIT_MAIL) and per client address.
          */
         post: operations["changeMyEmail"];
         delete?: never;
@@ -2360,6 +2360,7 @@ export interface operations {
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
              *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
              *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
+             *     - `insufficient_user_authentication`: The access token comes from a login too weak or too old for this route: log in again with a second factor (RFC 9470).
              */
             401: {
                 headers: {
@@ -2373,7 +2374,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce" | "insufficient_user_authentication";
                     };
                 };
             };
@@ -3254,6 +3255,7 @@ export interface operations {
              *     - `invalid_token`: The access token is expired, forged, malformed or not an access token (RFC 6750 §3.1).
              *     - `invalid_dpop_proof`: The DPoP proof (RFC 9449) is missing, malformed, replayed, too old, for another method or URI, or by another key than the token or session is bound to. 400 at the token endpoint; 401 with a DPoP challenge on protected routes.
              *     - `use_dpop_nonce`: DPOP_NONCE=true: retry with the nonce in the DPoP-Nonce header in the proof (RFC 9449 §8). 400 at the token endpoint; 401 on protected routes.
+             *     - `insufficient_user_authentication`: The access token comes from a login too weak or too old for this route: log in again with a second factor (RFC 9470).
              */
             401: {
                 headers: {
@@ -3267,7 +3269,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
+                        error: "unauthorized" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce" | "insufficient_user_authentication";
                     };
                 };
             };

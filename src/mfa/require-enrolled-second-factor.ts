@@ -18,5 +18,5 @@ export async function requireEnrolledSecondFactor(
   if ((await mfa.methodsFor(auth.claims.sub)).length === 0) return
   throw BearerError.insufficientUserAuthentication(
     'This account has a second factor: log in again with it, then retry.',
-  )
+  ).forToken(auth.claims)
 }

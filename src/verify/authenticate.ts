@@ -180,7 +180,8 @@ export function requireScopes(...scopes: string[]) {
     const auth = request.auth
     if (auth === null) return sendBearerError(reply, BearerError.missing())
     for (const scope of scopes)
-      if (!auth.scopes.has(scope)) return sendBearerError(reply, BearerError.insufficientScope(scopes))
+      if (!auth.scopes.has(scope))
+        return sendBearerError(reply, BearerError.insufficientScope(scopes).forToken(auth.claims))
     done()
   }
 }

@@ -1,3 +1,5 @@
+import { DPOP_ALGS } from './dpop/proof-key.js'
+
 // RFC 6750 §3: the failures of a bearer-protected route and their WWW-Authenticate
 // challenges. Part of the resource-server kit (badge-auth/verify), so it depends on nothing
 // outside verify/; the server's error catalog (src/errors.ts) lists the same codes.
@@ -70,6 +72,20 @@ export class BearerError extends Error {
     const age = maxAge === undefined ? '' : `, max_age=${maxAge}`
     return new BearerError(401, 'insufficient_user_authentication', description, {
       'www-authenticate': `Bearer realm="badge", error="insufficient_user_authentication", error_description="${challengeText(description)}"${age}`,
+    })
+  }
+
+  /**
+   * This answer for a request authenticated with a DPoP-bound token (`cnf`): RFC 9449 §7.1
+   * challenges it with the DPoP scheme, same error and parameters. Unbound tokens keep
+   * the Bearer challenge.
+   */
+  forToken(claims: { cnf?: unknown }): BearerError {
+    const challenge = this.headers['www-authenticate']
+    if (claims.cnf === undefined || challenge === undefined) return this
+    return new BearerError(this.statusCode, this.code, this.description, {
+      ...this.headers,
+      'www-authenticate': challenge.replace(/^Bearer realm="badge"/, `DPoP algs="${DPOP_ALGS.join(' ')}"`),
     })
   }
 

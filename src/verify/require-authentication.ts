@@ -48,7 +48,9 @@ export function requireAuthentication(requirement: AuthenticationRequirement) {
     if (shortfall !== undefined)
       return sendBearerError(
         reply,
-        BearerError.insufficientUserAuthentication(shortfall, requirement.maxAgeSeconds),
+        BearerError.insufficientUserAuthentication(shortfall, requirement.maxAgeSeconds).forToken(
+          auth.claims,
+        ),
       )
     done()
   }

@@ -129,6 +129,32 @@ await eachDialect(t, async (t, dialect) => {
     t.equal(res.json().error, 'invalid_token')
   })
 
+  await t.test('a bound token without the scope is challenged with the DPoP scheme', async (t) => {
+    const tokens = await login()
+    const url = `${ISSUER}/v1/admin/users`
+    const res = await app.inject({
+      url: '/v1/admin/users',
+      headers: dpopAuth(
+        tokens.access_token,
+        await proof(key, { htm: 'GET', htu: url, now: clock(), accessToken: tokens.access_token }),
+      ),
+    })
+    t.equal(res.statusCode, 403)
+    t.equal(res.json().error, 'insufficient_scope')
+    t.equal(
+      res.headers['www-authenticate'],
+      'DPoP algs="ES256 EdDSA RS256 PS256", error="insufficient_scope", scope="admin"',
+      'RFC 9449 §7.1: the scheme the request used',
+    )
+    const plain = await tokenRequest({
+      grant_type: 'password',
+      username: (await signUp(app, uniqueEmail('plain-scope'))).email,
+      password: PASSWORD,
+    })
+    const asBearer = await app.inject({ url: '/v1/admin/users', headers: bearer(plain.json().access_token) })
+    t.match(asBearer.headers['www-authenticate'], /^Bearer realm="badge", error="insufficient_scope"/)
+  })
+
   await t.test("refreshing a public client's bound session needs a proof by its key", async (t) => {
     const tokens = await login()
     const refresh = (dpop?: string) =>

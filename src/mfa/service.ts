@@ -86,18 +86,8 @@ export function createMfaService(deps: MfaServiceDeps) {
    * a key of their own per user: a correct password, which forgets the account's password
    * failures, does not forget them, so knowing the password buys no extra code guesses.
    */
-  async function throttled(userId: string, address: string, check: () => Promise<boolean>) {
-    const attempt = await throttle.begin(`mfa\n${userId}`, address)
-    let ok: boolean
-    try {
-      ok = await check()
-    } catch (error) {
-      await attempt.abandoned()
-      throw error
-    }
-    if (ok) await attempt.succeeded()
-    else attempt.failed()
-    return ok
+  function throttled(userId: string, address: string, check: () => Promise<boolean>) {
+    return throttle.guess(`mfa\n${userId}`, address, check)
   }
 
   /** Accepts a TOTP code once: a code for a step already used (or an earlier one) is refused. */

@@ -117,7 +117,27 @@ export function createLoginThrottle({
     }
   }
 
-  return { begin }
+  /**
+   * One guess (a password, a code, a passkey assertion) as one attempt under `key`: `check`
+   * answers whether it was right (truthy). A right guess forgets the key's failures, a wrong
+   * one stays counted, and a check that throws (the database down) is taken back, so an
+   * outage cannot lock anyone out. Every credential check goes through here.
+   */
+  async function guess<T>(key: string, clientAddress: string, check: () => Promise<T>): Promise<T> {
+    const attempt = await begin(key, clientAddress)
+    let result: T
+    try {
+      result = await check()
+    } catch (error) {
+      await attempt.abandoned()
+      throw error
+    }
+    if (result) await attempt.succeeded()
+    else attempt.failed()
+    return result
+  }
+
+  return { guess }
 }
 
 export type LoginThrottle = ReturnType<typeof createLoginThrottle>

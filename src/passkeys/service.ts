@@ -307,21 +307,11 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
     requireUserVerification: boolean,
   ): Promise<PasskeyAssertion | undefined> {
     const response = parseCredential(credential)
-    const attempt = await throttle.begin(`passkey\n${response.id.slice(0, 1400)}`, address)
-    let result: PasskeyAssertion | undefined
-    try {
+    return throttle.guess(`passkey\n${response.id.slice(0, 1400)}`, address, async () => {
       const session = await challenges.spend(hashHandle(passkeySession), 'login', clock())
       const passkey = session && (await passkeys.findByCredentialId(response.id))
-      result = passkey
-        ? await verify(session.challenge, response, passkey, requireUserVerification)
-        : undefined
-    } catch (error) {
-      await attempt.abandoned()
-      throw error
-    }
-    if (result) await attempt.succeeded()
-    else attempt.failed()
-    return result
+      return passkey ? await verify(session.challenge, response, passkey, requireUserVerification) : undefined
+    })
   }
 
   return {

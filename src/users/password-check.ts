@@ -86,21 +86,15 @@ export function createPasswordCheck({ throttle, hasher, concurrency, queue, enab
       }
     }
     try {
-      const attempt = await throttle.begin(who.account, who.address)
-      let ok: boolean
-      try {
-        ok = hash === undefined ? await hasher.verifyDummy(password) : await hasher.verify(password, hash)
+      return await throttle.guess(who.account, who.address, async () => {
+        const ok =
+          hash === undefined ? await hasher.verifyDummy(password) : await hasher.verify(password, hash)
         // A hash from an older, cheaper BCRYPT_COST answers a wrong guess faster than an
         // unknown account does: pad with a compare at the configured cost, so timing does
         // not tell which accounts exist (a right password pays the same in its rehash).
         if (!ok && hash !== undefined && hasher.needsRehash(hash)) await hasher.verifyDummy(password)
-      } catch (error) {
-        await attempt.abandoned()
-        throw error
-      }
-      if (ok) await attempt.succeeded()
-      else attempt.failed()
-      return ok
+        return ok
+      })
     } finally {
       if (enabled) {
         give(accountKey)

@@ -72,10 +72,8 @@ export interface GrantDeps {
   requireVerifiedEmail?: boolean
 }
 
-export interface PasswordGrantInput {
-  username: string
-  password: string
-  scope?: string
+/** What every grant that logs a user in (password, MFA, passkey) knows about its request. */
+export interface LoginRequest {
   clientId: string
   /** The client that authenticated on this request, if any. */
   client?: AuthenticatedClient
@@ -89,37 +87,27 @@ export interface PasswordGrantInput {
   jkt?: string
 }
 
+export interface PasswordGrantInput extends LoginRequest {
+  username: string
+  password: string
+  scope?: string
+}
+
 /** docs/contract.md §10: urn:badge:grant-type:mfa, the second step of a login. */
-export interface MfaGrantInput {
+export interface MfaGrantInput extends LoginRequest {
   mfaToken: string
   otp?: string
   recoveryCode?: string
   /** A passkey as the second factor: the handle of POST /oauth/passkey/options and the response. */
   passkeySession?: string
   credential?: string
-  clientId: string
-  client?: AuthenticatedClient
-  userAgent: string | null
-  delivery: 'body' | 'cookie'
-  address: string
-  /** Who asked, for the audit log (audit/). */
-  who: AuditContext
-  jkt?: string
 }
 
 /** docs/contract.md §10: urn:badge:grant-type:passkey, a login with a passkey alone. */
-export interface PasskeyGrantInput {
+export interface PasskeyGrantInput extends LoginRequest {
   passkeySession: string
   credential: string
   scope?: string
-  clientId: string
-  client?: AuthenticatedClient
-  userAgent: string | null
-  delivery: 'body' | 'cookie'
-  address: string
-  who: AuditContext
-  /** RFC 9449: the thumbprint of the request's verified DPoP proof key, if it sent one. */
-  jkt?: string
 }
 
 export interface RefreshGrantInput {

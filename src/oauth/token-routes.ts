@@ -12,7 +12,7 @@ import type { DpopProofVerifier } from '../verify/dpop/proof.js'
 import { deliverByCookie, REFRESH_COOKIE, refreshWithCookie } from './cookie.js'
 import { tokenRequestKey } from './dpop-proof-key.js'
 import { BROWSER_MODE, FORM_AND_JSON, OPTIONAL_CLIENT_AUTH, param } from './form-endpoints.js'
-import { DEFAULT_CLIENT_ID, type Grants } from './grants.js'
+import { DEFAULT_CLIENT_ID, type Grants, type LoginRequest } from './grants.js'
 
 // POST /oauth/token (RFC 6749 §3.2). Bodies may be form-encoded (the OAuth standard)
 // or JSON; the form parser is registered only in this plugin, so the rest of the API
@@ -200,6 +200,16 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
       // RFC 9449 §5: a valid DPoP proof binds the tokens issued to its key.
       const jkt = tokenRequestKey(request, dpop.proofs, dpop.issuer)
       if (dpop.proofs.currentNonce) reply.header('dpop-nonce', dpop.proofs.currentNonce())
+      // What the password, MFA and passkey grants all need to know about this request.
+      const loginRequest = (delivery: 'body' | 'cookie'): LoginRequest => ({
+        clientId,
+        client,
+        userAgent: request.headers['user-agent'] ?? null,
+        delivery,
+        address: clientAddress(request),
+        who: requestAuditContext(request),
+        jkt,
+      })
       switch (body.grant_type) {
         case 'password': {
           if (body.username === undefined || body.password === undefined) {
@@ -212,13 +222,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
             username: body.username,
             password: body.password,
             scope: body.scope,
-            clientId,
-            client,
-            userAgent: request.headers['user-agent'] ?? null,
-            delivery,
-            address: clientAddress(request),
-            who: requestAuditContext(request),
-            jkt,
+            ...loginRequest(delivery),
           })
           return delivery === 'cookie' ? deliverByCookie(reply, result, clock()) : result.response
         }
@@ -232,13 +236,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
             recoveryCode: body.recovery_code,
             passkeySession: body.passkey_session,
             credential: body.credential,
-            clientId,
-            client,
-            userAgent: request.headers['user-agent'] ?? null,
-            delivery,
-            address: clientAddress(request),
-            who: requestAuditContext(request),
-            jkt,
+            ...loginRequest(delivery),
           })
           return delivery === 'cookie' ? deliverByCookie(reply, result, clock()) : result.response
         }
@@ -251,13 +249,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteOptions> = async (
             passkeySession: body.passkey_session,
             credential: body.credential,
             scope: body.scope,
-            clientId,
-            client,
-            userAgent: request.headers['user-agent'] ?? null,
-            delivery,
-            address: clientAddress(request),
-            who: requestAuditContext(request),
-            jkt,
+            ...loginRequest(delivery),
           })
           return delivery === 'cookie' ? deliverByCookie(reply, result, clock()) : result.response
         }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Limit } from '../config.js'
 import { tooManyRequests } from '../errors.js'
-import type { CounterStore } from '../oauth/counters.js'
+import type { CounterStore } from '../throttle/counters.js'
 
 // RATE_LIMIT_MAIL (docs/contract.md §9): requests that would mail an address are counted
 // per recipient, so nobody can use Badge to flood someone's inbox. Unknown addresses

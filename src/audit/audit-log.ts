@@ -14,7 +14,7 @@ import type { AuditFilter, AuditRepository } from './repository.js'
 // as one structured line (`audit` object), written after the row. A failed login changes
 // nothing: recordLoginFailure() writes it on its own, sampled per address.
 
-/** The counters the failed-login sampling counts with (oauth/counters.ts CounterStore, shared in Redis when configured). */
+/** The counters the failed-login sampling counts with (throttle/counters.ts CounterStore, shared in Redis when configured). */
 export interface AuditCounters {
   hit(key: string, windowMs: number): Promise<{ count: number }>
 }

@@ -6,10 +6,10 @@ import type { AuditContext } from '../audit/events.js'
 import type { Clock } from '../clock.js'
 import type { Database } from '../db/schema.js'
 import { conflict, invalidGrant, notFound } from '../errors.js'
-import type { LoginThrottle } from '../oauth/login-throttle.js'
 import type { PasskeyRepository } from '../passkeys/passkey-repository.js'
 import type { PasskeyService } from '../passkeys/service.js'
 import type { RevocationRecorder } from '../sessions/repository.js'
+import type { LoginThrottle } from '../throttle/login-throttle.js'
 import { bumpCredentialVersion } from '../users/credential-fence.js'
 import { isUniqueViolation } from '../users/repository.js'
 import type { UserService } from '../users/service.js'
@@ -82,7 +82,7 @@ export function createMfaService(deps: MfaServiceDeps) {
   const label = new URL(deps.issuer).host
 
   /**
-   * Second-factor guesses count in the password throttle (oauth/login-throttle.ts), under
+   * Second-factor guesses count in the password throttle (throttle/login-throttle.ts), under
    * a key of their own per user: a correct password, which forgets the account's password
    * failures, does not forget them, so knowing the password buys no extra code guesses.
    */

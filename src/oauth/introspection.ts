@@ -1,3 +1,4 @@
+import { mayHandleTokenOf } from '../clients/client-binding.js'
 import type { Clock } from '../clock.js'
 import { effectiveSessionScope } from '../scopes.js'
 import type { RefreshTokenRepository } from '../sessions/refresh-token-repository.js'
@@ -8,7 +9,6 @@ import { isRefreshTokenSpendable } from '../tokens/refresh-token-spendable.js'
 import type { UserService } from '../users/service.js'
 import { isUserUsable } from '../users/user-usable.js'
 import { type AccessTokenVerifier, UnknownKeyId, type VerifiedAccessToken } from '../verify/verifier.js'
-import { mayHandleTokenOf } from './client-binding.js'
 
 // RFC 7662 token introspection. Access tokens are checked exactly as a bearer check
 // does, plus their session: this endpoint has the database, so a token whose sid was

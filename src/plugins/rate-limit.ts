@@ -11,7 +11,7 @@ import type { RouteLimit } from './route-security.js'
 // Counters live in Redis when REDIS_URL is set (shared by every instance), in memory
 // otherwise. A Redis failure skips the limit (fail open): abuse limits must not turn
 // a Redis outage into a sign-in outage. The failed-login limit per account lives in
-// oauth/login-throttle.ts; this file only counts requests per address.
+// throttle/login-throttle.ts; this file only counts requests per address.
 
 export interface RateLimitOptions {
   limits: Config['rateLimits']

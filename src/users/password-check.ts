@@ -1,5 +1,5 @@
 import { tooManyRequests } from '../errors.js'
-import type { LoginThrottle } from '../oauth/login-throttle.js'
+import type { LoginThrottle } from '../throttle/login-throttle.js'
 import type { PasswordHasher } from './passwords.js'
 
 // Every password check goes through checkPassword() below: the token endpoint's password
@@ -12,7 +12,7 @@ import type { PasswordHasher } from './passwords.js'
 //    user (or one address) flooding wrong passwords cannot make every other login 503.
 //    A real user has one or two checks in flight, never more.
 // 2. The failed-attempt limits per (account, address) and per address
-//    (oauth/login-throttle.ts, docs/contract.md §7): 429 before any bcrypt work once reached.
+//    (throttle/login-throttle.ts, docs/contract.md §7): 429 before any bcrypt work once reached.
 // Both follow RATE_LIMIT_ENABLED, like every other limit.
 
 export interface PasswordCheckDeps {
@@ -30,7 +30,7 @@ export interface PasswordCheckWho {
   address: string
 }
 
-/** 429 whose X-RateLimit-* headers describe the fair share that answered (as oauth/login-throttle.ts does). */
+/** 429 whose X-RateLimit-* headers describe the fair share that answered (as throttle/login-throttle.ts does). */
 function fairShareReached(max: number, description: string) {
   const error = tooManyRequests(1, description)
   Object.assign(error.headers, {

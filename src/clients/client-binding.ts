@@ -1,4 +1,4 @@
-import { isRegisteredClientId } from '../clients/secrets.js'
+import { isRegisteredClientId } from './secrets.js'
 
 /**
  * RFC 7009 §2.1, RFC 7662 §4: a token issued through a registered (confidential) client

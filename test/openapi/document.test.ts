@@ -37,7 +37,9 @@ const errorCodes = (response: Json): string[] => {
   return schema.oneOf ? [...codes, ...schema.oneOf[1].properties.error.enum] : codes
 }
 /** Routes that demand a login with a second factor (docs/contract.md §10) also answer RFC 9470's 401. */
-const STEP_UP = new Set(['DELETE /v1/me/mfa/totp'])
+// Routes that can answer RFC 9470's challenge: always (disabling TOTP), or once the user has a
+// second factor (email change, self-deletion: docs/contract.md §9).
+const STEP_UP = new Set(['DELETE /v1/me/mfa/totp', 'DELETE /v1/me', 'POST /v1/me/email'])
 
 t.test(
   'every operation has a unique camelCase operationId, a summary, a description and declared tags',

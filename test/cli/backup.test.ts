@@ -40,23 +40,28 @@ t.test(
     const env = { DATABASE_URL: `sqlite:${databaseFile}`, KEY_ENCRYPTION_SECRET, ISSUER }
     const server = await startServer(t, env)
     const email = uniqueEmail('backup')
-    const signUp = await fetch(`${server.url}/v1/users`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD }),
-    })
-    t.equal(signUp.status, 201)
-    const login = async (): Promise<Tokens> => {
+    // The idle session's user is not the one the load logs in again and again: past
+    // MAX_SESSIONS_PER_USER the load's logins would end that user's oldest session.
+    const idleEmail = uniqueEmail('backup-idle')
+    for (const address of [email, idleEmail]) {
+      const signUp = await fetch(`${server.url}/v1/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: address, password: PASSWORD }),
+      })
+      t.equal(signUp.status, 201)
+    }
+    const login = async (username = email): Promise<Tokens> => {
       const res = await fetch(
         `${server.url}/oauth/token`,
-        form({ grant_type: 'password', username: email, password: PASSWORD }),
+        form({ grant_type: 'password', username, password: PASSWORD }),
       )
       if (res.status !== 200) throw new Error(`login answered ${res.status}`)
       return (await res.json()) as Tokens
     }
 
     // A session nobody touches after the backup: its refresh token must work from the copy.
-    const idle = await login()
+    const idle = await login(idleEmail)
     // The load: workers rotating their sessions' refresh tokens and starting new sessions.
     const committed = new Set<string>([sidOf(idle.access_token)])
     let loading = true
@@ -135,7 +140,7 @@ t.test(
       headers: { authorization: `Bearer ${idle.access_token}` },
     })
     t.equal(me.status, 200, 'an access token signed before the backup verifies on the restored Badge')
-    t.equal(((await me.json()) as { email: string }).email, email)
+    t.equal(((await me.json()) as { email: string }).email, idleEmail)
     const refreshed = await fetch(
       `${restored.url}/oauth/token`,
       form({ grant_type: 'refresh_token', refresh_token: idle.refresh_token }),

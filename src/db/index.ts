@@ -1,7 +1,6 @@
 import SQLite from 'better-sqlite3'
 import {
   Kysely,
-  type LogEvent,
   PostgresDialect,
   type PostgresPool,
   type PostgresPoolClient,
@@ -55,11 +54,12 @@ const STATEMENT_CACHE_SIZE = 256
  * prepared statements are kept, bounded, by SQL text. Kysely runs one query at a time
  * per SQLite connection, so a cached statement is never busy when reused.
  */
-function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+function withStatementCache(sqlite: SQLite.Database, counted: () => void): SqliteDatabase {
   const statements = new Map<string, SQLite.Statement>()
   return {
     close: () => sqlite.close(),
     prepare(sql: string) {
+      counted()
       // Every transaction takes the write lock when it begins (BEGIN IMMEDIATE), waiting on
       // the busy timeout: a deferred one that reads and then writes fails at once with
       // SQLITE_BUSY_SNAPSHOT when another process (the CLI, a second server) wrote
@@ -120,7 +120,7 @@ function connectionSettings(url: string, timeout: number): pg.ClientConfig {
  * would otherwise stay pooled and time out every later query too, and the pool would
  * never recover by itself when the database comes back.
  */
-function discardingBrokenClients(pool: pg.Pool): PostgresPool {
+function discardingBrokenClients(pool: pg.Pool, counted: () => void): PostgresPool {
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect()
@@ -137,6 +137,7 @@ function discardingBrokenClients(pool: pg.Pool): PostgresPool {
       }
       return {
         query(...args: unknown[]) {
+          counted()
           // biome-ignore lint/suspicious/noExplicitAny: forwards both of kysely's query overloads unchanged
           const result = (client.query as any)(...args)
           return typeof result?.then === 'function' ? result.catch(noteFailure) : result
@@ -151,8 +152,8 @@ function discardingBrokenClients(pool: pg.Pool): PostgresPool {
   }
 }
 
-function postgresDialect(pool: pg.Pool): PostgresDialect {
-  return new PostgresDialect({ pool: discardingBrokenClients(pool) })
+function postgresDialect(pool: pg.Pool, counted: () => void): PostgresDialect {
+  return new PostgresDialect({ pool: discardingBrokenClients(pool, counted) })
 }
 
 /** A session-level advisory lock on a connection of its own, outside the (possibly size-1) pool. */
@@ -184,12 +185,16 @@ export function createDatabase(options: DatabaseOptions): BadgeDatabase {
     pool.on('error', () => {})
   }
   const sqlite = pool ? undefined : openSqlite(url)
+  // Queries are counted where the driver sends them, not through Kysely's `log` option:
+  // that wraps every query in two more awaits and a clock read (docs/performance.md).
   let queries = 0
+  const counted = () => {
+    queries++
+  }
   const db = new Kysely<Database>({
-    dialect: sqlite ? new SqliteDialect({ database: withStatementCache(sqlite) }) : postgresDialect(pool!),
-    log: (_event: LogEvent) => {
-      queries++
-    },
+    dialect: sqlite
+      ? new SqliteDialect({ database: withStatementCache(sqlite, counted) })
+      : postgresDialect(pool!, counted),
   })
   return {
     db,

@@ -26,7 +26,11 @@ export function createSessionRepository(db: Kysely<Database>, revocations: Revoc
     return rows.length
   }
 
-  // Every refresh touches its session: compiled once (db/precompiled.ts).
+  // Every refresh touches its session, and every introspected access token with a sid
+  // reads it: both compiled once (db/precompiled.ts).
+  const byId = precompile(db, 1, (db, id: string) =>
+    db.selectFrom('sessions').selectAll().where('id', '=', id),
+  )
   const touch = precompile(db, 2, (db, id: string, now: number) =>
     db
       .updateTable('sessions')
@@ -36,7 +40,7 @@ export function createSessionRepository(db: Kysely<Database>, revocations: Revoc
   )
   return {
     findById(id: string, trx: Db = db): Promise<SessionRow | undefined> {
-      return trx.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst()
+      return byId(trx, id).then((result) => result.rows[0])
     },
 
     async insert(row: SessionRow, trx: Db = db): Promise<void> {

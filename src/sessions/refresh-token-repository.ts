@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { CompiledQuery, type Kysely } from 'kysely'
+import { opaqueParameter } from '../db/opaque-parameter.js'
 import { precompile } from '../db/precompiled.js'
 import type { Database, Db, RefreshTokenRow, SessionRow } from '../db/schema.js'
 
@@ -60,7 +61,7 @@ export function createRefreshTokenRepository(db: Kysely<Database>) {
         'u.disabled_at as user_disabled_at',
         'c.id as client_row_id',
       ])
-      .where('t.token_hash', '=', tokenHash),
+      .where('t.token_hash', '=', opaqueParameter(tokenHash)),
   )
   const markRotated = precompile(db, 3, (db, id: string, now: number, successorEnc: string) =>
     db
@@ -123,7 +124,7 @@ export function createRefreshTokenRepository(db: Kysely<Database>) {
         .selectFrom('refresh_tokens as t')
         .innerJoin('sessions as s', 's.id', 't.session_id')
         .selectAll('s')
-        .where('t.token_hash', '=', tokenHash)
+        .where('t.token_hash', '=', opaqueParameter(tokenHash))
         .executeTakeFirst()
     },
 

@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto'
+import {
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  randomUUID,
+  timingSafeEqual,
+} from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { AuditLog } from '../audit/audit-log.js'
 import { type AuditContext, SYSTEM_CONTEXT } from '../audit/events.js'
@@ -26,24 +34,61 @@ export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('base64url')
 }
 
-function successorKey(parent: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', parent, '', 'badge refresh successor v1', 32))
+// Sealing (docs/performance.md "Sealing the successor"): HKDF-SHA256 (RFC 5869) turns the
+// parent token into 64 bytes: a one-time pad for the successor's 32 random bytes and a
+// key for an HMAC-SHA256 tag over the result (encrypt-then-MAC). Each parent seals
+// exactly one successor (it is spent once), so its pad is never reused. Same secrecy and
+// integrity as the AES-256-GCM of v1, at a third of the CPU: creating a cipher costs
+// ~24 µs on Node 24, most of what sealing cost. v1 values (no prefix) still open.
+const SEALED_V2 = 'v2.'
+const SUCCESSOR_BYTES = 32
+const TAG_BYTES = 16
+
+function successorKeys(parent: string): { pad: Buffer; macKey: Buffer } {
+  const okm = Buffer.from(hkdfSync('sha256', parent, '', 'badge refresh successor v2', 64))
+  return { pad: okm.subarray(0, SUCCESSOR_BYTES), macKey: okm.subarray(SUCCESSOR_BYTES) }
+}
+
+function xorInto(target: Buffer, pad: Buffer): Buffer {
+  for (let i = 0; i < target.length; i++) target[i]! ^= pad[i]!
+  return target
 }
 
 function sealSuccessor(successor: string, parent: string): string {
-  const iv = randomBytes(12)
-  const cipher = createCipheriv('aes-256-gcm', successorKey(parent), iv)
-  const body = Buffer.concat([cipher.update(successor, 'utf8'), cipher.final()])
-  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+  const plain = Buffer.from(successor, 'base64url')
+  if (plain.length !== SUCCESSOR_BYTES) throw new Error('a successor is 32 random bytes')
+  const { pad, macKey } = successorKeys(parent)
+  const sealed = xorInto(plain, pad)
+  const tag = createHmac('sha256', macKey).update(sealed).digest().subarray(0, TAG_BYTES)
+  return `${SEALED_V2}${Buffer.concat([sealed, tag]).toString('base64url')}`
 }
 
-function openSuccessor(sealed: string, parent: string): string {
+/** v1: AES-256-GCM under an HKDF key, as sealed before v2 (kept for a rolling upgrade). */
+function openSuccessorV1(sealed: string, parent: string): string | undefined {
+  const key = Buffer.from(hkdfSync('sha256', parent, '', 'badge refresh successor v1', 32))
   const raw = Buffer.from(sealed, 'base64url')
-  const decipher = createDecipheriv('aes-256-gcm', successorKey(parent), raw.subarray(0, 12))
-  decipher.setAuthTag(raw.subarray(raw.length - 16))
-  return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString(
-    'utf8',
-  )
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12))
+  try {
+    decipher.setAuthTag(raw.subarray(raw.length - 16))
+    return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString(
+      'utf8',
+    )
+  } catch {
+    return undefined
+  }
+}
+
+/** The successor `parent` sealed, or undefined if `sealed` does not authenticate (an altered row). */
+function openSuccessor(sealed: string, parent: string): string | undefined {
+  if (!sealed.startsWith(SEALED_V2)) return openSuccessorV1(sealed, parent)
+  const raw = Buffer.from(sealed.slice(SEALED_V2.length), 'base64url')
+  const { pad, macKey } = successorKeys(parent)
+  const body = raw.subarray(0, SUCCESSOR_BYTES)
+  const tag = createHmac('sha256', macKey).update(body).digest().subarray(0, TAG_BYTES)
+  const presented = raw.subarray(SUCCESSOR_BYTES)
+  if (body.length !== SUCCESSOR_BYTES || presented.length !== TAG_BYTES || !timingSafeEqual(tag, presented))
+    return undefined
+  return xorInto(Buffer.from(body), pad).toString('base64url')
 }
 
 export interface RefreshTokenDeps {
@@ -258,12 +303,10 @@ export function createRefreshTokens(deps: RefreshTokenDeps) {
         row = reread
       }
       if (isRetryWithinGrace(row, now, graceMs)) {
-        return {
-          kind: 'retried' as const,
-          session,
-          refreshToken: openSuccessor(row.successor_enc, presented),
-          user,
-        }
+        const refreshToken = openSuccessor(row.successor_enc, presented)
+        // Only an altered row fails to open: refuse the retry rather than answer garbage.
+        if (refreshToken === undefined) return { kind: 'invalid' as const }
+        return { kind: 'retried' as const, session, refreshToken, user }
       }
       // The family's revocation and its audit event commit together (on PostgreSQL too,
       // where the rotation runs outside a transaction: this rare path opens one).

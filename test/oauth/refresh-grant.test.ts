@@ -1,3 +1,4 @@
+import { createCipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
 import t from 'tap'
 import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { bearer, login, refreshGrant, type TokenBody } from '../helpers/flows.js'
@@ -8,6 +9,25 @@ const DAY = 24 * HOUR
 await eachDialect(t, async (t, dialect) => {
   const env = { REFRESH_TOKEN_TTL: String(30 * 86400), REFRESH_TOKEN_IDLE_TTL: String(7 * 86400) }
   const { app, clock, database } = await buildTestApp(t, env, dialect)
+  const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url')
+  const spentRow = async (token: string) => {
+    const row = await database.db
+      .selectFrom('refresh_tokens')
+      .select(['id', 'successor_enc'])
+      .where('token_hash', '=', hashOf(token))
+      .executeTakeFirstOrThrow()
+    return { id: row.id, successor_enc: row.successor_enc ?? '' }
+  }
+  const setSealed = (id: string, sealed: string) =>
+    database.db.updateTable('refresh_tokens').set({ successor_enc: sealed }).where('id', '=', id).execute()
+  // The format releases before v2 wrote: AES-256-GCM under HKDF-SHA256(parent), iv ‖ ciphertext ‖ tag.
+  const sealV1 = (successor: string, parent: string) => {
+    const key = Buffer.from(hkdfSync('sha256', parent, '', 'badge refresh successor v1', 32))
+    const iv = randomBytes(12)
+    const cipher = createCipheriv('aes-256-gcm', key, iv)
+    const body = Buffer.concat([cipher.update(successor, 'utf8'), cipher.final()])
+    return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+  }
 
   await t.test('refreshing returns new tokens and spends the old refresh token', async (t) => {
     const { tokens } = await login(app)
@@ -30,6 +50,40 @@ await eachDialect(t, async (t, dialect) => {
     t.equal(retry.statusCode, 200)
     t.equal(retry.json().refresh_token, first.refresh_token)
     t.equal((await refreshGrant(app, first.refresh_token)).statusCode, 200, 'the family is still alive')
+  })
+
+  await t.test('the successor is kept sealed, never in the clear', async (t) => {
+    const { tokens } = await login(app)
+    const first = (await refreshGrant(app, tokens.refresh_token)).json() as TokenBody
+    const spent = await spentRow(tokens.refresh_token)
+    t.match(spent.successor_enc, /^v2\.[A-Za-z0-9_-]{64}$/, 'successor and tag, base64url')
+    t.notOk(spent.successor_enc.includes(first.refresh_token))
+  })
+
+  await t.test('a successor sealed by an earlier version (AES-256-GCM) still answers a retry', async (t) => {
+    // A rolling upgrade: the token was spent by the previous release, the retry reaches this one.
+    const { tokens } = await login(app)
+    const first = (await refreshGrant(app, tokens.refresh_token)).json() as TokenBody
+    const spent = await spentRow(tokens.refresh_token)
+    await setSealed(spent.id, sealV1(first.refresh_token, tokens.refresh_token))
+    const retry = await refreshGrant(app, tokens.refresh_token)
+    t.equal(retry.statusCode, 200)
+    t.equal(retry.json().refresh_token, first.refresh_token)
+  })
+
+  await t.test('an altered sealed successor refuses the retry with invalid_grant, not a 500', async (t) => {
+    for (const version of ['v2', 'v1'] as const) {
+      const { tokens } = await login(app)
+      const first = (await refreshGrant(app, tokens.refresh_token)).json() as TokenBody
+      const spent = await spentRow(tokens.refresh_token)
+      const sealed =
+        version === 'v2' ? spent.successor_enc : sealV1(first.refresh_token, tokens.refresh_token)
+      const flipped = sealed.slice(0, -2) + (sealed.at(-2) === 'A' ? 'B' : 'A') + sealed.at(-1)
+      await setSealed(spent.id, flipped)
+      const retry = await refreshGrant(app, tokens.refresh_token)
+      t.equal(retry.statusCode, 400, version)
+      t.equal(retry.json().error, 'invalid_grant', version)
+    }
   })
 
   await t.test('a spent refresh token after the grace window revokes the whole family', async (t) => {

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto'
 import bcrypt from 'bcrypt'
 import { UnavailableError } from '../errors.js'
+import { bcryptCompare, bcryptHash, reserveBcryptThreads } from './bcrypt-pool.js'
 
 // bcrypt reads only the first 72 bytes of its input, so two long passphrases sharing
 // a 72-byte prefix would collide. Every password is therefore pre-hashed with
@@ -21,11 +22,12 @@ export interface PasswordHasherOptions {
 }
 
 /**
- * Async bcrypt keeps the event loop free but still eats the CPU and libuv's
- * threadpool. Bounding compares in flight keeps protected routes fast while logins
- * saturate, and shedding the excess answers quickly instead of tripling latency.
+ * bcrypt runs off the event loop, on threads of lowered priority (users/bcrypt-pool.ts).
+ * Bounding compares in flight keeps protected routes fast while logins saturate, and
+ * shedding the excess answers quickly instead of tripling latency.
  */
 export function createPasswordHasher({ cost, concurrency, queue }: PasswordHasherOptions) {
+  reserveBcryptThreads(concurrency)
   let running = 0
   const waiting: Array<() => void> = []
 
@@ -51,15 +53,15 @@ export function createPasswordHasher({ cost, concurrency, queue }: PasswordHashe
   const dummyHash = bcrypt.hashSync(prehash('badge dummy password'), cost)
 
   return {
-    hash: (password: string) => limited(() => bcrypt.hash(prehash(password), cost)),
-    verify: (password: string, hash: string) => limited(() => bcrypt.compare(prehash(password), hash)),
+    hash: (password: string) => limited(() => bcryptHash(prehash(password), cost)),
+    verify: (password: string, hash: string) => limited(() => bcryptCompare(prehash(password), hash)),
     /** True when `hash` was made at another BCRYPT_COST: rehash it after a successful check. */
     needsRehash: (hash: string) => bcrypt.getRounds(hash) !== cost,
     /** Compares waiting for a slot and running now, for the metrics (metrics/registry.ts). */
     load: () => ({ waiting: waiting.length, running }),
     /** Same work as verify(), for a user that does not exist; always false. */
     verifyDummy: async (password: string) => {
-      await limited(() => bcrypt.compare(prehash(password), dummyHash))
+      await limited(() => bcryptCompare(prehash(password), dummyHash))
       return false
     },
   }

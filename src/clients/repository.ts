@@ -1,11 +1,11 @@
 import type { Kysely, Transaction } from 'kysely'
 import { precompile } from '../db/precompiled.js'
-import type { ClientRow, Database } from '../db/schema.js'
+import { CLIENT_COLUMNS, type ClientRow, type Database } from '../db/schema.js'
 
 export function createClientRepository(db: Kysely<Database>) {
   // Every client authentication reads this: compiled once (db/precompiled.ts).
   const byClientId = precompile(db, 1, (db, clientId: string) =>
-    db.selectFrom('clients').selectAll().where('client_id', '=', clientId),
+    db.selectFrom('clients').select(CLIENT_COLUMNS).where('client_id', '=', clientId),
   )
   return {
     async findByClientId(clientId: string): Promise<ClientRow | undefined> {

@@ -12,6 +12,7 @@ import pg from 'pg'
 import { type BackupResult, backupSqlite } from './backup.js'
 import { isDatabaseUnavailable } from './errors.js'
 import { securePrivateDatabaseFiles } from './file-permissions.js'
+import { preparedStatementName } from './precompiled.js'
 import type { Database } from './schema.js'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -138,8 +139,12 @@ function discardingBrokenClients(pool: pg.Pool, counted: () => void): PostgresPo
       return {
         query(...args: unknown[]) {
           counted()
-          // biome-ignore lint/suspicious/noExplicitAny: forwards both of kysely's query overloads unchanged
-          const result = (client.query as any)(...args)
+          const name = typeof args[0] === 'string' ? preparedStatementName(args[0]) : undefined
+          const result =
+            name !== undefined
+              ? client.query({ name, text: args[0] as string, values: args[1] as unknown[] })
+              : // biome-ignore lint/suspicious/noExplicitAny: forwards both of kysely's query overloads unchanged
+                (client.query as any)(...args)
           return typeof result?.then === 'function' ? result.catch(noteFailure) : result
         },
         release: (destroy?: boolean) => {

@@ -243,3 +243,35 @@ export type WebauthnChallengeRow = Selectable<WebauthnChallengesTable>
 
 /** A connection or an open transaction: repositories take either. */
 export type Db = Kysely<Database> | Transaction<Database>
+
+/** `all`'s keys: a table's column list the compiler checks complete against its interface. */
+function columnsOf<T>(all: { [K in keyof T & string]: true }): (keyof T & string)[] {
+  return Object.keys(all) as (keyof T & string)[]
+}
+
+// Statements prepared once per connection name their columns instead of selecting *
+// (db/precompiled.ts): PostgreSQL refuses to run a prepared statement whose result
+// columns changed, as they would for `*` when a rolling upgrade adds a column.
+export const SESSION_COLUMNS = columnsOf<SessionsTable>({
+  id: true,
+  user_id: true,
+  client_id: true,
+  scope: true,
+  user_agent: true,
+  delivery: true,
+  created_at: true,
+  last_used_at: true,
+  expires_at: true,
+  revoked_at: true,
+  amr: true,
+  auth_time: true,
+  dpop_jkt: true,
+})
+export const CLIENT_COLUMNS = columnsOf<ClientsTable>({
+  id: true,
+  client_id: true,
+  name: true,
+  secret_hash: true,
+  scopes: true,
+  created_at: true,
+})

@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { CompiledQuery, type Kysely } from 'kysely'
 import { opaqueParameter } from '../db/opaque-parameter.js'
-import { precompile } from '../db/precompiled.js'
-import type { Database, Db, RefreshTokenRow, SessionRow } from '../db/schema.js'
+import { precompile, prepareOnEachConnection } from '../db/precompiled.js'
+import {
+  type Database,
+  type Db,
+  type RefreshTokenRow,
+  SESSION_COLUMNS,
+  type SessionRow,
+} from '../db/schema.js'
 
 // The refresh_tokens table: every SQL statement over it. Beside the sessions table's
 // repository, since a session is a refresh-token family. Tokens are found by their
@@ -28,6 +34,8 @@ const SPEND_AND_REPLACE_PG = `WITH touched AS (
 )
 SELECT (SELECT count(*) FROM touched)::int AS touched, (SELECT count(*) FROM spent)::int AS spent`
 
+prepareOnEachConnection(SPEND_AND_REPLACE_PG)
+
 export function createRefreshTokenRepository(db: Kysely<Database>) {
   // The rotation's statements, built and compiled to SQL once (db/precompiled.ts).
   const insertToken = precompile(db, 4, (db, id: string, sessionId: string, tokenHash: string, now: number) =>
@@ -51,7 +59,7 @@ export function createRefreshTokenRepository(db: Kysely<Database>) {
       .innerJoin('sessions as s', 's.id', 't.session_id')
       .leftJoin('users as u', 'u.id', 's.user_id')
       .leftJoin('clients as c', 'c.client_id', 's.client_id')
-      .selectAll('s')
+      .select(SESSION_COLUMNS.map((column) => `s.${column}` as const))
       .select([
         't.id as token_id',
         't.rotated_at as token_rotated_at',

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import { precompile } from '../db/precompiled.js'
-import type { Database, Db, SessionRow } from '../db/schema.js'
+import { type Database, type Db, SESSION_COLUMNS, type SessionRow } from '../db/schema.js'
 import type { RevocationLog } from './revocation-log.js'
 
 /** What the repository needs of the revocation log: its one writing function. */
@@ -29,7 +29,7 @@ export function createSessionRepository(db: Kysely<Database>, revocations: Revoc
   // Every refresh touches its session, and every introspected access token with a sid
   // reads it: both compiled once (db/precompiled.ts).
   const byId = precompile(db, 1, (db, id: string) =>
-    db.selectFrom('sessions').selectAll().where('id', '=', id),
+    db.selectFrom('sessions').select(SESSION_COLUMNS).where('id', '=', id),
   )
   const touch = precompile(db, 2, (db, id: string, now: number) =>
     db

@@ -1,8 +1,10 @@
 import t from 'tap'
 import { migrateToLatest } from '../../src/db/migrations.js'
 import { precompile } from '../../src/db/precompiled.js'
-import { eachDialect } from '../helpers/app.js'
+import { CLIENT_COLUMNS } from '../../src/db/schema.js'
+import { buildTestApp, eachDialect } from '../helpers/app.js'
 import { openTestDatabase } from '../helpers/databases.js'
+import { bearer, login, refreshGrant, type TokenBody } from '../helpers/flows.js'
 
 // Precompiled queries (src/db/precompiled.ts) run the SQL Kysely compiled once with new
 // values: they must find, write and count exactly what the built query would, on both
@@ -25,7 +27,7 @@ await eachDialect(t, async (t, dialect) => {
     db.insertInto('clients').values({ ...client(clientId), id }),
   )
   const byClientId = precompile(db, 1, (db, clientId: string) =>
-    db.selectFrom('clients').selectAll().where('client_id', '=', clientId),
+    db.selectFrom('clients').select(CLIENT_COLUMNS).where('client_id', '=', clientId),
   )
   const rename = precompile(db, 2, (db, clientId: string, name: string) =>
     db.updateTable('clients').set({ name, scopes: 'constant' }).where('client_id', '=', clientId),
@@ -74,4 +76,35 @@ await eachDialect(t, async (t, dialect) => {
     /argument 0 is not exactly one parameter/,
     'an argument used twice is refused',
   )
+  t.throws(
+    () =>
+      precompile(db, 1, (db, clientId: string) =>
+        db.selectFrom('clients').selectAll().where('client_id', '=', clientId),
+      ),
+    /name the columns/,
+    'a statement selecting * is refused at start-up',
+  )
+
+  // A rolling upgrade: another instance adds a column while this one's connections hold
+  // the statement prepared (PostgreSQL). Its result columns are named, so it still runs.
+  await db.schema.alterTable('clients').addColumn('added_by_a_later_release', 'text').execute()
+  for (let i = 0; i < 8; i++)
+    t.same((await byClientId(db, 'two')).rows, [client('two')], `after the migration (${i})`)
+})
+
+await eachDialect(t, async (t, dialect) => {
+  // The same through the app: refresh and introspection, whose reads are prepared on each
+  // connection, keep working when the sessions table gains a column under them.
+  const { app, database } = await buildTestApp(t, {}, dialect)
+  const { tokens } = await login(app)
+  const first = (await refreshGrant(app, tokens.refresh_token)).json() as TokenBody
+  await database.db.schema.alterTable('sessions').addColumn('added_by_a_later_release', 'text').execute()
+  await database.db.schema.alterTable('clients').addColumn('added_by_a_later_release', 'text').execute()
+  let refreshToken = first.refresh_token
+  for (let i = 0; i < 8; i++) {
+    const res = await refreshGrant(app, refreshToken)
+    t.equal(res.statusCode, 200, `refresh ${i} after the migration`)
+    refreshToken = (res.json() as TokenBody).refresh_token
+  }
+  t.equal((await app.inject({ url: '/v1/me', headers: bearer(first.access_token) })).statusCode, 200)
 })

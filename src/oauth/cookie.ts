@@ -1,4 +1,4 @@
-import type { CookieSerializeOptions } from '@fastify/cookie'
+import { parseCookie, stringifySetCookie } from 'cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { SessionRow } from '../db/schema.js'
 import { BadgeError, invalidRequest } from '../errors.js'
@@ -25,19 +25,27 @@ declare module 'fastify' {
 }
 
 /**
- * The cookie's attributes. `__Secure-` makes browsers refuse it without `Secure`;
+ * The Set-Cookie value that sets (`token`, living `maxAge` seconds) or, with no token,
+ * expires the refresh cookie. `__Secure-` makes browsers refuse it without `Secure`;
  * SameSite=None cookies must also be `Partitioned` (CHIPS), or browsers that block
- * third-party cookies drop them. Clearing must repeat path and partitioning to hit
- * the same cookie.
+ * third-party cookies drop them. Clearing repeats path and partitioning to hit the same
+ * cookie. Written here rather than through @fastify/cookie, whose onSend hook ran on
+ * every request of every route to set the one cookie of a few (docs/performance.md).
  */
-export function refreshCookieOptions(sameSite: CookieSameSite): CookieSerializeOptions {
-  return {
+export function refreshCookieHeader(
+  sameSite: CookieSameSite,
+  cookie: { token: string; maxAge: number } | { cleared: true },
+): string {
+  const attributes = {
     httpOnly: true,
     secure: true,
     sameSite: sameSite === 'Strict' ? 'strict' : sameSite === 'Lax' ? 'lax' : 'none',
     path: REFRESH_COOKIE_PATH,
     partitioned: sameSite === 'None',
-  }
+  } as const
+  return 'token' in cookie
+    ? stringifySetCookie({ name: REFRESH_COOKIE, value: cookie.token, maxAge: cookie.maxAge, ...attributes })
+    : stringifySetCookie({ name: REFRESH_COOKIE, value: '', maxAge: 0, expires: new Date(0), ...attributes })
 }
 
 /**
@@ -50,12 +58,11 @@ export function remainingLife(session: Pick<SessionRow, 'expires_at'>, now: numb
 }
 
 export function readRefreshCookie(request: FastifyRequest): string | undefined {
-  // Parsed here, by the only code that reads a cookie, rather than for every request:
-  // plugins/browser.ts registers @fastify/cookie with hook: false (docs/performance.md).
+  // Parsed here, by the only code that reads a cookie, rather than for every request
+  // (docs/performance.md). The first of two same-named cookies wins, as in every parser.
   const header = request.headers.cookie
   if (header === undefined || header === '') return undefined
-  request.cookies ??= request.server.parseCookie(header)
-  const value = request.cookies[REFRESH_COOKIE]
+  const value = parseCookie(header)[REFRESH_COOKIE]
   return value === undefined || value === '' ? undefined : value
 }
 

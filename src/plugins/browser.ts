@@ -1,13 +1,12 @@
-import cookie from '@fastify/cookie'
 import cors, { type FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { csrfRejected } from '../errors.js'
-import { REFRESH_COOKIE, refreshCookieOptions } from '../oauth/cookie.js'
+import { refreshCookieHeader } from '../oauth/cookie.js'
 
-// Browser mode's infrastructure (docs/contract.md §8): cookie parsing and the refresh-cookie
-// reply helpers, CORS for exactly the listed origins, and the CSRF guard every
+// Browser mode's infrastructure (docs/contract.md §8): the refresh-cookie reply helpers,
+// CORS for exactly the listed origins, and the CSRF guard every
 // request that sets or uses the refresh cookie must pass. SECURITY.md ("Browser
 // mode") explains the threat model.
 
@@ -98,16 +97,21 @@ declare module 'fastify' {
 }
 
 async function browser(app: FastifyInstance, { config }: { config: BrowserConfig }) {
-  // hook: false — no cookie parsing (and no Map allocated) on every request of every route;
-  // oauth/cookie.ts readRefreshCookie parses the header on the routes that read the cookie.
-  // Setting cookies (reply.setCookie) is unaffected.
-  await app.register(cookie, { hook: false })
-  const options = refreshCookieOptions(config.cookieSameSite)
+  // No cookie plugin: nothing parsed, and no onSend hook, on every request of every route.
+  // The refresh cookie is the only cookie Badge sets, so a later call replaces an earlier
+  // one in the same reply (oauth/cookie.ts reads and writes it; docs/performance.md).
+  const sameSite = config.cookieSameSite
   app.decorateReply('setRefreshCookie', function (this: FastifyReply, token: string, maxAge: number) {
-    return this.setCookie(REFRESH_COOKIE, token, { ...options, maxAge })
+    return this.removeHeader('set-cookie').header(
+      'set-cookie',
+      refreshCookieHeader(sameSite, { token, maxAge }),
+    )
   })
   app.decorateReply('clearRefreshCookie', function (this: FastifyReply) {
-    return this.clearCookie(REFRESH_COOKIE, options)
+    return this.removeHeader('set-cookie').header(
+      'set-cookie',
+      refreshCookieHeader(sameSite, { cleared: true }),
+    )
   })
   app.decorate('checkCsrf', createCsrfGuard(config))
 

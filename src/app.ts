@@ -15,7 +15,7 @@ import { rootRoutes } from './http/root.js'
 import { securityHeadersPlugin } from './http/security-headers.js'
 import { SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from './http/server-options.js'
 import { keyRoutes } from './keys/routes.js'
-import { childLoggerFactory, loggerOptions } from './logger.js'
+import { loggerOptions } from './logger.js'
 import { OUTBOX_POLL_INTERVAL_MS } from './mail/outbox-sender.js'
 import { loadMailTemplates } from './mail/templates.js'
 import { isLogTransport } from './mail/transport.js'
@@ -126,8 +126,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}): Pr
   const templates = loadMailTemplates({ dir: config.mail.templatesDir, issuer: config.issuer })
   const app = Fastify({
     logger: deps.logger ?? loggerOptions(config.logLevel, deps.logStream),
-    // No per-request child logger when nothing can be logged (logger.ts).
-    childLoggerFactory,
     bodyLimit: 65536,
     ...serverOptions({ ...SERVER_TIMEOUTS, ...deps.timeouts }),
     frameworkErrors: frameworkErrorHandler,

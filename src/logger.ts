@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
+import type { FastifyServerOptions } from 'fastify'
 import type { DestinationStream } from 'pino'
 
 // Nothing secret reaches a log line: credentials in headers, cookies and bodies are
@@ -50,8 +50,15 @@ export function maskUrl(url: string): string {
   return `${url.slice(0, query + 1)}${masked}${url.slice(end)}`
 }
 
-/** `stream` replaces stdout, e.g. so tests can read every line written. */
+/**
+ * `stream` replaces stdout, e.g. so tests can read every line written. At
+ * LOG_LEVEL=silent nothing can ever be written, so there is no pino at all: Fastify's
+ * null logger, whose child is itself, serves every request, with no child logger (its
+ * reqId bindings serialized through the redaction paths) built per request
+ * (docs/performance.md: "Request loggers").
+ */
 export function loggerOptions(level: string, stream?: DestinationStream): FastifyServerOptions['logger'] {
+  if (level === 'silent') return false
   return {
     level,
     ...(stream ? { stream } : {}),
@@ -92,21 +99,4 @@ export function loggerOptions(level: string, stream?: DestinationStream): Fastif
       },
     },
   }
-}
-
-/**
- * Fastify's `childLoggerFactory`. Fastify gives every request a child logger carrying
- * its reqId; with pino that means serializing the bindings through the redaction paths
- * above, on every request. At LOG_LEVEL=silent nothing can ever be written, so the
- * root logger serves every request instead (a route with its own log level still gets
- * a real child). At any other level the children are built as before: the access log
- * needs their reqId. (docs/performance.md: "Request loggers".)
- */
-export function childLoggerFactory(
-  logger: FastifyBaseLogger,
-  bindings: Record<string, unknown>,
-  opts: { level?: string },
-): FastifyBaseLogger {
-  if (logger.level === 'silent' && (opts.level === undefined || opts.level === 'silent')) return logger
-  return logger.child(bindings, opts)
 }

@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.js'
 import { TEST_ENV } from '../helpers/app.js'
 
 // Per-request loggers are built only when a line can be written (src/logger.ts
-// childLoggerFactory): at every level that logs, each request's lines still carry its
+// loggerOptions): at every level that logs, each request's lines still carry its
 // own reqId, and at silent nothing at all is written.
 
 async function appAt(t: Test, level: string) {

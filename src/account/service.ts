@@ -5,23 +5,25 @@ import type { AuditContext } from '../audit/events.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Database, Db, LinkPurpose, UserRow } from '../db/schema.js'
-import { emailTaken, invalidLink, invalidRequest, notFound } from '../errors.js'
+import { invalidLink, notFound } from '../errors.js'
 import type { OutboxRepository } from '../mail/outbox-repository.js'
 import type { MailTemplates } from '../mail/templates.js'
 import type { RevocationRecorder } from '../sessions/repository.js'
 import { bumpCredentialVersion } from '../users/credential-fence.js'
 import type { PasswordHasher } from '../users/passwords.js'
-import { isUniqueViolation, type UserRepository } from '../users/repository.js'
+import type { UserRepository } from '../users/repository.js'
 import { normalizeEmail, type UserService } from '../users/service.js'
 import { isUserUsable } from '../users/user-usable.js'
+import { createEmailChange } from './email-change.js'
 import { generateLinkToken, hashLinkToken, linkUrl } from './link-token.js'
 import type { LinkTokenRepository } from './link-token-repository.js'
 import { isLinkUsable } from './link-usable.js'
 import type { MailThrottle } from './mail-throttle.js'
 
-// Email verification, password reset and email change (docs/contract.md §9, docs/account.md). Every
-// mail is committed to the outbox in the transaction of the change it announces, and
-// the sender is kicked after the commit; the request never waits for SMTP.
+// Email verification, password reset and email change (docs/contract.md §9, docs/account.md);
+// the email change itself is email-change.ts. Every mail is committed to the outbox in the
+// transaction of the change it announces, and the sender is kicked after the commit; the
+// request never waits for SMTP.
 
 export interface AccountServiceDeps {
   db: Kysely<Database>
@@ -142,10 +144,25 @@ export function createAccountService(deps: AccountServiceDeps) {
     return user
   }
 
-  /** POST /v1/email/verify: a verification link, or an email-change link (changeEmail). */
+  const emailChange = createEmailChange({
+    db,
+    users,
+    links,
+    outbox,
+    mailThrottle,
+    clock,
+    mail,
+    templates,
+    verifyCurrentPassword,
+    kickSender,
+    spendLink,
+    audit,
+  })
+
+  /** POST /v1/email/verify: a verification link, or an email-change link (email-change.ts). */
   async function verifyEmail(token: string, who: AuditContext): Promise<UserRow> {
     const link = await usableLink(token, ['verify_email', 'change_email'])
-    if (link.purpose === 'change_email') return changeEmail(link, who)
+    if (link.purpose === 'change_email') return emailChange.changeEmail(link, who)
     const now = clock()
     return db.transaction().execute(async (trx) => {
       const user = await spendLink(trx, link, { updated_at: now })
@@ -153,78 +170,6 @@ export function createAccountService(deps: AccountServiceDeps) {
       await audit.record(trx, who, { type: 'email.verified', userId: user.id })
       return (await users.update(user.id, { email_verified_at: now }, trx)) ?? user
     })
-  }
-
-  /**
-   * POST /v1/me/email: checks the current password (throttled like a login), then mails a
-   * confirmation link to the new address and a notice without a link to the current one,
-   * in one transaction. Nothing about the account changes until the link is used
-   * (changeEmail). The caller proved their password, so a taken address may be named:
-   * 409 email_taken, as at sign-up.
-   */
-  async function requestEmailChange(
-    userId: string,
-    input: { newEmail: string; currentPassword: string },
-    address: string,
-  ): Promise<void> {
-    const user = await verifyCurrentPassword(userId, input.currentPassword, address)
-    const newEmail = normalizeEmail(input.newEmail)
-    if (newEmail === user.email) throw invalidRequest('new_email is already the email of this account.')
-    if (await users.findByEmail(newEmail)) throw emailTaken()
-    await mailThrottle.admit(newEmail)
-    const { token, hash } = generateLinkToken()
-    const now = clock()
-    await db.transaction().execute(async (trx) => {
-      await links.issue(trx, {
-        user,
-        purpose: 'change_email',
-        hash,
-        now,
-        ttlSeconds: mail.verifyTtl,
-        newEmail,
-      })
-      const confirm = templates.linkMail('change_email', newEmail, {
-        link: linkUrl(mail.verifyUrl, token),
-        ttl: mail.verifyTtl,
-      })
-      await outbox.enqueue(trx, confirm, 'change_email', now)
-      await outbox.enqueue(
-        trx,
-        templates.notice('email_change_notice', user.email),
-        'email_change_notice',
-        now,
-      )
-    })
-    kickSender()
-  }
-
-  /**
-   * POST /v1/email/verify with a change_email link: the email becomes the link's new
-   * address, verified (the link proved it), provided the account is still in the state
-   * the link was issued for. Uniqueness is checked again now; under a race the unique
-   * index decides, and the loser is 409 email_taken with nothing changed and the link
-   * unspent (the transaction rolls back). Links bound to the old address (a pending
-   * verification or reset) die with it (account/link-usable.ts).
-   */
-  async function changeEmail(
-    link: Awaited<ReturnType<typeof usableLink>>,
-    who: AuditContext,
-  ): Promise<UserRow> {
-    const newEmail = link.new_email
-    if (newEmail === null) throw invalidLink()
-    if (await users.findByEmail(newEmail)) throw emailTaken()
-    const now = clock()
-    try {
-      return await db.transaction().execute(async (trx) => {
-        const user = await spendLink(trx, link, { email: newEmail, email_verified_at: now, updated_at: now })
-        await links.deleteUnused(trx, user.id)
-        await audit.record(trx, who, { type: 'email.changed', userId: user.id })
-        return user
-      })
-    } catch (error) {
-      if (isUniqueViolation(error)) throw emailTaken()
-      throw error
-    }
   }
 
   /**
@@ -344,7 +289,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     signUp,
     resendVerification,
     verifyEmail,
-    requestEmailChange,
+    requestEmailChange: emailChange.requestEmailChange,
     requestPasswordReset,
     resetPassword,
     markEmailVerified,

@@ -34,6 +34,19 @@ export interface AuthenticatorOptions {
   userVerified?: boolean
 }
 
+export interface BackupFlags {
+  /** The BE flag; default: the authenticator's `backupEligible`. */
+  backupEligible?: boolean
+  /** The BS flag; default: the BE flag. */
+  backedUp?: boolean
+}
+
+/** What one assertion may do differently from the authenticator's usual. */
+export interface AssertionOverride extends BackupFlags {
+  origin?: string
+  counter?: number
+}
+
 export class SoftwareAuthenticator {
   readonly credentialId = randomBytes(16)
   private readonly privateKey: KeyObject
@@ -61,9 +74,20 @@ export class SoftwareAuthenticator {
     return b64url(this.credentialId)
   }
 
-  private authData(counter: number, attested: boolean, rpId = this.opts.rpId): Buffer {
-    const backup = this.opts.backupEligible ? 0x08 | 0x10 : 0
-    const flags = 0x01 | (this.opts.userVerified === false ? 0 : 0x04) | backup | (attested ? 0x40 : 0)
+  /**
+   * Backup flags (WebAuthn §6.1): BE 0x08, BS 0x10. By default both follow `backupEligible`;
+   * an assertion may override them to play an authenticator that changed its story.
+   */
+  private authData(
+    counter: number,
+    attested: boolean,
+    backup: BackupFlags = {},
+    rpId = this.opts.rpId,
+  ): Buffer {
+    const eligible = backup.backupEligible ?? this.opts.backupEligible ?? false
+    const backedUp = backup.backedUp ?? eligible
+    const flagged = (eligible ? 0x08 : 0) | (backedUp ? 0x10 : 0)
+    const flags = 0x01 | (this.opts.userVerified === false ? 0 : 0x04) | flagged | (attested ? 0x40 : 0)
     const count = Buffer.alloc(4)
     count.writeUInt32BE(counter)
     const head = Buffer.concat([createHash('sha256').update(rpId).digest(), Buffer.from([flags]), count])
@@ -101,10 +125,13 @@ export class SoftwareAuthenticator {
     }
   }
 
-  /** navigator.credentials.get() for `options`; the counter grows by one unless `counter` is given. */
-  get(options: { challenge: string }, override: { origin?: string; counter?: number } = {}) {
+  /**
+   * navigator.credentials.get() for `options`; the counter grows by one unless `counter` is
+   * given, and the backup flags are the registration's unless overridden.
+   */
+  get(options: { challenge: string }, override: AssertionOverride = {}) {
     const counter = override.counter ?? ++this.counter
-    const authenticatorData = this.authData(counter, false)
+    const authenticatorData = this.authData(counter, false, override)
     const clientDataJSON = this.clientData('webauthn.get', options.challenge, override.origin)
     const signed = Buffer.concat([authenticatorData, createHash('sha256').update(clientDataJSON).digest()])
     return {
@@ -163,7 +190,7 @@ export async function passkeyGrant(app: FastifyInstance, fields: Record<string, 
 export async function loginWithPasskey(
   app: FastifyInstance,
   authenticator: SoftwareAuthenticator,
-  override: { origin?: string; counter?: number } = {},
+  override: AssertionOverride = {},
 ) {
   const { options, passkey_session } = await passkeyLoginOptions(app)
   return passkeyGrant(app, {

@@ -137,6 +137,55 @@ await eachDialect(t, async (t, dialect) => {
     t.same(claimsOf(res.json().access_token).amr, ['swk', 'user', 'mfa'])
   })
 
+  await t.test('an assertion that changes backup eligibility is refused and changes nothing', async (t) => {
+    // docs/contract.md §10: eligibility (BE) is fixed at registration; a change means another credential.
+    for (const eligible of [false, true]) {
+      await t.test(
+        `registered with BE=${Number(eligible)}, asserted with BE=${Number(!eligible)}`,
+        async (t) => {
+          const { user, tokens } = await login(app)
+          const device = authenticator({ backupEligible: eligible })
+          t.equal((await registerPasskey(app, tokens.access_token, device)).statusCode, 201)
+          const stored = () =>
+            database.db
+              .selectFrom('passkeys')
+              .select(['counter', 'backed_up', 'device_type', 'last_used_at'])
+              .where('user_id', '=', user.id)
+              .executeTakeFirstOrThrow()
+          const before = await stored()
+
+          const flipped = await loginWithPasskey(app, device, { backupEligible: !eligible })
+          t.equal(flipped.statusCode, 400)
+          t.same(flipped.json(), {
+            error: 'invalid_grant',
+            error_description: 'The passkey_session or the credential is invalid, expired or used.',
+          })
+          t.same(await stored(), before, 'sign count, backup state and last use are unchanged')
+          const [listed] = (await get('/v1/me/passkeys', tokens.access_token)).json().passkeys
+          t.equal(listed.last_used_at, null, 'the refused assertion is not shown as a use')
+
+          const honest = await loginWithPasskey(app, device)
+          t.equal(honest.statusCode, 200, 'an assertion with the registered eligibility still logs in')
+          t.same(claimsOf(honest.json().access_token).amr, [eligible ? 'swk' : 'hwk', 'user', 'mfa'])
+        },
+      )
+    }
+  })
+
+  await t.test('a change of backup state alone is accepted and recorded', async (t) => {
+    const { user, tokens } = await login(app)
+    const device = authenticator({ backupEligible: true })
+    await registerPasskey(app, tokens.access_token, device)
+    const res = await loginWithPasskey(app, device, { backupEligible: true, backedUp: false })
+    t.equal(res.statusCode, 200, 'BS may change between uses; only BE is fixed')
+    const row = await database.db
+      .selectFrom('passkeys')
+      .select('backed_up')
+      .where('user_id', '=', user.id)
+      .executeTakeFirstOrThrow()
+    t.equal(Number(row.backed_up), 0)
+  })
+
   await t.test('refused: counter regression, wrong origin, replayed passkey_session, no UV', async (t) => {
     const { tokens } = await login(app)
     const device = authenticator()
